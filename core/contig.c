@@ -1,0 +1,57 @@
+/* contig.c — the contiguous copy, the one op the graph itself inserts (in
+ * front of an op that needs contiguous inputs and got a view).
+ * y = x laid out row-major; dy flows back to the same logical positions. */
+#include <string.h>
+
+#include "core/graph_impl.h"
+
+static mg_status contig_shape(mg_tensor *out) {
+    const mg_tensor *x = out->in[0];
+    out->ndim = x->ndim;
+    out->dtype = x->dtype;
+    memcpy(out->shape, x->shape, sizeof out->shape);
+    return MG_OK;
+}
+
+/* Logical shape padded to 4 dims (leading 1s) with the given strides. */
+static void pad4(const mg_tensor *t, const int64_t *stride, int64_t n[4], int64_t s[4]) {
+    int lead = MG_MAX_DIMS - t->ndim;
+    for (int i = 0; i < MG_MAX_DIMS; i++) {
+        n[i] = i < lead ? 1 : t->shape[i - lead];
+        s[i] = i < lead ? 0 : stride[i - lead];
+    }
+}
+
+// x: strided (any) -> out: contiguous, same shape (4-byte elements either type)
+static mg_status contig_forward(mg_tensor *out) {
+    const mg_tensor *x = out->in[0];
+    int64_t n[4], s[4];
+    pad4(x, x->stride, n, s);
+    const uint32_t *src = x->data;
+    uint32_t *dst = out->data;
+    for (int64_t a = 0; a < n[0]; a++)
+        for (int64_t b = 0; b < n[1]; b++)
+            for (int64_t c = 0; c < n[2]; c++) {
+                const uint32_t *row = src + a * s[0] + b * s[1] + c * s[2];
+                for (int64_t d = 0; d < n[3]; d++) *dst++ = row[d * s[3]];
+            }
+    return MG_OK;
+}
+
+// dy: contiguous -> dx: contiguous, same logical shape: dx += dy
+static void contig_backward(mg_tensor *out) {
+    mg_tensor *x = out->in[0];
+    if (!x->grad) return;
+    int64_t n = mg_numel(out);
+    for (int64_t i = 0; i < n; i++) x->grad[i] += out->grad[i];
+}
+
+const mg_op mg_op_contiguous = {
+    .name = "contiguous",
+    .arity = 1,
+    .flags = MG_OP_STRIDED,
+    .shape = contig_shape,
+    .forward = contig_forward,
+    .backward = contig_backward,
+};
+MG_REGISTER_OP(mg_op_contiguous)

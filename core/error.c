@@ -1,0 +1,33 @@
+/* error.c — the thread-local last-error message (see error.h). */
+#include "core/error.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+
+static _Thread_local char errbuf[1024];
+
+mg_status mg_fail(mg_status s, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(errbuf, sizeof errbuf, fmt, ap);
+    va_end(ap);
+    return s;
+}
+
+const char *mg_errmsg(void) { return errbuf; }
+
+void mg_clear_error(void) { errbuf[0] = '\0'; }
+
+const char *mg_status_name(mg_status s) {
+    switch (s) {
+    case MG_OK: return "ok";
+    case MG_ERR_ARG: return "bad argument";
+    case MG_ERR_SHAPE: return "shape error";
+    case MG_ERR_NOMEM: return "out of memory";
+    case MG_ERR_IO: return "i/o error";
+    case MG_ERR_FORMAT: return "format error";
+    case MG_ERR_NUMERIC: return "numeric error";
+    case MG_ERR_STATE: return "state error";
+    }
+    return "unknown error";
+}

@@ -1,0 +1,35 @@
+/* exec.c — running a compiled graph: replay the forward and backward
+ * schedules over the planned arena. No allocation happens here. */
+#include <stdio.h>
+#include <string.h>
+
+#include "core/graph_impl.h"
+
+mg_status mg_graph_forward(mg_graph *g) {
+    if (!g || !g->compiled)
+        return mg_fail(MG_ERR_STATE, "mg_graph_forward: compile the graph first");
+    for (int k = 0; k < g->n_fwd; k++) {
+        mg_tensor *t = g->nodes[g->fwd[k]];
+        mg_status st = t->op->forward(t);
+        if (st != MG_OK) {
+            char msg[1024];
+            snprintf(msg, sizeof msg, "%s", mg_errmsg());
+            return mg_fail(st, "%s (in node #%d '%s', op %s)", msg, t->id, t->name, t->op->name);
+        }
+    }
+    return MG_OK;
+}
+
+mg_status mg_graph_backward(mg_graph *g) {
+    if (!g || !g->compiled || !g->loss)
+        return mg_fail(MG_ERR_STATE, "mg_graph_backward: compile the graph with a loss first");
+    memset(mg_params_grad(g->params), 0, mg_params_total(g->params) * sizeof(float));
+    for (int b = 0; b < g->n_bwd; b++) {
+        for (int z = g->zero_at[b]; z < g->zero_at[b + 1]; z++)
+            memset(g->zero_ptr[z], 0, g->zero_len[z] * sizeof(float));
+        mg_tensor *t = g->nodes[g->bwd[b]];
+        if (t == g->loss) t->grad[0] = 1.0f;
+        t->op->backward(t);
+    }
+    return MG_OK;
+}

@@ -1,0 +1,89 @@
+/* graph.h — build a static graph, compile it, run steps.
+ *
+ * A graph is built once by calling a model definition on placeholder
+ * inputs. mg_graph_compile(g, loss) appends the backward pass (reverse mode,
+ * gradients accumulated where a tensor feeds several ops), orders the nodes
+ * and plans memory: every value, gradient and saved buffer gets an interval
+ * of the step's timeline, and intervals that do not overlap share space in
+ * one arena, allocated once. A step then replays the plan with no heap
+ * allocation: write the inputs, mg_graph_forward, mg_graph_backward, then an
+ * optimizer step on the parameter store.
+ *
+ * Build errors are sticky: the first one (shape mismatch, wrong arity, NULL
+ * input, unknown op) is kept with its message, later builder calls return
+ * NULL, and mg_graph_status / mg_graph_compile report it. So a model
+ * definition can chain calls like math and check once at the end. */
+#ifndef MG_GRAPH_H
+#define MG_GRAPH_H
+
+#include "core/error.h"
+#include "core/op.h"
+#include "core/params.h"
+#include "core/tensor.h"
+
+/* Shape literal: mg_input(g, "a", MG_I32, MG_SHAPE(n)). */
+#define MG_SHAPE(...)                                                         \
+    (int)(sizeof((int64_t[]){__VA_ARGS__}) / sizeof(int64_t)), (int64_t[]) { __VA_ARGS__ }
+
+/* A new empty graph whose parameters live in params (not owned). */
+mg_graph *mg_graph_new(mg_params *params);
+void mg_graph_free(mg_graph *g);
+mg_params *mg_graph_params(mg_graph *g);
+
+/* The first build or compile error (MG_OK if none); its message is in
+ * mg_graph_error. */
+mg_status mg_graph_status(const mg_graph *g);
+const char *mg_graph_error(const mg_graph *g);
+
+/* Records a build error in g (only the first one is kept; it is also the
+ * thread's mg_errmsg) and returns it: for builders and model definitions
+ * that check their own settings. */
+mg_status mg_graph_fail(mg_graph *g, mg_status s, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Leaves. */
+mg_tensor *mg_input(mg_graph *g, const char *name, mg_dtype dtype, int ndim,
+                    const int64_t *shape);
+mg_tensor *mg_param(mg_graph *g, const char *name, mg_init init, int ndim,
+                    const int64_t *shape);
+
+/* Applies op to inputs; attr (may be NULL) holds the op's settings. Returns
+ * the new tensor, or NULL after recording the error. Inserts a contiguous
+ * copy in front of an op that needs contiguous inputs. */
+mg_tensor *mg_apply(mg_graph *g, const mg_op *op, int n_in, mg_tensor *const *in,
+                    const mg_attr *attr);
+/* The same by registered name ("relu"). */
+mg_tensor *mg_apply_named(mg_graph *g, const char *op_name, int n_in, mg_tensor *const *in,
+                          const mg_attr *attr);
+
+/* The contiguous copy (contig.c): mg_apply inserts it in front of an op
+ * that needs contiguous inputs and was given a view. */
+extern const mg_op mg_op_contiguous;
+
+/* Names a tensor (shown in errors and graph listings); returns t. */
+mg_tensor *mg_name(mg_tensor *t, const char *name);
+
+/* Keeps t's value readable after mg_graph_forward (the planner would
+ * otherwise reuse its buffer once its last reader has run). */
+void mg_graph_keep(mg_graph *g, mg_tensor *t);
+
+/* Compiles for training when loss (a scalar) is given, for forward only when
+ * loss is NULL. Allocates the parameter store if needed and the arena. */
+mg_status mg_graph_compile(mg_graph *g, mg_tensor *loss);
+
+/* Runs the forward pass. Fails only on bad input data (an index out of
+ * range), with a message. */
+mg_status mg_graph_forward(mg_graph *g);
+
+/* Runs the backward pass: the store's gradients become d(loss)/d(param)
+ * (they are zeroed first). Requires a compile with a loss and a forward. */
+mg_status mg_graph_backward(mg_graph *g);
+
+/* Introspection. */
+int mg_graph_node_count(const mg_graph *g);
+mg_tensor *mg_graph_node(const mg_graph *g, int i);
+size_t mg_graph_arena_bytes(const mg_graph *g);   /* planned arena */
+size_t mg_graph_unplanned_bytes(const mg_graph *g); /* sum of all buffers without reuse */
+float mg_scalar(const mg_tensor *t);              /* first element of a float tensor */
+
+#endif

@@ -1,0 +1,67 @@
+/* op.h — what an op is, and the registry of ops by name.
+ *
+ * An op is one const struct, defined and registered by its own file in ops/:
+ * it answers the four questions a graph asks of it: the output shape (checked
+ * when the graph is built), the size of the buffer it saves from forward for
+ * backward, the forward kernel and the backward kernel. Nothing else in the
+ * tree switches over ops. A user registers an op of their own from their own
+ * code with mg_op_register (see tests/test_extend.c).
+ *
+ * Kernel contract:
+ *  - inputs are out->in[0..n_in-1]; they are contiguous unless the op has
+ *    MG_OP_STRIDED (the graph inserts a copy otherwise);
+ *  - the output of a non-view op is contiguous;
+ *  - backward ADDS d(loss)/d(input) into out->in[i]->grad for every input
+ *    whose grad is non-NULL, reading out->grad (contiguous). Adding makes a
+ *    tensor with several consumers correct for free;
+ *  - kernels never allocate: scratch they keep for backward is out->aux. */
+#ifndef MG_OP_H
+#define MG_OP_H
+
+#include "core/error.h"
+#include "core/tensor.h"
+
+enum {
+    MG_OP_VIEW = 1u << 0,    /* output is a view of in[0]'s storage; no forward kernel */
+    MG_OP_STRIDED = 1u << 1, /* kernels accept non-contiguous inputs */
+    MG_OP_BWD_IN = 1u << 2,  /* backward reads the inputs' values */
+    MG_OP_BWD_OUT = 1u << 3, /* backward reads the output's value */
+};
+
+struct mg_op {
+    const char *name;
+    int arity; /* number of inputs; 0 = variadic, 1..MG_MAX_INPUTS */
+    unsigned flags;
+    /* Fill out->ndim, out->shape and out->dtype from out->in and out->attr
+     * (views also fill out->stride and out->offset). On a mismatch return
+     * mg_fail(MG_ERR_SHAPE, ...) with a message naming the op and shapes. */
+    mg_status (*shape)(mg_tensor *out);
+    /* Floats saved from forward for backward (NULL = none). */
+    size_t (*aux_size)(const mg_tensor *out);
+    /* Compute out from its inputs. May fail only on bad data (an index out
+     * of range); returns MG_OK otherwise. NULL for views. */
+    mg_status (*forward)(mg_tensor *out);
+    /* Accumulate input gradients from out->grad. NULL = not differentiable. */
+    void (*backward)(mg_tensor *out);
+};
+
+/* Adds op to the registry. Fails on a NULL op, a missing name or shape
+ * function, or a name already taken by another op. */
+mg_status mg_op_register(const mg_op *op);
+
+/* The registered op of that name, or NULL with a message listing names. */
+const mg_op *mg_op_find(const char *name);
+
+/* Number of registered ops and the i-th one (for listings). */
+int mg_op_count(void);
+const mg_op *mg_op_at(int i);
+
+/* Registers op when the library is loaded: one line at the end of the op's
+ * file in ops/, e.g. MG_REGISTER_OP(mg_op_relu). (A constructor, so the
+ * library is built shared and every op file is linked in.) */
+#define MG_REGISTER_OP(op)                                                    \
+    __attribute__((constructor)) static void mg_register_##op(void) {        \
+        (void)mg_op_register(&op);                                            \
+    }
+
+#endif

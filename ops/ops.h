@@ -1,0 +1,72 @@
+/* ops.h — the builders of the builtin ops: what a model definition calls.
+ *
+ * Each builder appends one node (and returns it) or, on a shape error,
+ * records the error in the graph and returns NULL; builders given a NULL
+ * input after an error return NULL quietly, so a definition is written as
+ * math and checked once (mg_graph_status). Shapes follow NumPy: the last
+ * axis is the fastest; a negative axis counts from the end. */
+#ifndef MG_OPS_H
+#define MG_OPS_H
+
+#include "core/graph.h"
+
+/* matmul.c ------------------------------------------------------------ */
+/* a: (..., m, k) @ b: (..., k, n) -> (..., n). Batch dims must match, or one
+ * operand is 2-D and is shared by every batch. Operands may be views
+ * (mg_transpose) and are passed to BLIS by their strides, never copied. */
+mg_tensor *mg_matmul(mg_graph *g, mg_tensor *a, mg_tensor *b);
+
+/* binary.c: elementwise with NumPy broadcasting (a bias row (n) against
+ * (m, n), a (m, 1) column, ...). ------------------------------------- */
+mg_tensor *mg_add(mg_graph *g, mg_tensor *a, mg_tensor *b); /* a + b */
+mg_tensor *mg_sub(mg_graph *g, mg_tensor *a, mg_tensor *b); /* a - b */
+mg_tensor *mg_mul(mg_graph *g, mg_tensor *a, mg_tensor *b); /* a * b */
+
+/* unary.c ------------------------------------------------------------ */
+mg_tensor *mg_scale(mg_graph *g, mg_tensor *x, float s); /* s * x */
+mg_tensor *mg_relu(mg_graph *g, mg_tensor *x);           /* max(0, x) */
+mg_tensor *mg_square(mg_graph *g, mg_tensor *x);         /* x^2 */
+
+/* reduce.c: reduce one axis, which is removed from the shape. -------- */
+mg_tensor *mg_sum(mg_graph *g, mg_tensor *x, int axis);
+mg_tensor *mg_mean(mg_graph *g, mg_tensor *x, int axis);
+/* Every element to a scalar (0 dims). */
+mg_tensor *mg_sum_all(mg_graph *g, mg_tensor *x);
+mg_tensor *mg_mean_all(mg_graph *g, mg_tensor *x);
+
+/* softmax.c ------------------------------------------------------------ */
+/* softmax over the last axis */
+mg_tensor *mg_softmax(mg_graph *g, mg_tensor *x);
+/* logits: (n, c) float, labels: (n) int32 in [0, c) -> scalar mean over the
+ * rows of -log softmax(logits)[label]; numerically stable (see the file). */
+mg_tensor *mg_cross_entropy(mg_graph *g, mg_tensor *logits, mg_tensor *labels);
+
+/* gather.c ------------------------------------------------------------- */
+/* table: (v, d) float, idx: int32 of any shape s (up to 3 dims) with values
+ * in [0, v) -> (s..., d): rows of the table (an embedding lookup). Backward
+ * scatter-adds into the table's gradient (repeated indices add up). */
+mg_tensor *mg_gather(mg_graph *g, mg_tensor *table, mg_tensor *idx);
+
+/* concat.c: along the last axis; all other dims equal. ----------------- */
+mg_tensor *mg_concat(mg_graph *g, int n, mg_tensor *const *xs);
+mg_tensor *mg_concat2(mg_graph *g, mg_tensor *a, mg_tensor *b);
+
+/* view.c: views share their input's storage (no copy). ----------------- */
+/* Same elements, new shape (same count). A non-contiguous input is copied
+ * first. One dim may be -1 (inferred). */
+mg_tensor *mg_reshape(mg_graph *g, mg_tensor *x, int ndim, const int64_t *shape);
+/* Output dim i is input dim perm[i]. */
+mg_tensor *mg_permute(mg_graph *g, mg_tensor *x, const int *perm);
+/* Swaps the last two dims. */
+mg_tensor *mg_transpose(mg_graph *g, mg_tensor *x);
+/* x[..., start:start+len, ...] along axis. */
+mg_tensor *mg_slice(mg_graph *g, mg_tensor *x, int axis, int64_t start, int64_t len);
+/* A contiguous copy of x. */
+mg_tensor *mg_contiguous(mg_graph *g, mg_tensor *x);
+
+/* mask.c --------------------------------------------------------------- */
+/* x: (..., t, t) -> the same with x[..., i, j] = -inf where j > i (causal
+ * attention: a position sees itself and those before it). */
+mg_tensor *mg_causal_mask(mg_graph *g, mg_tensor *x);
+
+#endif

@@ -1,0 +1,96 @@
+/* unary.c — elementwise ops of one input: scale, relu, square. */
+#include <stdio.h>
+
+#include "core/op.h"
+#include "ops/ops.h"
+
+/* Output has the input's shape; the input must be float. */
+static mg_status same_shape(mg_tensor *out) {
+    const mg_tensor *x = out->in[0];
+    if (x->dtype != MG_F32) {
+        char sx[64];
+        return mg_fail(MG_ERR_SHAPE, "%s: input must be float, got an int tensor %s",
+                       out->op->name, mg_shape_str(x, sx, sizeof sx));
+    }
+    out->ndim = x->ndim;
+    out->dtype = MG_F32;
+    for (int k = 0; k < x->ndim; k++) out->shape[k] = x->shape[k];
+    return MG_OK;
+}
+
+/* y = s * x (s = attr.f[0]);  dx += s * dy */
+static mg_status scale_forward(mg_tensor *out) {
+    const float *x = out->in[0]->data;
+    float *y = out->data, s = out->attr.f[0];
+    for (int64_t i = 0, n = mg_numel(out); i < n; i++) y[i] = s * x[i];
+    return MG_OK;
+}
+static void scale_backward(mg_tensor *out) {
+    float *dx = out->in[0]->grad, s = out->attr.f[0];
+    const float *dy = out->grad;
+    if (!dx) return;
+    for (int64_t i = 0, n = mg_numel(out); i < n; i++) dx[i] += s * dy[i];
+}
+const mg_op mg_op_scale = {
+    .name = "scale",
+    .arity = 1,
+    .shape = same_shape,
+    .forward = scale_forward,
+    .backward = scale_backward,
+};
+MG_REGISTER_OP(mg_op_scale)
+
+/* y = max(0, x);  dx += dy where y > 0 (reads the output, not the input) */
+static mg_status relu_forward(mg_tensor *out) {
+    const float *x = out->in[0]->data;
+    float *y = out->data;
+    for (int64_t i = 0, n = mg_numel(out); i < n; i++) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+    return MG_OK;
+}
+static void relu_backward(mg_tensor *out) {
+    float *dx = out->in[0]->grad;
+    const float *y = out->data, *dy = out->grad;
+    if (!dx) return;
+    for (int64_t i = 0, n = mg_numel(out); i < n; i++) dx[i] += y[i] > 0.0f ? dy[i] : 0.0f;
+}
+const mg_op mg_op_relu = {
+    .name = "relu",
+    .arity = 1,
+    .flags = MG_OP_BWD_OUT,
+    .shape = same_shape,
+    .forward = relu_forward,
+    .backward = relu_backward,
+};
+MG_REGISTER_OP(mg_op_relu)
+
+/* y = x^2;  dx += 2 x dy */
+static mg_status square_forward(mg_tensor *out) {
+    const float *x = out->in[0]->data;
+    float *y = out->data;
+    for (int64_t i = 0, n = mg_numel(out); i < n; i++) y[i] = x[i] * x[i];
+    return MG_OK;
+}
+static void square_backward(mg_tensor *out) {
+    float *dx = out->in[0]->grad;
+    const float *x = out->in[0]->data, *dy = out->grad;
+    if (!dx) return;
+    for (int64_t i = 0, n = mg_numel(out); i < n; i++) dx[i] += 2.0f * x[i] * dy[i];
+}
+const mg_op mg_op_square = {
+    .name = "square",
+    .arity = 1,
+    .flags = MG_OP_BWD_IN,
+    .shape = same_shape,
+    .forward = square_forward,
+    .backward = square_backward,
+};
+MG_REGISTER_OP(mg_op_square)
+
+mg_tensor *mg_scale(mg_graph *g, mg_tensor *x, float s) {
+    mg_attr attr = {.f = {s}};
+    return mg_apply(g, &mg_op_scale, 1, &x, &attr);
+}
+mg_tensor *mg_relu(mg_graph *g, mg_tensor *x) { return mg_apply(g, &mg_op_relu, 1, &x, NULL); }
+mg_tensor *mg_square(mg_graph *g, mg_tensor *x) {
+    return mg_apply(g, &mg_op_square, 1, &x, NULL);
+}

@@ -1,0 +1,204 @@
+/* view.c — views: permute (and transpose), slice, reshape.
+ *
+ * A view shares its input's storage: the shape function computes the view's
+ * strides and offset from the input's, and there is no forward kernel. The
+ * gradient of a view is a contiguous buffer of the view's shape; backward
+ * adds it into the input's (contiguous) gradient at the positions the view
+ * maps to. */
+#include <stdio.h>
+#include <string.h>
+
+#include "core/op.h"
+#include "ops/ops.h"
+
+/* dx[map(i)] += dy[i] over the view's elements, where element i of the
+ * view (row-major over out->shape) sits at sum_k idx_k * gs[k] + goff in the
+ * input's contiguous gradient. */
+static void scatter_view_grad(const mg_tensor *out, const int64_t *gs, int64_t goff, float *dx) {
+    int64_t n[4] = {1, 1, 1, 1}, s[4] = {0, 0, 0, 0};
+    int lead = MG_MAX_DIMS - out->ndim;
+    for (int k = 0; k < out->ndim; k++) {
+        n[lead + k] = out->shape[k];
+        s[lead + k] = gs[k];
+    }
+    const float *dy = out->grad;
+    for (int64_t a = 0; a < n[0]; a++)
+        for (int64_t b = 0; b < n[1]; b++)
+            for (int64_t c = 0; c < n[2]; c++) {
+                float *row = dx + goff + a * s[0] + b * s[1] + c * s[2];
+                for (int64_t d = 0; d < n[3]; d++) row[d * s[3]] += *dy++;
+            }
+}
+
+/* permute: out dim k is input dim perm[k] (attr.i[0..ndim-1]) ------------ */
+static mg_status permute_shape(mg_tensor *out) {
+    const mg_tensor *x = out->in[0];
+    bool seen[MG_MAX_DIMS] = {false};
+    for (int k = 0; k < x->ndim; k++) {
+        int64_t p = out->attr.i[k];
+        if (p < 0 || p >= x->ndim || seen[p]) {
+            char sx[64];
+            return mg_fail(MG_ERR_SHAPE, "permute: the permutation is not one of the %d dims of %s",
+                           x->ndim, mg_shape_str(x, sx, sizeof sx));
+        }
+        seen[p] = true;
+    }
+    out->ndim = x->ndim;
+    out->dtype = x->dtype;
+    for (int k = 0; k < x->ndim; k++) {
+        out->shape[k] = x->shape[out->attr.i[k]];
+        out->stride[k] = x->stride[out->attr.i[k]];
+    }
+    out->offset = x->offset;
+    return MG_OK;
+}
+
+static void permute_backward(mg_tensor *out) {
+    const mg_tensor *x = out->in[0];
+    if (!x->grad) return;
+    int64_t xs[MG_MAX_DIMS], gs[MG_MAX_DIMS];
+    mg_contiguous_strides(x->ndim, x->shape, xs);
+    for (int k = 0; k < out->ndim; k++) gs[k] = xs[out->attr.i[k]];
+    scatter_view_grad(out, gs, 0, x->grad);
+}
+
+const mg_op mg_op_permute = {
+    .name = "permute",
+    .arity = 1,
+    .flags = MG_OP_VIEW | MG_OP_STRIDED,
+    .shape = permute_shape,
+    .backward = permute_backward,
+};
+MG_REGISTER_OP(mg_op_permute)
+
+mg_tensor *mg_permute(mg_graph *g, mg_tensor *x, const int *perm) {
+    mg_attr attr = {0};
+    for (int k = 0; x && k < x->ndim; k++) attr.i[k] = perm[k];
+    return mg_apply(g, &mg_op_permute, 1, &x, &attr);
+}
+
+mg_tensor *mg_transpose(mg_graph *g, mg_tensor *x) {
+    if (g && !mg_graph_status(g) && x && x->ndim < 2) {
+        char sx[64];
+        mg_graph_fail(g, MG_ERR_SHAPE, "transpose: needs at least 2 dims, got %s",
+                      mg_shape_str(x, sx, sizeof sx));
+        return NULL;
+    }
+    int perm[MG_MAX_DIMS] = {0, 1, 2, 3};
+    if (x && x->ndim >= 2) {
+        perm[x->ndim - 2] = x->ndim - 1;
+        perm[x->ndim - 1] = x->ndim - 2;
+    }
+    return mg_permute(g, x, perm);
+}
+
+/* slice: x[..., start:start+len, ...] along attr.i[0] = axis -------------- */
+static mg_status slice_shape(mg_tensor *out) {
+    const mg_tensor *x = out->in[0];
+    int64_t axis = out->attr.i[0], start = out->attr.i[1], len = out->attr.i[2];
+    char sx[64];
+    mg_shape_str(x, sx, sizeof sx);
+    if (axis < 0) axis += x->ndim;
+    if (axis < 0 || axis >= x->ndim)
+        return mg_fail(MG_ERR_SHAPE, "slice: axis %lld is out of range for %s",
+                       (long long)out->attr.i[0], sx);
+    if (start < 0 || len < 1 || start + len > x->shape[axis])
+        return mg_fail(MG_ERR_SHAPE, "slice: [%lld, %lld) is outside dim %lld of %s",
+                       (long long)start, (long long)(start + len), (long long)axis, sx);
+    out->attr.i[0] = axis;
+    out->ndim = x->ndim;
+    out->dtype = x->dtype;
+    memcpy(out->shape, x->shape, sizeof out->shape);
+    memcpy(out->stride, x->stride, sizeof out->stride);
+    out->shape[axis] = len;
+    out->offset = x->offset + start * x->stride[axis];
+    return MG_OK;
+}
+
+static void slice_backward(mg_tensor *out) {
+    const mg_tensor *x = out->in[0];
+    if (!x->grad) return;
+    int64_t gs[MG_MAX_DIMS];
+    mg_contiguous_strides(x->ndim, x->shape, gs);
+    scatter_view_grad(out, gs, out->attr.i[1] * gs[out->attr.i[0]], x->grad);
+}
+
+const mg_op mg_op_slice = {
+    .name = "slice",
+    .arity = 1,
+    .flags = MG_OP_VIEW | MG_OP_STRIDED,
+    .shape = slice_shape,
+    .backward = slice_backward,
+};
+MG_REGISTER_OP(mg_op_slice)
+
+mg_tensor *mg_slice(mg_graph *g, mg_tensor *x, int axis, int64_t start, int64_t len) {
+    mg_attr attr = {.i = {axis, start, len}};
+    return mg_apply(g, &mg_op_slice, 1, &x, &attr);
+}
+
+/* reshape: same elements, new shape; the input is contiguous (mg_apply
+ * copies a view first), so the view keeps its offset and gets row-major
+ * strides. attr.i[0] = ndim, attr.i[1..] = shape (one may be -1). ------- */
+static mg_status reshape_shape(mg_tensor *out) {
+    const mg_tensor *x = out->in[0];
+    int ndim = (int)out->attr.i[0];
+    char sx[64];
+    mg_shape_str(x, sx, sizeof sx);
+    if (ndim < 0 || ndim > MG_MAX_DIMS)
+        return mg_fail(MG_ERR_SHAPE, "reshape: %d dims asked for %s (0 to %d)", ndim, sx,
+                       MG_MAX_DIMS);
+    int64_t known = 1;
+    int infer = -1;
+    for (int k = 0; k < ndim; k++) {
+        int64_t d = out->attr.i[1 + k];
+        if (d == -1 && infer < 0) infer = k;
+        else if (d < 1)
+            return mg_fail(MG_ERR_SHAPE, "reshape: dim %d is %lld for %s", k, (long long)d, sx);
+        else known *= d;
+    }
+    out->ndim = ndim;
+    out->dtype = x->dtype;
+    for (int k = 0; k < ndim; k++) out->shape[k] = out->attr.i[1 + k];
+    if (infer >= 0) {
+        if (mg_numel(x) % known)
+            return mg_fail(MG_ERR_SHAPE, "reshape: %lld elements of %s do not split by %lld",
+                           (long long)mg_numel(x), sx, (long long)known);
+        out->shape[infer] = mg_numel(x) / known;
+    }
+    if (mg_numel(out) != mg_numel(x)) {
+        char so[64];
+        return mg_fail(MG_ERR_SHAPE, "reshape: %s has %lld elements, %s has %lld", sx,
+                       (long long)mg_numel(x), mg_shape_str(out, so, sizeof so),
+                       (long long)mg_numel(out));
+    }
+    mg_contiguous_strides(ndim, out->shape, out->stride);
+    out->offset = x->offset;
+    return MG_OK;
+}
+
+static void reshape_backward(mg_tensor *out) {
+    mg_tensor *x = out->in[0];
+    if (!x->grad) return;
+    int64_t n = mg_numel(out);
+    for (int64_t i = 0; i < n; i++) x->grad[i] += out->grad[i];
+}
+
+const mg_op mg_op_reshape = {
+    .name = "reshape",
+    .arity = 1,
+    .flags = MG_OP_VIEW,
+    .shape = reshape_shape,
+    .backward = reshape_backward,
+};
+MG_REGISTER_OP(mg_op_reshape)
+
+mg_tensor *mg_reshape(mg_graph *g, mg_tensor *x, int ndim, const int64_t *shape) {
+    mg_attr attr = {.i = {ndim}};
+    for (int k = 0; k < ndim && k < MG_MAX_DIMS; k++) attr.i[1 + k] = shape[k];
+    return mg_apply(g, &mg_op_reshape, 1, &x, &attr);
+}
+
+mg_tensor *mg_contiguous(mg_graph *g, mg_tensor *x) {
+    return mg_apply(g, &mg_op_contiguous, 1, &x, NULL);
+}
