@@ -1,0 +1,98 @@
+/* test_fsutil.c — atomic writes, mkdir -p, whole-file reads. */
+#include <criterion/criterion.h>
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/alloc.h"
+#include "core/fsutil.h"
+
+static char dir[64];
+
+static void setup(void) {
+    strcpy(dir, "/tmp/mg_fs_XXXXXX");
+    cr_assert_not_null(mkdtemp(dir));
+}
+
+static void teardown(void) {
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    cr_assert_eq(system(cmd), 0);
+}
+
+TestSuite(fsutil, .init = setup, .fini = teardown);
+
+static int count_entries(const char *d) {
+    DIR *h = opendir(d);
+    cr_assert_not_null(h);
+    struct dirent *e;
+    int n = 0;
+    while ((e = readdir(h)))
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) n++;
+    closedir(h);
+    return n;
+}
+
+Test(fsutil, atomic_write_and_read_back) {
+    char p[256];
+    snprintf(p, sizeof p, "%s/f.txt", dir);
+    cr_assert_not(mg_path_exists(p));
+    cr_assert_eq(mg_write_file_atomic(p, "hello", 5), MG_OK, "%s", mg_errmsg());
+    cr_assert_eq(mg_write_file_atomic(p, "bye", 3), MG_OK, "%s", mg_errmsg());
+    cr_assert(mg_path_exists(p));
+    char *buf;
+    size_t n;
+    cr_assert_eq(mg_read_file(p, &buf, &n), MG_OK, "%s", mg_errmsg());
+    cr_assert_eq(n, 3);
+    cr_assert_str_eq(buf, "bye"); /* NUL-terminated */
+    mg_free(buf);
+    cr_assert_eq(count_entries(dir), 1, "a temporary was left behind");
+}
+
+Test(fsutil, aborted_stream_leaves_old_file) {
+    char p[256];
+    snprintf(p, sizeof p, "%s/f.txt", dir);
+    cr_assert_eq(mg_write_file_atomic(p, "old", 3), MG_OK);
+    mg_atomic_file f;
+    cr_assert_eq(mg_atomic_open(&f, p), MG_OK, "%s", mg_errmsg());
+    cr_assert_eq(mg_atomic_write(&f, "new!", 4), MG_OK);
+    cr_assert_eq(count_entries(dir), 2); /* the temporary exists meanwhile */
+    mg_atomic_abort(&f);
+    cr_assert_eq(count_entries(dir), 1);
+    char *buf;
+    size_t n;
+    cr_assert_eq(mg_read_file(p, &buf, &n), MG_OK);
+    cr_assert_str_eq(buf, "old");
+    mg_free(buf);
+}
+
+Test(fsutil, mkdir_p_nested_and_existing) {
+    char p[256], f[300];
+    snprintf(p, sizeof p, "%s/a/b/c/", dir);
+    cr_assert_eq(mg_mkdir_p(p), MG_OK, "%s", mg_errmsg());
+    cr_assert_eq(mg_mkdir_p(p), MG_OK, "%s", mg_errmsg());
+    struct stat st;
+    cr_assert(stat(p, &st) == 0 && S_ISDIR(st.st_mode));
+    snprintf(f, sizeof f, "%s/a/file", dir);
+    cr_assert_eq(mg_write_file_atomic(f, "x", 1), MG_OK);
+    snprintf(p, sizeof p, "%s/a/file/sub", dir);
+    cr_assert_eq(mg_mkdir_p(p), MG_ERR_IO);
+    cr_assert(strstr(mg_errmsg(), "not a directory"), "%s", mg_errmsg());
+}
+
+Test(fsutil, errors_name_the_path) {
+    char p[256];
+    snprintf(p, sizeof p, "%s/missing.txt", dir);
+    char *buf = (char *)1;
+    size_t n;
+    cr_assert_eq(mg_read_file(p, &buf, &n), MG_ERR_IO);
+    cr_assert_null(buf);
+    cr_assert(strstr(mg_errmsg(), p), "%s", mg_errmsg());
+    cr_assert_eq(mg_read_file(dir, &buf, &n), MG_ERR_IO);
+    snprintf(p, sizeof p, "%s/no/dir/x", dir);
+    cr_assert_eq(mg_write_file_atomic(p, "x", 1), MG_ERR_IO);
+    cr_assert(strstr(mg_errmsg(), p), "%s", mg_errmsg());
+}
