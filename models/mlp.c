@@ -1,0 +1,68 @@
+/* mlp.c — the embedding-ReLU-MLP of the study (SCIENCE.md, "Models").
+ *
+ *   x = [E_a ; E_b]  (or E_a + E_b)      E: (p, d)
+ *   h = act(x W1 + b1)                   act = relu or square
+ *   logits = h W2 + b2
+ * Initialisation follows PyTorch's defaults (so runs compare with the
+ * PyTorch reference): embedding N(0, 1); linear weights and biases
+ * U(-1/sqrt(fan_in), 1/sqrt(fan_in)). `--init scaled` draws every weight
+ * from N(0, 1/d) instead, biases zero. */
+#include <math.h>
+
+#include "models/model.h"
+#include "ops/ops.h"
+
+enum { D, WIDTH, COMBINE, ACT, BIAS, INIT };
+
+static const mg_model_option options[] = {
+    [D] = {"d", MG_OPTION_INT, 128, NULL, "embedding dimension"},
+    [WIDTH] = {"width", MG_OPTION_INT, 512, NULL, "hidden units"},
+    [COMBINE] = {"combine", MG_OPTION_CHOICE, 0, "concat|sum", "how E_a and E_b are joined"},
+    [ACT] = {"act", MG_OPTION_CHOICE, 0, "relu|square", "hidden activation"},
+    [BIAS] = {"bias", MG_OPTION_CHOICE, 0, "yes|no", "biases in the hidden and classifier layers"},
+    [INIT] = {"init", MG_OPTION_CHOICE, 0, "torch|scaled",
+              "torch: PyTorch defaults; scaled: every weight N(0, 1/d), biases 0"},
+};
+
+/* A linear layer's weight and bias init: U(+-1/sqrt(fan_in)) or N(0, 1/d). */
+static mg_init weight_init(bool scaled, int fan_in, int d) {
+    return scaled ? MG_NORMAL(1.0 / sqrt(d)) : MG_UNIFORM(1.0 / sqrt(fan_in));
+}
+static mg_init bias_init(bool scaled, int fan_in) {
+    return scaled ? MG_INIT_ZERO : MG_UNIFORM(1.0 / sqrt(fan_in));
+}
+
+static mg_status build(mg_graph *g, const mg_model_io *in, const double *o, mg_model_out *out) {
+    int p = in->p, d = (int)o[D], width = (int)o[WIDTH];
+    bool sum = o[COMBINE] == 1, square = o[ACT] == 1, bias = o[BIAS] == 0, scaled = o[INIT] == 1;
+    int fan1 = sum ? d : 2 * d;
+
+    mg_tensor *E = mg_param(g, "embed", scaled ? MG_NORMAL(1.0 / sqrt(d)) : MG_NORMAL(1),
+                            MG_SHAPE(p, d));
+    mg_tensor *W1 = mg_param(g, "hidden.w", weight_init(scaled, fan1, d), MG_SHAPE(fan1, width));
+    mg_tensor *W2 = mg_param(g, "classifier.w", weight_init(scaled, width, d), MG_SHAPE(width, p));
+
+    mg_tensor *ea = mg_gather(g, E, in->a), *eb = mg_gather(g, E, in->b);
+    mg_tensor *x = sum ? mg_add(g, ea, eb) : mg_concat2(g, ea, eb);
+    mg_tensor *z = mg_matmul(g, x, W1);
+    if (bias) z = mg_add(g, z, mg_param(g, "hidden.b", bias_init(scaled, fan1), MG_SHAPE(width)));
+    mg_tensor *h = square ? mg_square(g, z) : mg_relu(g, z);
+    mg_tensor *logits = mg_matmul(g, h, W2);
+    if (bias)
+        logits = mg_add(g, logits, mg_param(g, "classifier.b", bias_init(scaled, width), MG_SHAPE(p)));
+
+    out->logits = logits;
+    out->features = h;
+    return mg_graph_status(g);
+}
+
+const mg_model_def mg_model_mlp = {
+    .name = "mlp",
+    .summary = "embedding-ReLU-MLP: [E_a; E_b] -> ReLU hidden -> classifier",
+    .options = options,
+    .n_options = sizeof options / sizeof options[0],
+    .default_p = 97,
+    .default_frac = 0.5,
+    .default_steps = 5000,
+    .build = build,
+};

@@ -1,0 +1,77 @@
+/* model.h — model definitions and the name -> definition registry.
+ *
+ * A model is a graph definition: given the graph, the integer inputs a and b
+ * (n rows) and its options, it declares its parameters and returns the
+ * logits (n, p) and the penultimate features the analyses read. Parameter
+ * names carry the layer before the first dot ("hidden.w" -> layer
+ * "hidden"); probes and per-layer optimizer settings use those layers.
+ *
+ * Options are numbers (integers, reals, or an index into a list of choices),
+ * declared in a table so that `modgrad models` lists them and the CLI parses
+ * `--NAME VALUE` for them. */
+#ifndef MG_MODEL_H
+#define MG_MODEL_H
+
+#include "core/graph.h"
+
+#define MG_MODEL_MAX_OPTIONS 12
+
+typedef enum { MG_OPTION_INT, MG_OPTION_REAL, MG_OPTION_CHOICE } mg_option_type;
+
+typedef struct {
+    const char *name;    /* CLI flag without dashes: "width" */
+    mg_option_type type;
+    double def;          /* default (a choice: its index) */
+    const char *choices; /* MG_OPTION_CHOICE: "concat|sum" */
+    const char *help;
+} mg_model_option;
+
+typedef struct {
+    int p;            /* modulus = number of classes */
+    int64_t n;        /* rows */
+    mg_tensor *a, *b; /* int32 (n): the operands */
+    mg_tensor *tokens; /* int32 (n, 3): a, b and the "=" token p (sequence models) */
+} mg_model_io;
+
+typedef struct {
+    mg_tensor *logits;   /* (n, p) */
+    mg_tensor *features; /* (n, f): penultimate features (neural-collapse metrics) */
+} mg_model_out;
+
+typedef struct {
+    const char *name;
+    const char *summary;
+    const mg_model_option *options;
+    int n_options;
+    /* canonical setting of the study */
+    int default_p;
+    double default_frac;
+    int64_t default_steps;
+    /* Builds the model; opt[i] is the value of options[i]. Returns MG_OK or
+     * the graph's error (bad option values are reported with mg_graph_fail). */
+    mg_status (*build)(mg_graph *g, const mg_model_io *io, const double *opt, mg_model_out *out);
+} mg_model_def;
+
+/* The registered models (models/registry.c), by name or position. */
+const mg_model_def *mg_model_find(const char *name); /* NULL + message listing names */
+int mg_model_count(void);
+const mg_model_def *mg_model_at(int i);
+
+/* Index of an option by name, -1 if absent. */
+int mg_model_option_index(const mg_model_def *m, const char *name);
+
+/* Parses VALUE for option i into *out (ints must be integral and >= 1; a
+ * choice must be one of its names). The error names the flag and the
+ * allowed values. */
+mg_status mg_model_option_parse(const mg_model_def *m, int i, const char *value, double *out);
+
+/* "concat" for a choice option's value; a number as text otherwise. */
+const char *mg_model_option_str(const mg_model_def *m, int i, double v, char *buf, size_t n);
+
+/* The definitions (one file each). */
+extern const mg_model_def mg_model_mlp;
+extern const mg_model_def mg_model_transformer;
+extern const mg_model_def mg_model_deep_linear;
+extern const mg_model_def mg_model_mlp_tied;
+
+#endif

@@ -1,0 +1,81 @@
+/* registry.c — the list of models, and parsing of their options. Adding a
+ * model: write its file in models/ and add one line to `models` below. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "models/model.h"
+
+static const mg_model_def *const models[] = {
+    &mg_model_mlp,
+    &mg_model_transformer,
+    &mg_model_deep_linear,
+    &mg_model_mlp_tied,
+};
+
+int mg_model_count(void) { return (int)(sizeof models / sizeof models[0]); }
+const mg_model_def *mg_model_at(int i) { return i >= 0 && i < mg_model_count() ? models[i] : NULL; }
+
+const mg_model_def *mg_model_find(const char *name) {
+    char known[256] = "";
+    size_t used = 0;
+    for (int i = 0; i < mg_model_count(); i++) {
+        if (name && strcmp(models[i]->name, name) == 0) return models[i];
+        used += (size_t)snprintf(known + used, sizeof known - used, "%s%s", i ? ", " : "",
+                                 models[i]->name);
+    }
+    mg_fail(MG_ERR_ARG, "--model: unknown model '%s'; allowed: %s", name ? name : "", known);
+    return NULL;
+}
+
+int mg_model_option_index(const mg_model_def *m, const char *name) {
+    for (int i = 0; i < m->n_options; i++)
+        if (strcmp(m->options[i].name, name) == 0) return i;
+    return -1;
+}
+
+/* Position of word in a "a|b|c" list, or -1. */
+static int choice_index(const char *choices, const char *word) {
+    int k = 0;
+    size_t len = strlen(word);
+    for (const char *c = choices; *c; k++) {
+        size_t n = strcspn(c, "|");
+        if (n == len && strncmp(c, word, n) == 0) return k;
+        c += n + (c[n] == '|');
+    }
+    return -1;
+}
+
+mg_status mg_model_option_parse(const mg_model_def *m, int i, const char *value, double *out) {
+    const mg_model_option *o = &m->options[i];
+    if (o->type == MG_OPTION_CHOICE) {
+        int k = choice_index(o->choices, value);
+        if (k < 0)
+            return mg_fail(MG_ERR_ARG, "--%s: '%s' is not allowed for model %s; allowed: %s",
+                           o->name, value, m->name, o->choices);
+        *out = k;
+        return MG_OK;
+    }
+    char *end;
+    double v = strtod(value, &end);
+    if (end == value || *end || !isfinite(v))
+        return mg_fail(MG_ERR_ARG, "--%s: '%s' is not a number", o->name, value);
+    if (o->type == MG_OPTION_INT && (v != floor(v) || v < 1 || v > 1e6))
+        return mg_fail(MG_ERR_ARG, "--%s: must be a whole number from 1 to 1000000, got %s",
+                       o->name, value);
+    *out = v;
+    return MG_OK;
+}
+
+const char *mg_model_option_str(const mg_model_def *m, int i, double v, char *buf, size_t n) {
+    const mg_model_option *o = &m->options[i];
+    if (o->type == MG_OPTION_CHOICE) {
+        const char *c = o->choices;
+        for (int k = 0; k < (int)v && *c; k++) c += strcspn(c, "|") + 1;
+        snprintf(buf, n, "%.*s", (int)strcspn(c, "|"), c);
+    } else {
+        snprintf(buf, n, "%.10g", v);
+    }
+    return buf;
+}

@@ -1,0 +1,295 @@
+/* run.c — the training loop over a run directory: metrics, checkpoints,
+ * resume and the summary (see run.h). */
+#include "models/run.h"
+
+#include <cjson/cJSON.h>
+#include <dirent.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/csvout.h"
+#include "core/fsutil.h"
+#include "core/hash.h"
+#include "core/safetensors.h"
+
+#define GROK_ACC 0.99
+#define GROK_HOLD 3   /* evals at >= 99% before --stop-at-grok ends a run */
+#define FIT_LOSS 1e-2 /* t_fit_loss: first step with train loss <= this */
+
+static const char *const metric_cols[] = {"step",      "wall_s",   "train_loss",
+                                          "train_acc", "test_loss", "test_acc"};
+
+void mg_run_opts_defaults(mg_run_opts *o) {
+    memset(o, 0, sizeof *o);
+    o->eval_every = 100;
+    o->checkpoint_every = 1000;
+}
+
+static double now(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static void join(char *out, size_t n, const char *dir, const char *name) {
+    snprintf(out, n, "%s/%s", dir, name);
+}
+
+mg_status mg_run_save_checkpoint(mg_trainer *t, const char *dir, double wall_s) {
+    mg_params *P = mg_trainer_params(t);
+    mg_optim *o = mg_trainer_optim(t);
+    char path[4096], buf[64], hex[17];
+    snprintf(path, sizeof path, "%s/checkpoints/step_%06lld.safetensors", dir,
+             (long long)mg_trainer_steps_done(t));
+    mg_st_writer *w = mg_st_writer_new();
+    if (!w) return MG_ERR_NOMEM;
+    mg_status st = mg_st_add_params(w, P, "");
+    if (!st) st = mg_st_add_store(w, P, "optim.m.", mg_optim_m(o));
+    if (!st) st = mg_st_add_store(w, P, "optim.v.", mg_optim_v(o));
+    snprintf(buf, sizeof buf, "%lld", (long long)mg_trainer_steps_done(t));
+    if (!st) st = mg_st_add_meta(w, "step", buf);
+    snprintf(buf, sizeof buf, "%lld", (long long)mg_optim_steps(o));
+    if (!st) st = mg_st_add_meta(w, "optim_steps", buf);
+    snprintf(buf, sizeof buf, "%.17g", wall_s);
+    if (!st) st = mg_st_add_meta(w, "wall_s", buf);
+    mg_hash_hex(mg_hash_params(P), hex);
+    if (!st) st = mg_st_add_meta(w, "fingerprint", hex);
+    if (!st) st = mg_st_add_meta(w, "model", mg_trainer_cfg(t)->model->name);
+    if (!st) st = mg_st_add_meta(w, "modgrad_version", MG_VERSION);
+    if (!st) st = mg_st_save(w, path);
+    mg_st_writer_free(w);
+    return st;
+}
+
+mg_status mg_run_load_checkpoint(mg_trainer *t, const char *path, double *wall_s) {
+    mg_st_file *f = NULL;
+    mg_status st = mg_st_load(path, &f);
+    if (st) return st;
+    mg_params *P = mg_trainer_params(t);
+    mg_optim *o = mg_trainer_optim(t);
+    const char *step = mg_st_meta(f, "step"), *ost = mg_st_meta(f, "optim_steps");
+    const char *wall = mg_st_meta(f, "wall_s");
+    if (!step || !ost) {
+        st = mg_fail(MG_ERR_FORMAT, "checkpoint %s has no \"step\" / \"optim_steps\" metadata", path);
+        goto done;
+    }
+    /* Check everything before changing anything: read into scratch copies
+     * first would cost memory; instead mg_st_read_store checks all names and
+     * shapes before it copies, and the three reads share one set of names. */
+    size_t total = mg_params_total(P);
+    float *scratch = malloc(3 * total * sizeof *scratch);
+    if (!scratch) {
+        st = mg_fail(MG_ERR_NOMEM, "out of memory loading %s", path);
+        goto done;
+    }
+    st = mg_st_read_store(f, P, "", scratch);
+    if (!st) st = mg_st_read_store(f, P, "optim.m.", scratch + total);
+    if (!st) st = mg_st_read_store(f, P, "optim.v.", scratch + 2 * total);
+    if (!st) {
+        memcpy(mg_params_data(P), scratch, total * sizeof *scratch);
+        memcpy(mg_optim_m(o), scratch + total, total * sizeof *scratch);
+        memcpy(mg_optim_v(o), scratch + 2 * total, total * sizeof *scratch);
+        mg_trainer_set_steps_done(t, strtoll(step, NULL, 10));
+        mg_optim_set_steps(o, strtoll(ost, NULL, 10));
+        if (wall_s) *wall_s = wall ? strtod(wall, NULL) : 0.0;
+    }
+    free(scratch);
+done:
+    mg_st_free(f);
+    return st;
+}
+
+/* summary.json, from metrics.csv (so a resumed run's clocks see every row). */
+static mg_status write_summary(mg_trainer *t, const char *dir, const char *status,
+                               const char *message, double wall_s) {
+    char path[4096], hex[17];
+    join(path, sizeof path, dir, "metrics.csv");
+    mg_csv *csv = NULL;
+    mg_status st = mg_csv_read(path, &csv);
+    if (st) return st;
+    int c_step = mg_csv_col(csv, "step"), c_trl = mg_csv_col(csv, "train_loss");
+    int c_tra = mg_csv_col(csv, "train_acc"), c_tel = mg_csv_col(csv, "test_loss");
+    int c_tea = mg_csv_col(csv, "test_acc");
+    double t_fit = NAN, t_fit_loss = NAN, t_grok = NAN;
+    for (size_t r = 0; r < csv->nrows; r++) {
+        double s = mg_csv_num(csv, r, c_step);
+        if (isnan(t_fit) && mg_csv_num(csv, r, c_tra) >= 1.0) t_fit = s;
+        if (isnan(t_fit_loss) && mg_csv_num(csv, r, c_trl) <= FIT_LOSS) t_fit_loss = s;
+        if (isnan(t_grok) && mg_csv_num(csv, r, c_tea) >= GROK_ACC) t_grok = s;
+    }
+    cJSON *root = cJSON_CreateObject();
+    cJSON_AddStringToObject(root, "status", status);
+    if (message) cJSON_AddStringToObject(root, "message", message);
+    cJSON_AddNumberToObject(root, "final_step", (double)mg_trainer_steps_done(t));
+    size_t last = csv->nrows ? csv->nrows - 1 : 0;
+    double vals[4] = {NAN, NAN, NAN, NAN};
+    if (csv->nrows) {
+        vals[0] = mg_csv_num(csv, last, c_trl);
+        vals[1] = mg_csv_num(csv, last, c_tra);
+        vals[2] = mg_csv_num(csv, last, c_tel);
+        vals[3] = mg_csv_num(csv, last, c_tea);
+    }
+    const char *names[] = {"train_loss", "train_acc", "test_loss", "test_acc"};
+    for (int i = 0; i < 4; i++)
+        if (isnan(vals[i])) cJSON_AddNullToObject(root, names[i]);
+        else cJSON_AddNumberToObject(root, names[i], vals[i]);
+    const char *clocks[] = {"t_fit", "t_fit_loss", "t_grok"};
+    double cv[] = {t_fit, t_fit_loss, t_grok};
+    for (int i = 0; i < 3; i++)
+        if (isnan(cv[i])) cJSON_AddNullToObject(root, clocks[i]);
+        else cJSON_AddNumberToObject(root, clocks[i], cv[i]);
+    mg_hash_hex(mg_hash_params(mg_trainer_params(t)), hex);
+    cJSON_AddStringToObject(root, "fingerprint", hex);
+    cJSON_AddNumberToObject(root, "wall_s", wall_s);
+    mg_csv_free(csv);
+    char *text = cJSON_Print(root);
+    cJSON_Delete(root);
+    if (!text) return mg_fail(MG_ERR_NOMEM, "out of memory writing summary.json");
+    join(path, sizeof path, dir, "summary.json");
+    st = mg_write_file_atomic(path, text, strlen(text));
+    cJSON_free(text);
+    return st;
+}
+
+/* The loop shared by a new and a resumed run. */
+static mg_status train_loop(mg_trainer *t, const char *dir, const mg_run_opts *o, int64_t steps,
+                            double wall0) {
+    char path[4096];
+    join(path, sizeof path, dir, "metrics.csv");
+    mg_csv_writer *csv = NULL;
+    mg_status st = mg_csv_open(path, 6, metric_cols, &csv);
+    if (st) return st;
+    const int64_t start = mg_trainer_steps_done(t);
+    const double t0 = now() - wall0;
+    int held = 0;
+    mg_progress pr = {.steps = steps};
+    for (;;) {
+        int64_t s = mg_trainer_steps_done(t);
+        pr.step = s;
+        pr.wall_s = now() - t0;
+        pr.evaluated = s % o->eval_every == 0 || s == steps;
+        bool stop = s == steps;
+        if (pr.evaluated) {
+            if ((st = mg_trainer_eval_train(t, &pr.train))) break;
+            if ((st = mg_trainer_eval_test(t, &pr.test))) break;
+            double row[] = {pr.wall_s, pr.train.loss, pr.train.acc, pr.test.loss, pr.test.acc};
+            if ((st = mg_csv_append(csv, s, 5, row)) || (st = mg_csv_flush(csv))) break;
+            held = pr.test.acc >= GROK_ACC ? held + 1 : 0;
+            if (o->stop_at_grok && held >= GROK_HOLD) stop = true;
+        }
+        if (o->progress) o->progress(&pr, o->ctx);
+        if ((s != start || s == 0) && (s % o->checkpoint_every == 0 || stop))
+            if ((st = mg_run_save_checkpoint(t, dir, pr.wall_s))) break;
+        if (stop) break;
+        if ((st = mg_trainer_step(t))) {
+            if (st == MG_ERR_NUMERIC) {
+                char msg[1024];
+                snprintf(msg, sizeof msg, "%s", mg_errmsg());
+                mg_csv_close(csv);
+                csv = NULL;
+                write_summary(t, dir, "diverged", msg, now() - t0);
+                mg_fail(st, "%s; the last good checkpoint is step %lld", msg,
+                        (long long)mg_run_last_checkpoint(dir));
+            }
+            break;
+        }
+    }
+    if (csv) {
+        mg_status cst = mg_csv_close(csv);
+        if (!st) st = cst;
+    }
+    if (st) return st;
+    bool grokked = held >= GROK_HOLD && o->stop_at_grok;
+    return write_summary(t, dir, grokked ? "grokked" : "completed", NULL, now() - t0);
+}
+
+static mg_status check_opts(const mg_run_opts *o) {
+    if (o->eval_every < 1)
+        return mg_fail(MG_ERR_ARG, "--eval-every must be >= 1, got %lld", (long long)o->eval_every);
+    if (o->checkpoint_every < 1)
+        return mg_fail(MG_ERR_ARG, "--checkpoint-every must be >= 1, got %lld",
+                       (long long)o->checkpoint_every);
+    return MG_OK;
+}
+
+/* Removes old checkpoints and result files of a run replaced with --force. */
+static void clear_run(const char *dir) {
+    char path[4096];
+    const char *files[] = {"config.json", "metrics.csv", "summary.json", "probes.csv",
+                           "geometry.csv"};
+    for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
+        join(path, sizeof path, dir, files[i]);
+        unlink(path);
+    }
+    join(path, sizeof path, dir, "checkpoints");
+    DIR *d = opendir(path);
+    if (!d) return;
+    for (struct dirent *e; (e = readdir(d));) {
+        if (!strstr(e->d_name, ".safetensors")) continue;
+        char file[4096 + 256];
+        snprintf(file, sizeof file, "%s/%s", path, e->d_name);
+        unlink(file);
+    }
+    closedir(d);
+}
+
+mg_status mg_run_train(const mg_train_cfg *cfg, const char *dir, const mg_run_opts *o) {
+    mg_status st = check_opts(o);
+    if (st) return st;
+    if (!dir || !*dir) return mg_fail(MG_ERR_ARG, "--out is required");
+    mg_trainer *t = NULL;
+    if ((st = mg_trainer_new(cfg, &t))) return st; /* validates; writes nothing */
+    if (mg_path_exists(dir)) {
+        if (!o->force) {
+            mg_trainer_free(t);
+            return mg_fail(MG_ERR_ARG,
+                           "--out %s exists; use --force to replace it or --resume %s to continue it",
+                           dir, dir);
+        }
+        clear_run(dir);
+    }
+    char path[4096];
+    join(path, sizeof path, dir, "checkpoints");
+    if (!(st = mg_mkdir_p(path)) && !(st = mg_run_write_config(dir, cfg, o, t)))
+        st = train_loop(t, dir, o, cfg->steps, 0.0);
+    mg_trainer_free(t);
+    return st;
+}
+
+mg_status mg_run_resume(const char *dir, int64_t steps, const mg_run_opts *over) {
+    mg_train_cfg cfg;
+    mg_run_opts o;
+    mg_run_opts_defaults(&o);
+    char hash[17], hex[17];
+    mg_status st = mg_run_read_config(dir, &cfg, &o, hash);
+    if (st) return st;
+    o.progress = over->progress;
+    o.ctx = over->ctx;
+    int64_t last = mg_run_last_checkpoint(dir);
+    if (last < 0) return mg_fail(MG_ERR_ARG, "cannot resume %s: it has no checkpoint", dir);
+    if (steps <= last)
+        return mg_fail(MG_ERR_ARG, "--steps %lld must be greater than the last checkpoint's step (%lld)",
+                       (long long)steps, (long long)last);
+    cfg.steps = steps;
+    mg_trainer *t = NULL;
+    if ((st = mg_trainer_new(&cfg, &t))) return st;
+    mg_hash_hex(mg_dataset_hash(mg_trainer_dataset(t)), hex);
+    char path[4096];
+    snprintf(path, sizeof path, "%s/checkpoints/step_%06lld.safetensors", dir, (long long)last);
+    double wall = 0;
+    if (strcmp(hex, hash) != 0)
+        st = mg_fail(MG_ERR_FORMAT, "%s: the data split's hash is %s but config.json says %s", dir,
+                     hex, hash);
+    else if (!(st = mg_run_load_checkpoint(t, path, &wall))) {
+        join(path, sizeof path, dir, "metrics.csv");
+        if (!(st = mg_csv_truncate_after(path, last - 1)) &&
+            !(st = mg_run_write_config(dir, &cfg, &o, t)))
+            st = train_loop(t, dir, &o, steps, wall);
+    }
+    mg_trainer_free(t);
+    return st;
+}

@@ -1,0 +1,61 @@
+/* run.h — a training run on disk (the layout of DESIGN.md, "A run on disk").
+ *
+ *   config.json   every resolved setting, modgrad's version, BLIS's kernels,
+ *                 the data split's XXH3-64
+ *   metrics.csv   step, wall_s, train_loss, train_acc, test_loss, test_acc
+ *   checkpoints/  step_NNNNNN.safetensors: parameters, optimizer moments
+ *                 ("optim.m.*", "optim.v.*"), XXH3-64 of each tensor
+ *   summary.json  final_step, accuracies, t_fit, t_grok, fingerprint, status
+ *
+ * Every file is written to a temporary name and renamed, so a run killed at
+ * any moment can be resumed from its last checkpoint, bit-exactly. Bad input
+ * is refused before anything is written. */
+#ifndef MG_RUN_H
+#define MG_RUN_H
+
+#include <stdbool.h>
+
+#include "models/train.h"
+
+typedef struct {
+    int64_t step, steps; /* done, and the target */
+    bool evaluated;      /* train/test below are fresh */
+    mg_eval train, test;
+    double wall_s;
+} mg_progress;
+
+typedef struct {
+    int64_t eval_every;       /* default 100 */
+    int64_t checkpoint_every; /* default 1000; a checkpoint is also written at steps 0 and the end */
+    bool stop_at_grok;        /* stop once test accuracy >= 0.99 held for 3 evals */
+    bool force;               /* replace an existing run directory */
+    void (*progress)(const mg_progress *p, void *ctx); /* called after each step and eval */
+    void *ctx;
+} mg_run_opts;
+
+void mg_run_opts_defaults(mg_run_opts *o);
+
+/* Trains cfg into a new run directory. Fails without writing anything if
+ * the settings are bad or dir exists (unless force). A diverged run (NaN or
+ * Inf) stops with MG_ERR_NUMERIC; its summary says where, and its last good
+ * checkpoint stays. */
+mg_status mg_run_train(const mg_train_cfg *cfg, const char *dir, const mg_run_opts *o);
+
+/* Continues the run in dir from its last checkpoint up to `steps` (which
+ * must exceed the checkpoint's step). Settings come from config.json. */
+mg_status mg_run_resume(const char *dir, int64_t steps, const mg_run_opts *o);
+
+/* config.json <-> settings (runcfg.c). */
+mg_status mg_run_write_config(const char *dir, const mg_train_cfg *cfg, const mg_run_opts *o,
+                              const mg_trainer *t);
+mg_status mg_run_read_config(const char *dir, mg_train_cfg *cfg, mg_run_opts *o,
+                             char split_hash[17]);
+
+/* The last checkpoint's step in dir (-1 if none). */
+int64_t mg_run_last_checkpoint(const char *dir);
+
+/* Writes / loads a checkpoint of the trainer's parameters and optimizer. */
+mg_status mg_run_save_checkpoint(mg_trainer *t, const char *dir, double wall_s);
+mg_status mg_run_load_checkpoint(mg_trainer *t, const char *path, double *wall_s);
+
+#endif

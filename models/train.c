@@ -1,0 +1,272 @@
+/* train.c — the trainer: graphs for a model on a task, one update, and the
+ * evaluations (see train.h). */
+#include "models/train.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/alloc.h"
+#include "core/gemm.h"
+#include "ops/ops.h"
+
+/* A model instantiated on n rows: its graph, inputs and outputs. */
+typedef struct {
+    mg_graph *g;
+    mg_tensor *a, *b, *tokens, *y; /* inputs */
+    mg_tensor *logits, *loss;
+    mg_model_out out;
+    int64_t n;
+} instance;
+
+struct mg_trainer {
+    mg_train_cfg cfg;
+    mg_dataset *ds;
+    mg_params *params;
+    mg_optim *optim;
+    instance train; /* the batch (full batch: the training set) */
+    instance test;
+    instance full; /* the training set, for minibatch runs only */
+    bool train_fresh; /* train's forward is at the current parameters */
+    int64_t steps;
+    int32_t *perm; /* minibatch scratch (n_train) */
+};
+
+void mg_train_defaults(mg_train_cfg *cfg, const mg_model_def *model) {
+    memset(cfg, 0, sizeof *cfg);
+    cfg->model = model;
+    for (int i = 0; i < model->n_options; i++) cfg->opt[i] = model->options[i].def;
+    cfg->task = (mg_task_cfg){.op = MG_TASK_ADD, .p = model->default_p, .frac = model->default_frac};
+    cfg->steps = model->default_steps;
+    cfg->optim = mg_opt_defaults(MG_OPT_ADAMW);
+    cfg->threads = 0;
+}
+
+mg_status mg_train_validate(const mg_train_cfg *cfg) {
+    if (!cfg->model) return mg_fail(MG_ERR_ARG, "--model is required");
+    mg_status st = mg_task_validate(&cfg->task);
+    if (st) return st;
+    if (cfg->steps < 0)
+        return mg_fail(MG_ERR_ARG, "--steps must be >= 0, got %lld", (long long)cfg->steps);
+    if (cfg->batch < 0)
+        return mg_fail(MG_ERR_ARG, "--batch must be >= 0 (0 = full batch), got %lld",
+                       (long long)cfg->batch);
+    if (!(cfg->optim.lr > 0) || !isfinite(cfg->optim.lr))
+        return mg_fail(MG_ERR_ARG, "--lr must be a positive number, got %g", cfg->optim.lr);
+    if (!(cfg->optim.weight_decay >= 0) || !isfinite(cfg->optim.weight_decay))
+        return mg_fail(MG_ERR_ARG, "--wd must be >= 0, got %g", cfg->optim.weight_decay);
+    if (cfg->threads < 0 || cfg->threads > 1024)
+        return mg_fail(MG_ERR_ARG, "--threads must be 0 (all cores) to 1024, got %d", cfg->threads);
+    return MG_OK;
+}
+
+static mg_status instantiate(mg_trainer *t, instance *in, int64_t n, bool training) {
+    const mg_train_cfg *c = &t->cfg;
+    int p = c->task.p;
+    in->n = n;
+    in->g = mg_graph_new(t->params);
+    if (!in->g) return MG_ERR_NOMEM;
+    mg_graph *g = in->g;
+    in->a = mg_input(g, "a", MG_I32, MG_SHAPE(n));
+    in->b = mg_input(g, "b", MG_I32, MG_SHAPE(n));
+    in->tokens = mg_input(g, "tokens", MG_I32, MG_SHAPE(n, 3));
+    in->y = mg_input(g, "labels", MG_I32, MG_SHAPE(n));
+    mg_model_io io = {.p = p, .n = n, .a = in->a, .b = in->b, .tokens = in->tokens};
+    mg_status st = c->model->build(g, &io, c->opt, &in->out);
+    if (st) return mg_fail(st, "model %s: %s", c->model->name, mg_graph_error(g));
+    in->logits = in->out.logits;
+    in->loss = mg_cross_entropy(g, in->logits, in->y);
+    if (mg_graph_status(g))
+        return mg_fail(mg_graph_status(g), "model %s: %s", c->model->name, mg_graph_error(g));
+    char sl[64];
+    if (in->logits->ndim != 2 || in->logits->shape[0] != n || in->logits->shape[1] != p)
+        return mg_fail(MG_ERR_SHAPE, "model %s: logits are %s, expected (%lld, %d)",
+                       c->model->name, mg_shape_str(in->logits, sl, sizeof sl), (long long)n, p);
+    mg_graph_keep(g, in->logits);
+    mg_graph_keep(g, in->loss);
+    if (in->out.features) mg_graph_keep(g, in->out.features);
+    st = mg_graph_compile(g, training ? in->loss : NULL);
+    if (st) return mg_fail(st, "model %s: %s", c->model->name, mg_errmsg());
+    return MG_OK;
+}
+
+/* Writes rows idx[0..n) (or 0..n if idx is NULL) of a split into in's inputs. */
+static void fill(instance *in, int p, const int32_t *a, const int32_t *b, const int32_t *y,
+                 const int32_t *idx) {
+    int32_t *A = mg_i32(in->a), *B = mg_i32(in->b), *T = mg_i32(in->tokens), *Y = mg_i32(in->y);
+    for (int64_t r = 0; r < in->n; r++) {
+        int64_t s = idx ? idx[r] : r;
+        A[r] = T[3 * r] = a[s];
+        B[r] = T[3 * r + 1] = b[s];
+        T[3 * r + 2] = p; /* the "=" token */
+        Y[r] = y[s];
+    }
+}
+
+/* Parses "layer=value,layer=value" and applies each with set(). */
+static mg_status apply_layers(mg_optim *o, const char *spec, const char *flag,
+                              mg_status (*set)(mg_optim *, const char *, float)) {
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", spec);
+    for (char *save = NULL, *item = strtok_r(buf, ",", &save); item;
+         item = strtok_r(NULL, ",", &save)) {
+        char *eq = strchr(item, '=');
+        char *end = NULL;
+        double v = eq ? strtod(eq + 1, &end) : 0;
+        if (!eq || eq == item || end == eq + 1 || *end || !isfinite(v) || v < 0)
+            return mg_fail(MG_ERR_ARG,
+                           "%s: '%s' is not LAYER=VALUE with VALUE >= 0 (e.g. %s classifier=0.1)",
+                           flag, item, flag);
+        *eq = '\0';
+        if (set(o, item, (float)v)) return mg_fail(MG_ERR_ARG, "%s: %s", flag, mg_errmsg());
+    }
+    return MG_OK;
+}
+
+mg_status mg_trainer_new(const mg_train_cfg *cfg, mg_trainer **out) {
+    *out = NULL;
+    mg_status st = mg_train_validate(cfg);
+    if (st) return st;
+    mg_trainer *t = mg_calloc(1, sizeof *t);
+    if (!t) return mg_fail(MG_ERR_NOMEM, "out of memory creating the trainer");
+    t->cfg = *cfg;
+    mg_gemm_init(cfg->threads);
+    if ((st = mg_dataset_make(&cfg->task, &t->ds))) goto fail;
+    if (cfg->batch > t->ds->n_train) {
+        st = mg_fail(MG_ERR_ARG, "--batch %lld is larger than the training set (%lld pairs)",
+                     (long long)cfg->batch, (long long)t->ds->n_train);
+        goto fail;
+    }
+    t->params = mg_params_new();
+    if (!t->params) {
+        st = MG_ERR_NOMEM;
+        goto fail;
+    }
+    int64_t nb = cfg->batch ? cfg->batch : t->ds->n_train;
+    if ((st = instantiate(t, &t->train, nb, true))) goto fail;
+    if ((st = instantiate(t, &t->test, t->ds->n_test, false))) goto fail;
+    if (cfg->batch && (st = instantiate(t, &t->full, t->ds->n_train, false))) goto fail;
+    t->perm = mg_malloc((size_t)t->ds->n_train * sizeof *t->perm);
+    t->optim = mg_optim_new(t->params, &cfg->optim);
+    if (!t->perm || !t->optim) {
+        st = MG_ERR_NOMEM;
+        goto fail;
+    }
+    if ((st = apply_layers(t->optim, cfg->lr_layers, "--lr", mg_optim_set_layer_lr))) goto fail;
+    if ((st = apply_layers(t->optim, cfg->wd_layers, "--wd", mg_optim_set_layer_wd))) goto fail;
+
+    mg_rng rng;
+    mg_rng_seed(&rng, cfg->task.seed ^ 0x5eed1417ULL);
+    mg_params_init(t->params, &rng);
+    const mg_dataset *d = t->ds;
+    fill(&t->test, d->p, d->test_a, d->test_b, d->test_y, NULL);
+    if (cfg->batch) fill(&t->full, d->p, d->train_a, d->train_b, d->train_y, NULL);
+    else fill(&t->train, d->p, d->train_a, d->train_b, d->train_y, NULL);
+    *out = t;
+    return MG_OK;
+fail:
+    mg_trainer_free(t);
+    return st;
+}
+
+void mg_trainer_free(mg_trainer *t) {
+    if (!t) return;
+    mg_graph_free(t->train.g);
+    mg_graph_free(t->test.g);
+    mg_graph_free(t->full.g);
+    mg_optim_free(t->optim);
+    mg_params_free(t->params);
+    mg_dataset_free(t->ds);
+    mg_free(t->perm);
+    mg_free(t);
+}
+
+/* Loss and accuracy of an instance's last forward. */
+static mg_eval evaluate(const instance *in) {
+    const float *z = mg_f32(in->logits);
+    const int32_t *y = mg_i32(in->y);
+    int64_t c = in->logits->shape[1], right = 0;
+    for (int64_t r = 0; r < in->n; r++, z += c) {
+        int64_t best = 0;
+        for (int64_t j = 1; j < c; j++)
+            if (z[j] > z[best]) best = j;
+        right += best == y[r];
+    }
+    return (mg_eval){mg_scalar(in->loss), (double)right / (double)in->n};
+}
+
+static mg_status forward(instance *in) {
+    mg_status st = mg_graph_forward(in->g);
+    return st ? mg_fail(st, "forward pass: %s", mg_errmsg()) : MG_OK;
+}
+
+mg_status mg_trainer_eval_train(mg_trainer *t, mg_eval *e) {
+    instance *in = t->cfg.batch ? &t->full : &t->train;
+    if (!(in == &t->train && t->train_fresh)) {
+        mg_status st = forward(in);
+        if (st) return st;
+        t->train_fresh = in == &t->train;
+    }
+    *e = evaluate(in);
+    return MG_OK;
+}
+
+mg_status mg_trainer_eval_test(mg_trainer *t, mg_eval *e) {
+    mg_status st = forward(&t->test);
+    if (st) return st;
+    *e = evaluate(&t->test);
+    return MG_OK;
+}
+
+/* The first layer whose gradient has a NaN or Inf, or -1. */
+static int bad_layer(mg_params *P) {
+    const float *grad = mg_params_grad(P);
+    for (int k = 0; k < mg_params_count(P); k++) {
+        const mg_param_info *info = mg_params_info(P, k);
+        float s = 0.0f;
+        for (size_t i = 0; i < info->numel; i++) s += grad[info->offset + i] * 0.0f;
+        if (s != 0.0f || isnan(s)) return info->layer; /* x * 0 is NaN iff x is NaN or Inf */
+    }
+    return -1;
+}
+
+mg_status mg_trainer_step(mg_trainer *t) {
+    const mg_train_cfg *c = &t->cfg;
+    mg_status st;
+    if (c->batch) {
+        const mg_dataset *d = t->ds;
+        mg_rng rng;
+        mg_rng_seed(&rng, c->task.seed + (uint64_t)t->steps);
+        for (int64_t i = 0; i < d->n_train; i++) t->perm[i] = (int32_t)i;
+        mg_rng_shuffle(&rng, t->perm, d->n_train);
+        fill(&t->train, d->p, d->train_a, d->train_b, d->train_y, t->perm);
+        t->train_fresh = false;
+    }
+    if (!t->train_fresh && (st = forward(&t->train))) return st;
+    t->train_fresh = false;
+    mg_graph_backward(t->train.g);
+    float loss = mg_scalar(t->train.loss);
+    int layer = bad_layer(t->params);
+    if (!isfinite(loss) || layer >= 0) {
+        const char *name = layer >= 0 ? mg_params_layer_name(t->params, layer) : "(none)";
+        return mg_fail(MG_ERR_NUMERIC,
+                       "step %lld: the loss is %g and the gradient of layer '%s' is %s",
+                       (long long)t->steps + 1, loss, name,
+                       layer >= 0 ? "not finite" : "finite");
+    }
+    mg_optim_step(t->optim);
+    t->steps++;
+    return MG_OK;
+}
+
+int64_t mg_trainer_steps_done(const mg_trainer *t) { return t->steps; }
+mg_params *mg_trainer_params(mg_trainer *t) { return t->params; }
+mg_optim *mg_trainer_optim(mg_trainer *t) { return t->optim; }
+const mg_dataset *mg_trainer_dataset(const mg_trainer *t) { return t->ds; }
+const mg_train_cfg *mg_trainer_cfg(const mg_trainer *t) { return &t->cfg; }
+void mg_trainer_set_steps_done(mg_trainer *t, int64_t steps) {
+    t->steps = steps;
+    t->train_fresh = false;
+    mg_optim_set_steps(t->optim, steps);
+}

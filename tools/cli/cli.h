@@ -1,0 +1,24 @@
+/* cli.h — shared pieces of the `modgrad` command: flag parsing helpers and
+ * the subcommands. Only tools/ prints; exit status 2 means bad input. */
+#ifndef MG_CLI_H
+#define MG_CLI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define MG_EXIT_OK 0
+#define MG_EXIT_FAIL 1
+#define MG_EXIT_USAGE 2
+
+/* Prints "modgrad: <msg>" to stderr. */
+void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Parsers: false after printing an error naming the flag. */
+bool cli_int(const char *flag, const char *v, int64_t lo, int64_t hi, int64_t *out);
+bool cli_real(const char *flag, const char *v, double *out);
+
+int cmd_train(int argc, char **argv);
+int cmd_models(int argc, char **argv);
+int cmd_info(int argc, char **argv);
+
+#endif

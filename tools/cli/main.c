@@ -1,0 +1,73 @@
+/* main.c — `modgrad`: dispatch to the subcommands. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/gemm.h"
+#include "tools/cli/cli.h"
+
+void cli_error(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("modgrad: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+bool cli_int(const char *flag, const char *v, int64_t lo, int64_t hi, int64_t *out) {
+    char *end;
+    errno = 0;
+    long long x = strtoll(v, &end, 10);
+    if (end == v || *end || errno || x < lo || x > hi) {
+        cli_error("%s: expected a whole number from %lld to %lld, got '%s'", flag, (long long)lo,
+                  (long long)hi, v);
+        return false;
+    }
+    *out = x;
+    return true;
+}
+
+bool cli_real(const char *flag, const char *v, double *out) {
+    char *end;
+    double x = strtod(v, &end);
+    if (end == v || *end) {
+        cli_error("%s: expected a number, got '%s'", flag, v);
+        return false;
+    }
+    *out = x;
+    return true;
+}
+
+static void usage(FILE *f) {
+    fprintf(f, "usage: modgrad COMMAND [options]\n\n"
+               "commands:\n"
+               "  train     train a model on a modular task into a run directory\n"
+               "  models    list the models and their options\n"
+               "  info      version, BLIS kernels and the measured GEMM rate\n\n"
+               "`modgrad COMMAND --help` describes a command. modgrad --version prints the version.\n");
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        usage(stderr);
+        return MG_EXIT_USAGE;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+        usage(stdout);
+        return MG_EXIT_OK;
+    }
+    if (!strcmp(cmd, "--version")) {
+        mg_gemm_init(0);
+        printf("modgrad %s (BLIS %s: %s)\n", MG_VERSION, mg_blis_arch(), mg_blis_reason());
+        return MG_EXIT_OK;
+    }
+    if (!strcmp(cmd, "train")) return cmd_train(argc - 1, argv + 1);
+    if (!strcmp(cmd, "models")) return cmd_models(argc - 1, argv + 1);
+    if (!strcmp(cmd, "info")) return cmd_info(argc - 1, argv + 1);
+    cli_error("unknown command '%s'; commands: train, models, info (modgrad --help)", cmd);
+    return MG_EXIT_USAGE;
+}
