@@ -3,12 +3,41 @@
  * c = a @ b;  da += dc @ b^T;  db += a^T @ dc
  * Operands are passed to BLIS by their strides, so a transposed view costs
  * nothing. When b is 2-D and a's batch dims are laid out as one run of rows,
- * the whole batch is one GEMM (m = batch * rows). */
+ * the whole batch is one GEMM (m = batch * rows). A batch of tiny products
+ * (attention's (3 x 32) @ (32 x 3) per row and head) runs as plain loops:
+ * there BLIS's fixed cost per call is many times the arithmetic. */
 #include <stdio.h>
 
 #include "core/gemm.h"
 #include "core/op.h"
 #include "ops/ops.h"
+
+/* Products with at most this many multiply-adds go through small_gemm. */
+#define SMALL_MACS 8192
+
+/* c = alpha a b + beta c by plain loops over strided operands; the same
+ * summation order every time (k ascending), so results are reproducible. */
+static void small_gemm(int64_t m, int64_t n, int64_t k, float alpha, const float *a, int64_t rsa,
+                       int64_t csa, const float *b, int64_t rsb, int64_t csb, float beta, float *c,
+                       int64_t rsc, int64_t csc) {
+    for (int64_t i = 0; i < m; i++)
+        for (int64_t j = 0; j < n; j++) {
+            float acc = 0.0f;
+            for (int64_t p = 0; p < k; p++) acc += a[i * rsa + p * csa] * b[p * rsb + j * csb];
+            float *cij = &c[i * rsc + j * csc];
+            *cij = beta == 0.0f ? alpha * acc : alpha * acc + beta * *cij;
+        }
+}
+
+/* One product of a batch: BLIS unless it is tiny. */
+static void gemm(int64_t m, int64_t n, int64_t k, float alpha, const float *a, int64_t rsa,
+                 int64_t csa, const float *b, int64_t rsb, int64_t csb, float beta, float *c,
+                 int64_t rsc, int64_t csc) {
+    if (m * n * k <= SMALL_MACS)
+        small_gemm(m, n, k, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc);
+    else
+        mg_sgemm(m, n, k, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc);
+}
 
 /* Batch structure of a product: up to two leading batch dims. */
 typedef struct {
@@ -96,7 +125,7 @@ static mg_status matmul_forward(mg_tensor *out) {
     for (int64_t e = 0; e < d.nb; e++) {
         int64_t oa, ob;
         batch_offsets(&d, e, &oa, &ob);
-        mg_sgemm(d.m, d.n, d.k, 1.0f, A + oa, RS(a), CS(a), B + ob, RS(b), CS(b), 0.0f,
+        gemm(d.m, d.n, d.k, 1.0f, A + oa, RS(a), CS(a), B + ob, RS(b), CS(b), 0.0f,
                  C + e * d.m * d.n, d.n, 1);
     }
     return MG_OK;
@@ -116,7 +145,7 @@ static void matmul_backward(mg_tensor *out) {
             for (int64_t e = 0; e < d.nb; e++) {
                 int64_t oa, ob;
                 batch_offsets(&d, e, &oa, &ob);
-                mg_sgemm(d.m, d.k, d.n, 1.0f, dC + e * d.m * d.n, d.n, 1, B + ob, CS(b), RS(b),
+                gemm(d.m, d.k, d.n, 1.0f, dC + e * d.m * d.n, d.n, 1, B + ob, CS(b), RS(b),
                          1.0f, a->grad + e * ga_batch, d.k, 1);
             }
     }
@@ -127,7 +156,7 @@ static void matmul_backward(mg_tensor *out) {
             for (int64_t e = 0; e < d.nb; e++) {
                 int64_t oa, ob;
                 batch_offsets(&d, e, &oa, &ob);
-                mg_sgemm(d.k, d.n, d.m, 1.0f, A + oa, CS(a), RS(a), dC + e * d.m * d.n, d.n, 1,
+                gemm(d.k, d.n, d.m, 1.0f, A + oa, CS(a), RS(a), dC + e * d.m * d.n, d.n, 1,
                          1.0f, b->grad + e * gb_batch, d.n, 1);
             }
     }

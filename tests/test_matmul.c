@@ -55,6 +55,12 @@ Test(matmul, gradient_batched_transposed) {
     check((mm_case){.m = 3, .k = 4, .n = 2, .batch = 3, .b_batch = true, .ta = true, .tb = true});
 }
 
+/* Products above the small-product threshold (8192 multiply-adds) go to
+ * BLIS per batch entry; below it, plain loops. Both paths are checked. */
+Test(matmul, gradient_batched_through_blis) {
+    check((mm_case){.m = 20, .k = 24, .n = 21, .batch = 2, .b_batch = true, .tb = true});
+}
+
 Test(matmul, values_match_hand_computation) {
     mg_params *P = mg_params_new();
     mg_graph *g = mg_graph_new(P);
