@@ -71,11 +71,15 @@ mg_status mg_model_option_parse(const mg_model_def *m, int i, const char *value,
 const char *mg_model_option_str(const mg_model_def *m, int i, double v, char *buf, size_t n) {
     const mg_model_option *o = &m->options[i];
     if (o->type == MG_OPTION_CHOICE) {
+        /* walk to choice number v; a value outside the list prints as a number */
         const char *c = o->choices;
-        for (int k = 0; k < (int)v && *c; k++) c += strcspn(c, "|") + 1;
-        snprintf(buf, n, "%.*s", (int)strcspn(c, "|"), c);
-    } else {
-        snprintf(buf, n, "%.10g", v);
+        int k = 0;
+        while (k < v && (c = strchr(c, '|'))) c++, k++;
+        if (c && v == floor(v) && v >= 0 && k == (int)v) {
+            snprintf(buf, n, "%.*s", (int)strcspn(c, "|"), c);
+            return buf;
+        }
     }
+    snprintf(buf, n, "%.10g", v);
     return buf;
 }

@@ -110,8 +110,14 @@ mg_status mg_run_read_config(const char *dir, mg_train_cfg *c, mg_run_opts *o,
     const cJSON *mo = cJSON_GetObjectItemCaseSensitive(root, "model_options");
     for (int i = 0; i < m->n_options; i++) {
         const cJSON *ov = cJSON_GetObjectItemCaseSensitive(mo, m->options[i].name);
-        if (cJSON_IsNumber(ov)) c->opt[i] = ov->valuedouble;
-        else if (cJSON_IsString(ov) && !mg_model_option_parse(m, i, ov->valuestring, &x)) c->opt[i] = x;
+        /* numbers are checked as the CLI checks them, choices by name */
+        char num[64];
+        const char *text = cJSON_IsString(ov) ? ov->valuestring : NULL;
+        if (cJSON_IsNumber(ov) && m->options[i].type != MG_OPTION_CHOICE) {
+            snprintf(num, sizeof num, "%.17g", ov->valuedouble);
+            text = num;
+        }
+        if (text && !mg_model_option_parse(m, i, text, &x)) c->opt[i] = x;
         else {
             st = mg_fail(MG_ERR_FORMAT, "%s: model option \"%s\" missing or malformed", path,
                          m->options[i].name);
