@@ -7,7 +7,8 @@
  * backward runs the same loop and so sums the gradient over the dims an
  * input was broadcast along (a bias (n) against (m, n) gets column sums).
  * Two fast paths cover the common cases of the models: equal shapes, and a
- * row vector against a full tensor (a bias). */
+ * trailing block repeated along the leading dims of a full tensor (a bias
+ * row (n) against (m, n), a position table (t, d) against (b, t, d)). */
 #include <stdio.h>
 
 #include "core/op.h"
@@ -21,8 +22,8 @@ static mg_status broadcast_shape(mg_tensor *out) {
     mg_shape_str(a, sa, sizeof sa);
     mg_shape_str(b, sb, sizeof sb);
     if (a->dtype != MG_F32 || b->dtype != MG_F32)
-        return mg_fail(MG_ERR_SHAPE, "%s: inputs must be float, got %s %s and %s %s",
-                       out->op->name, a->dtype == MG_F32 ? "float" : "int", sa,
+        return mg_fail(MG_ERR_SHAPE, "%s: inputs must be float, got %s %s and %s %s", out->op->name,
+                       a->dtype == MG_F32 ? "float" : "int", sa,
                        b->dtype == MG_F32 ? "float" : "int", sb);
     int nd = a->ndim > b->ndim ? a->ndim : b->ndim;
     for (int k = 0; k < nd; k++) {
@@ -30,8 +31,8 @@ static mg_status broadcast_shape(mg_tensor *out) {
         int ka = a->ndim - nd + k, kb = b->ndim - nd + k;
         int64_t da = ka >= 0 ? a->shape[ka] : 1, db = kb >= 0 ? b->shape[kb] : 1;
         if (da != db && da != 1 && db != 1)
-            return mg_fail(MG_ERR_SHAPE, "%s: shapes %s and %s do not broadcast", out->op->name,
-                           sa, sb);
+            return mg_fail(MG_ERR_SHAPE, "%s: shapes %s and %s do not broadcast", out->op->name, sa,
+                           sb);
         out->shape[k] = da > db ? da : db;
     }
     out->ndim = nd;
@@ -41,9 +42,9 @@ static mg_status broadcast_shape(mg_tensor *out) {
 
 /* How the inputs line up with the output. */
 typedef enum {
-    LAYOUT_SAME,  /* both have the output's shape */
-    LAYOUT_ROW_B, /* a has the output's shape, b is one row of its last dim */
-    LAYOUT_ROW_A, /* the same with a and b swapped */
+    LAYOUT_SAME,   /* both have the output's shape */
+    LAYOUT_TAIL_B, /* a has the output's shape, b its trailing dims (a row, a block) */
+    LAYOUT_TAIL_A, /* the same with a and b swapped */
     LAYOUT_GENERAL,
 } bin_layout;
 
@@ -51,19 +52,29 @@ static bool same_numel_as_out(const mg_tensor *t, const mg_tensor *out) {
     return mg_numel(t) == mg_numel(out);
 }
 
-/* t's elements are one row of out's last dim: numel == out's last dim, and
- * t's own last dim is that (so it is not a column). */
-static bool is_row_of(const mg_tensor *t, const mg_tensor *out) {
-    return out->ndim >= 1 && t->ndim >= 1 && t->shape[t->ndim - 1] == out->shape[out->ndim - 1] &&
-           mg_numel(t) == out->shape[out->ndim - 1];
+/* t is out's trailing dims, repeated along the leading ones: right-aligned,
+ * t's dims equal out's until their product is numel(t), and the rest of t's
+ * dims are 1. Then t's element j meets out's elements r * numel(t) + j. */
+static bool is_tail_of(const mg_tensor *t, const mg_tensor *out) {
+    int64_t n = mg_numel(t), prod = 1;
+    for (int k = 1; k <= t->ndim; k++) {
+        int64_t dt = t->shape[t->ndim - k];
+        if (prod == n) {
+            if (dt != 1) return false;
+        } else {
+            if (k > out->ndim || dt != out->shape[out->ndim - k]) return false;
+            prod *= dt;
+        }
+    }
+    return prod == n;
 }
 
 static bin_layout layout_of(const mg_tensor *out) {
     const mg_tensor *a = out->in[0], *b = out->in[1];
     bool fa = same_numel_as_out(a, out), fb = same_numel_as_out(b, out);
     if (fa && fb) return LAYOUT_SAME;
-    if (fa && is_row_of(b, out)) return LAYOUT_ROW_B;
-    if (fb && is_row_of(a, out)) return LAYOUT_ROW_A;
+    if (fa && is_tail_of(b, out)) return LAYOUT_TAIL_B;
+    if (fb && is_tail_of(a, out)) return LAYOUT_TAIL_A;
     return LAYOUT_GENERAL;
 }
 
@@ -99,13 +110,13 @@ static inline __attribute__((always_inline)) mg_status binary_forward(mg_tensor 
     case LAYOUT_SAME:
         for (int64_t i = 0; i < total; i++) y[i] = combine(kind, a[i], b[i]);
         return MG_OK;
-    case LAYOUT_ROW_B: {
+    case LAYOUT_TAIL_B: {
         int64_t n = mg_numel(tb);
         for (int64_t r = 0; r < total; r += n)
             for (int64_t j = 0; j < n; j++) y[r + j] = combine(kind, a[r + j], b[j]);
         return MG_OK;
     }
-    case LAYOUT_ROW_A: {
+    case LAYOUT_TAIL_A: {
         int64_t n = mg_numel(ta);
         for (int64_t r = 0; r < total; r += n)
             for (int64_t j = 0; j < n; j++) y[r + j] = combine(kind, a[j], b[r + j]);
@@ -158,15 +169,14 @@ static bool accumulate_fast(const mg_tensor *out, int which, float sign, bool ti
         return true;
     }
     if (lay == LAYOUT_GENERAL) return false;
-    bool t_is_row = (lay == LAYOUT_ROW_B) == (which == 1);
-    int64_t n = mg_numel(t_is_row ? t : o);
+    bool t_is_tail = (lay == LAYOUT_TAIL_B) == (which == 1);
+    int64_t n = mg_numel(t_is_tail ? t : o);
     for (int64_t r = 0; r < total; r += n) {
         const float *d = dy + r;
-        if (t_is_row) /* column sums of dy (* the full other input) */
+        if (t_is_tail) /* sums over the repeats of dy (* the full other input) */
             for (int64_t j = 0; j < n; j++) dx[j] += sign * (times_other ? d[j] * ov[r + j] : d[j]);
-        else /* full gradient, the other input is a row */
-            for (int64_t j = 0; j < n; j++)
-                dx[r + j] += sign * (times_other ? d[j] * ov[j] : d[j]);
+        else /* full gradient, the other input is the repeated block */
+            for (int64_t j = 0; j < n; j++) dx[r + j] += sign * (times_other ? d[j] * ov[j] : d[j]);
     }
     return true;
 }

@@ -38,7 +38,8 @@ static const char *position_str(const mg_tensor *idx, int64_t i, char *buf, size
     }
     size_t used = (size_t)snprintf(buf, n, "[");
     for (int k = 0; k < idx->ndim && used < n; k++)
-        used += (size_t)snprintf(buf + used, n - used, "%s%lld", k ? ", " : "", (long long)coord[k]);
+        used +=
+            (size_t)snprintf(buf + used, n - used, "%s%lld", k ? ", " : "", (long long)coord[k]);
     if (used < n) snprintf(buf + used, n - used, "]");
     return buf;
 }

@@ -34,6 +34,9 @@ static void check_binary(const char *what, bin_case c) {
 #define COLUMN(f) ((bin_case){f, 2, 2, {5, 4}, {5, 1}, false})
 #define BCAST_3D(f) ((bin_case){f, 3, 2, {2, 1, 4}, {3, 1}, false})
 #define ROW_3D(f) ((bin_case){f, 3, 1, {2, 3, 4}, {4}, false})
+#define TAIL_3D(f) ((bin_case){f, 3, 2, {2, 3, 4}, {3, 4}, false})
+#define TAIL_LEFT(f) ((bin_case){f, 3, 3, {1, 3, 4}, {2, 3, 4}, false})
+#define ONE_ELEMENT(f) ((bin_case){f, 2, 2, {3, 4}, {1, 1}, false})
 #define BCAST_4D(f) ((bin_case){f, 4, 3, {2, 1, 3, 1}, {4, 1, 5}, false})
 
 Test(add, gradient_same_shape) { check_binary("add same", SAME(mg_add)); }
@@ -42,12 +45,16 @@ Test(add, gradient_row_on_the_left) { check_binary("add row left", ROW_LEFT(mg_a
 Test(add, gradient_column_broadcast) { check_binary("add column", COLUMN(mg_add)); }
 Test(add, gradient_3d_broadcast_both_ways) { check_binary("add 3d", BCAST_3D(mg_add)); }
 Test(add, gradient_3d_bias_row) { check_binary("add 3d row", ROW_3D(mg_add)); }
+Test(add, gradient_3d_trailing_block) { check_binary("add 3d tail", TAIL_3D(mg_add)); }
+Test(add, gradient_trailing_block_on_the_left) { check_binary("add tail left", TAIL_LEFT(mg_add)); }
+Test(add, gradient_one_element_against_all) { check_binary("add one", ONE_ELEMENT(mg_add)); }
 Test(add, gradient_4d_broadcast) { check_binary("add 4d", BCAST_4D(mg_add)); }
 
 Test(sub, gradient_same_shape) { check_binary("sub same", SAME(mg_sub)); }
 Test(sub, gradient_bias_row_gets_column_sums) { check_binary("sub bias", BIAS_ROW(mg_sub)); }
 Test(sub, gradient_row_on_the_left) { check_binary("sub row left", ROW_LEFT(mg_sub)); }
 Test(sub, gradient_column_broadcast) { check_binary("sub column", COLUMN(mg_sub)); }
+Test(sub, gradient_trailing_block_on_the_left) { check_binary("sub tail left", TAIL_LEFT(mg_sub)); }
 Test(sub, gradient_3d_broadcast_both_ways) { check_binary("sub 3d", BCAST_3D(mg_sub)); }
 
 Test(mul, gradient_same_shape) { check_binary("mul same", SAME(mg_mul)); }
@@ -56,6 +63,9 @@ Test(mul, gradient_row_on_the_left) { check_binary("mul row left", ROW_LEFT(mg_m
 Test(mul, gradient_column_broadcast) { check_binary("mul column", COLUMN(mg_mul)); }
 Test(mul, gradient_3d_broadcast_both_ways) { check_binary("mul 3d", BCAST_3D(mg_mul)); }
 Test(mul, gradient_3d_bias_row) { check_binary("mul 3d row", ROW_3D(mg_mul)); }
+Test(mul, gradient_3d_trailing_block) { check_binary("mul 3d tail", TAIL_3D(mg_mul)); }
+Test(mul, gradient_trailing_block_on_the_left) { check_binary("mul tail left", TAIL_LEFT(mg_mul)); }
+Test(mul, gradient_one_element_against_all) { check_binary("mul one", ONE_ELEMENT(mg_mul)); }
 Test(mul, gradient_4d_broadcast) { check_binary("mul 4d", BCAST_4D(mg_mul)); }
 Test(mul, gradient_of_x_times_itself_adds_both_sides) {
     check_binary("mul x*x", (bin_case){mg_mul, 2, 2, {3, 4}, {3, 4}, true});
@@ -103,6 +113,11 @@ Test(mul, values_of_a_column_times_a_row_make_an_outer_product) {
     float want[] = {20, 40, 60, -10, -20, -30};
     check_values(mg_mul, MG_SHAPE(2, 1), COL2, MG_SHAPE(1, 3), ROW3, MG_SHAPE(2, 3), want);
 }
+Test(add, values_of_a_block_repeated_along_the_leading_dim) {
+    float want[] = {2, 4, 6, 8, 10, 12, 8, 10, 12, 14, 16, 18}; /* x (2, 2, 3) + x[0] (2, 3) */
+    float x[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
+    check_values(mg_add, MG_SHAPE(2, 2, 3), x, MG_SHAPE(2, 3), A23, MG_SHAPE(2, 2, 3), want);
+}
 Test(add, values_of_equal_shapes) {
     float want[] = {2, 4, 6, 8, 10, 12};
     check_values(mg_add, MG_SHAPE(2, 3), A23, MG_SHAPE(2, 3), A23, MG_SHAPE(2, 3), want);
@@ -139,7 +154,8 @@ Test(mul, shapes_that_do_not_broadcast_name_the_op_and_both_shapes) {
 Test(add, int_inputs_are_refused) {
     mg_params *P = mg_params_new();
     mg_graph *g = mg_graph_new(P);
-    mg_tensor *a = mg_input(g, "a", MG_F32, MG_SHAPE(3)), *b = mg_input(g, "b", MG_I32, MG_SHAPE(3));
+    mg_tensor *a = mg_input(g, "a", MG_F32, MG_SHAPE(3)),
+              *b = mg_input(g, "b", MG_I32, MG_SHAPE(3));
     cr_assert_null(mg_add(g, a, b));
     cr_expect(strstr(mg_graph_error(g), "add") != NULL, "%s", mg_graph_error(g));
     mg_graph_free(g);
@@ -178,10 +194,8 @@ Test(scale, gradient) {
 }
 Test(relu, gradient_away_from_the_kink) {
     unary_case c = {.which = 1};
-    mg_check_grad("relu", (mg_gradcheck_spec){.build = build_unary,
-                                              .fill = away_from_zero,
-                                              .ctx = &c,
-                                              .seed = 3});
+    mg_check_grad("relu", (mg_gradcheck_spec){
+                              .build = build_unary, .fill = away_from_zero, .ctx = &c, .seed = 3});
 }
 Test(square, gradient) {
     unary_case c = {.which = 2};

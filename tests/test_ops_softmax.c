@@ -103,10 +103,9 @@ static void fill_labels(mg_graph *g, void *ctx) {
 Test(cross_entropy, gradient) {
     static const int32_t labels[] = {0, 6, 3, 3, 1};
     ce_case c = {.values = labels};
-    mg_check_grad("cross_entropy (5, 7)", (mg_gradcheck_spec){.build = build_ce,
-                                                              .fill = fill_labels,
-                                                              .ctx = &c,
-                                                              .seed = 31});
+    mg_check_grad(
+        "cross_entropy (5, 7)",
+        (mg_gradcheck_spec){.build = build_ce, .fill = fill_labels, .ctx = &c, .seed = 31});
 }
 
 /* A graph loss = cross_entropy(logits (n, c) parameter, labels (n) input)
@@ -135,9 +134,9 @@ static void ce_free(ce_graph *r) {
 }
 
 Test(cross_entropy, value_matches_a_double_hand_computation) {
-    float z[] = {0.5f, -1.0f, 2.0f, 0.25f, /* label 2 is the argmax: the log1p branch */
-                 3.0f, 1.0f,  -2.0f, 0.0f, /* label 3 is not */
-                 -0.5f, -0.5f, 1.5f, 1.5f}; /* label 3 ties the max */
+    float z[] = {0.5f,  -1.0f, 2.0f,  0.25f, /* label 2 is the argmax: the log1p branch */
+                 3.0f,  1.0f,  -2.0f, 0.0f,  /* label 3 is not */
+                 -0.5f, -0.5f, 1.5f,  1.5f}; /* label 3 ties the max */
     int32_t y[] = {2, 3, 3};
     ce_graph r = ce_run(3, 4, z, y);
     cr_assert_eq(mg_graph_forward(r.g), MG_OK, "%s", mg_errmsg());
@@ -173,15 +172,14 @@ Test(cross_entropy, tiny_losses_and_gradients_keep_their_precision) {
     double loss = mg_scalar(r.loss);
     cr_log_info("tiny loss %.9g, exact %.9g", loss, want_loss);
     cr_assert_gt(loss, 0.0);
-    cr_expect_float_eq(loss, want_loss, 1e-5 * want_loss, "loss %.9g, want %.9g", loss,
-                       want_loss);
+    cr_expect_float_eq(loss, want_loss, 1e-5 * want_loss, "loss %.9g, want %.9g", loss, want_loss);
     double want_other = e / s / N, want_true = -(C - 1) * e / s / N;
     for (int i = 0; i < N; i++)
         for (int j = 0; j < C; j++) {
             double got = r.z->grad[i * C + j], want = j == y[i] ? want_true : want_other;
             cr_expect_neq(got, 0.0, "(%d, %d) rounded to 0", i, j);
-            cr_expect_float_eq(got, want, 1e-5 * fabs(want), "(%d, %d): %.9g, want %.9g", i, j,
-                               got, want);
+            cr_expect_float_eq(got, want, 1e-5 * fabs(want), "(%d, %d): %.9g, want %.9g", i, j, got,
+                               want);
         }
     ce_free(&r);
 }

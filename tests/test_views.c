@@ -89,7 +89,9 @@ Test(slice, gradient_of_a_slice_of_a_slice_by_negative_axis) {
     check("slice of slice", SLICE_LAST_NEG);
 }
 Test(reshape, gradient_with_an_inferred_dim) { check("reshape -1", RESHAPE_INFER); }
-Test(reshape, gradient_of_a_reshaped_transpose) { check("reshape of transpose", RESHAPE_OF_TRANSPOSE); }
+Test(reshape, gradient_of_a_reshaped_transpose) {
+    check("reshape of transpose", RESHAPE_OF_TRANSPOSE);
+}
 Test(matmul, gradient_of_sliced_operands) { check("matmul of slices", MATMUL_OF_SLICES); }
 
 Test(transpose, is_a_view_sharing_the_input_storage) {

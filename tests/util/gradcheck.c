@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/rng.h"
+#include "ops/ops.h"
 
 /* L = sum_i y_i r_i ; dy_i += r_i (r does not get a gradient) */
 static mg_status wsum_shape(mg_tensor *out) {
@@ -62,6 +63,8 @@ int mg_gradcheck(const mg_gradcheck_spec *spec, mg_gradcheck_result *res) {
     mg_params *P = mg_params_new();
     mg_graph *g = mg_graph_new(P);
     mg_tensor *y = spec->build(g, spec->ctx);
+    /* weighted() reads y as one block: give it y's logical order */
+    if (y && !mg_is_contiguous(y)) y = mg_contiguous(g, y);
     mg_tensor *r = y ? mg_input(g, "r", MG_F32, y->ndim, y->shape) : NULL;
     mg_tensor *L = mg_apply(g, &test_wsum, 2, (mg_tensor *[]){y, r}, NULL);
     if (y) mg_graph_keep(g, y);

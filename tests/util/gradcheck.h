@@ -30,7 +30,8 @@ typedef struct {
     int n_checked;
     int n_bad;
     double max_abs_err; /* max |numeric - analytic| */
-    double max_rel_err; /* max |numeric - analytic| / max(|numeric|, |analytic|, 1e-6) */
+    double max_rel_err; /* max |numeric - analytic| / max(|numeric|, |analytic|, 1e-6),
+                           over the elements whose absolute error exceeds atol (0 if none) */
     char worst[256];    /* where the largest violation was */
     char error[512];    /* set if the graph could not be built or run */
 } mg_gradcheck_result;
