@@ -3,14 +3,19 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 static _Thread_local char errbuf[1024];
 
 mg_status mg_fail(mg_status s, const char *fmt, ...) {
+    /* Format into a local buffer first: callers often wrap the previous
+     * message (mg_fail(st, "while X: %s", mg_errmsg())). */
+    char msg[sizeof errbuf];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(errbuf, sizeof errbuf, fmt, ap);
+    vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    memcpy(errbuf, msg, sizeof errbuf);
     return s;
 }
 

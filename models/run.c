@@ -265,6 +265,8 @@ mg_status mg_run_resume(const char *dir, int64_t steps, const mg_run_opts *over)
     mg_run_opts o;
     mg_run_opts_defaults(&o);
     char hash[17], hex[17];
+    if (!dir || !mg_path_exists(dir))
+        return mg_fail(MG_ERR_ARG, "--resume %s: no such run directory", dir ? dir : "");
     mg_status st = mg_run_read_config(dir, &cfg, &o, hash);
     if (st) return st;
     o.progress = over->progress;

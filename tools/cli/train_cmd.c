@@ -131,7 +131,7 @@ int cmd_train(int argc, char **argv) {
         else if (!strcmp(f, "--task")) {
             if (mg_task_op_parse(v, &cfg.task.op)) { cli_error("%s", mg_errmsg()); ok = false; }
         }
-        else if (!strcmp(f, "--p")) { ok = cli_int(f, v, -1000000, 1000000, &x); cfg.task.p = (int)x; }
+        else if (!strcmp(f, "--p")) { ok = cli_int(f, v, 2, MG_TASK_P_MAX, &x); cfg.task.p = (int)x; }
         else if (!strcmp(f, "--frac")) ok = cli_real(f, v, &cfg.task.frac);
         else if (!strcmp(f, "--seed")) { ok = cli_int(f, v, 0, INT64_MAX, &x); cfg.task.seed = (uint64_t)x; }
         else if (!strcmp(f, "--steps")) {
