@@ -1,0 +1,32 @@
+/* probes.h — per-layer probes of a training step (SCIENCE.md, "Per-layer
+ * probes"). A layer is the set of parameters whose names share the prefix
+ * before the first dot; every norm below is the Frobenius norm over all of
+ * the layer's parameters together, accumulated in double.
+ *
+ * For the probe row of step s (parameters theta_s, the update s -> s+1):
+ *   grad_norm     = ||grad_l L(theta_s)||
+ *   rel_grad_norm = grad_norm / ||W_l(theta_s)||
+ *   update_ratio  = ||W_l(theta_{s+1}) - W_l(theta_s)|| / ||W_l(theta_s)||
+ *   weight_norm   = ||W_l(theta_s)||
+ *   displacement  = ||W_l(theta_s) - W_l(theta_0)|| / ||W_l(theta_0)|| */
+#ifndef MG_PROBES_H
+#define MG_PROBES_H
+
+#include "core/params.h"
+
+typedef struct {
+    double grad_norm, rel_grad_norm, update_ratio, weight_norm, displacement;
+} mg_layer_probe;
+
+/* Fills out[l] for every layer l of p (mg_params_layer_count entries) from
+ * the parameters w (theta_s), their gradient, the parameters after the
+ * update (next; NULL: update_ratio is NaN) and at step 0 (init; NULL:
+ * displacement is NaN). All buffers have the store's layout. */
+void mg_probe_layers(const mg_params *p, const float *w, const float *grad, const float *next,
+                     const float *init, mg_layer_probe *out);
+
+/* sum over layers of ||W_l||^2: the weight-decay penalty, the "structural
+ * energy" of the two-clocks theory. */
+double mg_structural_energy(const mg_params *p, const float *w);
+
+#endif
