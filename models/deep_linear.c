@@ -4,7 +4,10 @@
  * activation: layer1 (2p, w), layer2..layer(L-1) (w, w), layerL (w, p).
  * The one-hot product is a row lookup: onehot(a) W1[:p] = W1[a], so layer 1
  * is two gathers from the halves of W1 (views, no copy). Each layer is its
- * own layer for probes and per-layer weight decay (--wd layer2=...). */
+ * own layer for probes and per-layer weight decay (--wd layer2=...).
+ * Geometry: the token vectors are layer1's first p rows (token a's block),
+ * the class vectors layerL's columns; for L > 2 the plane-locking analysis
+ * compares them without passing through the middle layers. */
 #include <math.h>
 #include <stdio.h>
 
@@ -45,5 +48,8 @@ const mg_model_def mg_model_deep_linear = {
     .default_p = 97,
     .default_frac = 0.5,
     .default_steps = 5000,
+    .embed = "layer1",
+    .classifier = NULL, /* layerL */
+    .classes_in_columns = true,
     .build = build,
 };

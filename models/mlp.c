@@ -64,5 +64,9 @@ const mg_model_def mg_model_mlp = {
     .default_p = 97,
     .default_frac = 0.5,
     .default_steps = 5000,
+    .embed = "embed",
+    .classifier = "classifier.w",
+    .classes_in_columns = true,
+    .embed_proj = "hidden.w",
     .build = build,
 };

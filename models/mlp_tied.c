@@ -20,8 +20,8 @@ static mg_status build(mg_graph *g, const mg_model_io *in, const double *o, mg_m
     mg_tensor *W2 = mg_param(g, "out.w", MG_UNIFORM(1.0 / sqrt(width)), MG_SHAPE(width, d));
     mg_tensor *x = mg_concat2(g, mg_gather(g, E, in->a), mg_gather(g, E, in->b));
     mg_tensor *h = mg_relu(g, mg_add(g, mg_matmul(g, x, W1), b1));
-    out->features = h;
-    out->logits = mg_matmul(g, mg_matmul(g, h, W2), mg_transpose(g, E));
+    out->features = mg_matmul(g, h, W2); /* in the embeddings' space */
+    out->logits = mg_matmul(g, out->features, mg_transpose(g, E));
     return mg_graph_status(g);
 }
 
@@ -33,5 +33,7 @@ const mg_model_def mg_model_mlp_tied = {
     .default_p = 97,
     .default_frac = 0.5,
     .default_steps = 5000,
+    .embed = "embed",
+    .classifier = "embed", /* tied: the class vectors are the embeddings */
     .build = build,
 };

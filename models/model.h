@@ -47,6 +47,16 @@ typedef struct {
     int default_p;
     double default_frac;
     int64_t default_steps;
+    /* Roles of parameters for the geometry analyses: the token vectors are
+     * rows 0..p-1 of `embed`; the class vectors are the rows (or, with
+     * classes_in_columns, the columns) of `classifier` (NULL: the last
+     * parameter declared); `embed_proj` (NULL: none) maps a token vector into
+     * the classifier's feature space through its rows 0..d-1. The model's
+     * `features` live in that same space. */
+    const char *embed;
+    const char *classifier;
+    bool classes_in_columns;
+    const char *embed_proj;
     /* Builds the model; opt[i] is the value of options[i]. Returns MG_OK or
      * the graph's error (bad option values are reported with mg_graph_fail). */
     mg_status (*build)(mg_graph *g, const mg_model_io *io, const double *opt, mg_model_out *out);

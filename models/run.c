@@ -11,10 +11,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/alloc.h"
 #include "core/csvout.h"
 #include "core/fsutil.h"
 #include "core/hash.h"
 #include "core/safetensors.h"
+#include "models/study.h"
 
 #define GROK_ACC 0.99
 #define GROK_HOLD 3   /* evals at >= 99% before --stop-at-grok ends a run */
@@ -22,11 +24,17 @@
 
 static const char *const metric_cols[] = {"step",      "wall_s",   "train_loss",
                                           "train_acc", "test_loss", "test_acc"};
+static const char *const probe_cols[] = {"step",          "layer",        "grad_norm",
+                                         "rel_grad_norm", "update_ratio", "weight_norm",
+                                         "displacement"};
+static const char *const geometry_cols[] = {"step", "layer", "metric", "value"};
 
 void mg_run_opts_defaults(mg_run_opts *o) {
     memset(o, 0, sizeof *o);
     o->eval_every = 100;
     o->checkpoint_every = 1000;
+    o->probe_every = 10;
+    o->geometry_every = 100;
 }
 
 static double now(void) {
@@ -155,14 +163,65 @@ static mg_status write_summary(mg_trainer *t, const char *dir, const char *statu
     return st;
 }
 
+/* Appends one probes.csv row per layer. */
+static mg_status write_probes(mg_csv_writer *w, const mg_params *P, int64_t step,
+                              const mg_layer_probe *pr) {
+    mg_status st = MG_OK;
+    for (int l = 0; !st && l < mg_params_layer_count(P); l++) {
+        st = mg_csv_put_int(w, step);
+        if (!st) st = mg_csv_put_str(w, mg_params_layer_name(P, l));
+        const double v[] = {pr[l].grad_norm, pr[l].rel_grad_norm, pr[l].update_ratio,
+                            pr[l].weight_norm, pr[l].displacement};
+        for (int i = 0; !st && i < 5; i++) st = mg_csv_put_double(w, v[i]);
+        if (!st) st = mg_csv_end_row(w);
+    }
+    return st;
+}
+
+/* The run's three series files, open for appending. */
+typedef struct {
+    mg_csv_writer *metrics, *probes, *geometry;
+} series_files;
+
+static mg_status open_series(const char *dir, series_files *f) {
+    char path[4096];
+    memset(f, 0, sizeof *f);
+    join(path, sizeof path, dir, "metrics.csv");
+    mg_status st = mg_csv_open(path, 6, metric_cols, &f->metrics);
+    join(path, sizeof path, dir, "probes.csv");
+    if (!st) st = mg_csv_open(path, 7, probe_cols, &f->probes);
+    join(path, sizeof path, dir, "geometry.csv");
+    if (!st) st = mg_csv_open(path, 4, geometry_cols, &f->geometry);
+    return st;
+}
+
+static mg_status close_series(series_files *f) {
+    mg_status st = MG_OK;
+    mg_csv_writer *all[] = {f->metrics, f->probes, f->geometry};
+    for (int i = 0; i < 3; i++) {
+        mg_status s2 = all[i] ? mg_csv_close(all[i]) : MG_OK;
+        if (!st) st = s2;
+    }
+    memset(f, 0, sizeof *f);
+    return st;
+}
+
 /* The loop shared by a new and a resumed run. */
 static mg_status train_loop(mg_trainer *t, const char *dir, const mg_run_opts *o, int64_t steps,
                             double wall0) {
-    char path[4096];
-    join(path, sizeof path, dir, "metrics.csv");
-    mg_csv_writer *csv = NULL;
-    mg_status st = mg_csv_open(path, 6, metric_cols, &csv);
-    if (st) return st;
+    series_files files;
+    mg_status st = open_series(dir, &files);
+    if (st) {
+        close_series(&files);
+        return st;
+    }
+    mg_params *P = mg_trainer_params(t);
+    mg_layer_probe probe[64];
+    if (mg_params_layer_count(P) > 64) {
+        close_series(&files);
+        return mg_fail(MG_ERR_ARG, "the model has %d layers; probes support 64",
+                       mg_params_layer_count(P));
+    }
     const int64_t start = mg_trainer_steps_done(t);
     const double t0 = now() - wall0;
     int held = 0;
@@ -177,34 +236,41 @@ static mg_status train_loop(mg_trainer *t, const char *dir, const mg_run_opts *o
             if ((st = mg_trainer_eval_train(t, &pr.train))) break;
             if ((st = mg_trainer_eval_test(t, &pr.test))) break;
             double row[] = {pr.wall_s, pr.train.loss, pr.train.acc, pr.test.loss, pr.test.acc};
-            if ((st = mg_csv_append(csv, s, 5, row)) || (st = mg_csv_flush(csv))) break;
+            if ((st = mg_csv_append(files.metrics, s, 5, row)) || (st = mg_csv_flush(files.metrics)))
+                break;
             held = pr.test.acc >= GROK_ACC ? held + 1 : 0;
             if (o->stop_at_grok && held >= GROK_HOLD) stop = true;
         }
+        if (s % o->geometry_every == 0 || stop)
+            if ((st = mg_study_geometry(t, files.geometry)) || (st = mg_csv_flush(files.geometry)))
+                break;
         if (o->progress) o->progress(&pr, o->ctx);
-        if ((s != start || s == 0) && (s % o->checkpoint_every == 0 || stop))
+        if ((s != start || s == 0) && (s % o->checkpoint_every == 0 || stop)) {
+            /* the series reach disk before the checkpoint that covers them */
+            if ((st = mg_csv_flush(files.probes))) break;
             if ((st = mg_run_save_checkpoint(t, dir, pr.wall_s))) break;
+        }
         if (stop) break;
-        if ((st = mg_trainer_step(t))) {
+        bool probing = s % o->probe_every == 0;
+        if ((st = mg_trainer_step_probed(t, probing ? probe : NULL))) {
             if (st == MG_ERR_NUMERIC) {
                 char msg[1024];
                 snprintf(msg, sizeof msg, "%s", mg_errmsg());
-                mg_csv_close(csv);
-                csv = NULL;
+                close_series(&files);
                 write_summary(t, dir, "diverged", msg, now() - t0);
                 mg_fail(st, "%s; the last good checkpoint is step %lld", msg,
                         (long long)mg_run_last_checkpoint(dir));
             }
             break;
         }
+        if (probing && (st = write_probes(files.probes, P, s, probe))) break;
     }
-    if (csv) {
-        mg_status cst = mg_csv_close(csv);
-        if (!st) st = cst;
-    }
+    mg_status cst = close_series(&files);
+    if (!st) st = cst;
     if (st) return st;
     bool grokked = held >= GROK_HOLD && o->stop_at_grok;
-    return write_summary(t, dir, grokked ? "grokked" : "completed", NULL, now() - t0);
+    st = write_summary(t, dir, grokked ? "grokked" : "completed", NULL, now() - t0);
+    return st ? st : mg_study_finish(t, dir);
 }
 
 static mg_status check_opts(const mg_run_opts *o) {
@@ -213,14 +279,19 @@ static mg_status check_opts(const mg_run_opts *o) {
     if (o->checkpoint_every < 1)
         return mg_fail(MG_ERR_ARG, "--checkpoint-every must be >= 1, got %lld",
                        (long long)o->checkpoint_every);
+    if (o->probe_every < 1)
+        return mg_fail(MG_ERR_ARG, "--probe-every must be >= 1, got %lld", (long long)o->probe_every);
+    if (o->geometry_every < 1)
+        return mg_fail(MG_ERR_ARG, "--geometry-every must be >= 1, got %lld",
+                       (long long)o->geometry_every);
     return MG_OK;
 }
 
 /* Removes old checkpoints and result files of a run replaced with --force. */
 static void clear_run(const char *dir) {
     char path[4096];
-    const char *files[] = {"config.json", "metrics.csv", "summary.json", "probes.csv",
-                           "geometry.csv"};
+    const char *files[] = {"config.json",  "metrics.csv",  "summary.json", "probes.csv",
+                           "geometry.csv", "spectrum.csv", "circle.csv"};
     for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
         join(path, sizeof path, dir, files[i]);
         unlink(path);
@@ -260,6 +331,23 @@ mg_status mg_run_train(const mg_train_cfg *cfg, const char *dir, const mg_run_op
     return st;
 }
 
+/* The step-0 parameters of a run, for displacements after a resume. */
+static mg_status load_init(mg_trainer *t, const char *dir) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/checkpoints/step_000000.safetensors", dir);
+    mg_st_file *f = NULL;
+    mg_status st = mg_st_load(path, &f);
+    if (st) return st;
+    mg_params *P = mg_trainer_params(t);
+    float *w0 = malloc(mg_params_total(P) * sizeof *w0);
+    if (!w0) st = mg_fail(MG_ERR_NOMEM, "out of memory loading %s", path);
+    if (!st) st = mg_st_read_store(f, P, "", w0);
+    if (!st) mg_trainer_set_init_params(t, w0);
+    free(w0);
+    mg_st_free(f);
+    return st;
+}
+
 mg_status mg_run_resume(const char *dir, int64_t steps, const mg_run_opts *over) {
     mg_train_cfg cfg;
     mg_run_opts o;
@@ -286,11 +374,74 @@ mg_status mg_run_resume(const char *dir, int64_t steps, const mg_run_opts *over)
     if (strcmp(hex, hash) != 0)
         st = mg_fail(MG_ERR_FORMAT, "%s: the data split's hash is %s but config.json says %s", dir,
                      hex, hash);
-    else if (!(st = mg_run_load_checkpoint(t, path, &wall))) {
-        join(path, sizeof path, dir, "metrics.csv");
-        if (!(st = mg_csv_truncate_after(path, last - 1)) &&
-            !(st = mg_run_write_config(dir, &cfg, &o, t)))
+    else if (!(st = load_init(t, dir)) && !(st = mg_run_load_checkpoint(t, path, &wall))) {
+        /* rows after the checkpoint are recomputed by the resumed run */
+        const char *series[] = {"metrics.csv", "probes.csv", "geometry.csv"};
+        for (int i = 0; !st && i < 3; i++) {
+            join(path, sizeof path, dir, series[i]);
+            st = mg_csv_truncate_after(path, last - 1);
+        }
+        if (!st && !(st = mg_run_write_config(dir, &cfg, &o, t)))
             st = train_loop(t, dir, &o, steps, wall);
+    }
+    mg_trainer_free(t);
+    return st;
+}
+
+/* Rewrites geometry.csv from every checkpoint of the run, in step order. */
+static mg_status geometry_from_checkpoints(mg_trainer *t, const char *dir) {
+    char path[4096];
+    join(path, sizeof path, dir, "geometry.csv");
+    remove(path);
+    mg_csv_writer *w = NULL;
+    mg_status st = mg_csv_open(path, 4, geometry_cols, &w);
+    int64_t last = mg_run_last_checkpoint(dir);
+    for (int64_t s = 0; !st && s <= last; s++) {
+        char ck[4200];
+        snprintf(ck, sizeof ck, "%s/checkpoints/step_%06lld.safetensors", dir, (long long)s);
+        if (!mg_path_exists(ck)) continue;
+        if (!(st = mg_run_load_checkpoint(t, ck, NULL))) st = mg_study_geometry(t, w);
+    }
+    if (w) {
+        mg_status cst = mg_csv_close(w);
+        if (!st) st = cst;
+    }
+    return st;
+}
+
+mg_status mg_run_analyze(const char *dir, bool recompute) {
+    if (!dir || !mg_path_exists(dir))
+        return mg_fail(MG_ERR_ARG, "%s: no such run directory", dir ? dir : "");
+    mg_train_cfg cfg;
+    mg_run_opts o;
+    mg_run_opts_defaults(&o);
+    char hash[17], path[4096];
+    mg_status st = mg_run_read_config(dir, &cfg, &o, hash);
+    if (st) return st;
+    int64_t last = mg_run_last_checkpoint(dir);
+    if (last < 0) return mg_fail(MG_ERR_ARG, "%s has no checkpoint to analyse", dir);
+    mg_trainer *t = NULL;
+    if ((st = mg_trainer_new(&cfg, &t))) return st;
+    join(path, sizeof path, dir, "geometry.csv");
+    bool rebuild = recompute || !mg_path_exists(path);
+    if (!(st = load_init(t, dir)) && rebuild) st = geometry_from_checkpoints(t, dir);
+    snprintf(path, sizeof path, "%s/checkpoints/step_%06lld.safetensors", dir, (long long)last);
+    double wall = 0;
+    if (!st) st = mg_run_load_checkpoint(t, path, &wall);
+    if (!st) {
+        /* keep the status the run ended with */
+        char status[32] = "completed", *text = NULL;
+        size_t n = 0;
+        join(path, sizeof path, dir, "summary.json");
+        if (!mg_read_file(path, &text, &n)) {
+            cJSON *old = cJSON_ParseWithLength(text, n);
+            const cJSON *s = cJSON_GetObjectItemCaseSensitive(old, "status");
+            if (cJSON_IsString(s)) snprintf(status, sizeof status, "%s", s->valuestring);
+            cJSON_Delete(old);
+            mg_free(text);
+        }
+        st = write_summary(t, dir, status, NULL, wall);
+        if (!st) st = mg_study_finish(t, dir);
     }
     mg_trainer_free(t);
     return st;

@@ -5,7 +5,12 @@
  *   metrics.csv   step, wall_s, train_loss, train_acc, test_loss, test_acc
  *   checkpoints/  step_NNNNNN.safetensors: parameters, optimizer moments
  *                 ("optim.m.*", "optim.v.*"), XXH3-64 of each tensor
- *   summary.json  final_step, accuracies, t_fit, t_grok, fingerprint, status
+ *   probes.csv    step, layer, grad_norm, rel_grad_norm, update_ratio, weight_norm,
+ *                 displacement (long format)
+ *   geometry.csv  step, layer, metric, value (long format; models/study.h)
+ *   spectrum.csv, circle.csv  final Fourier energies and circle coordinates
+ *   summary.json  final_step, accuracies, t_fit, t_grok, fingerprint, status,
+ *                 and the study's clocks, leads and geometry (models/study.h)
  *
  * Every file is written to a temporary name and renamed, so a run killed at
  * any moment can be resumed from its last checkpoint, bit-exactly. Bad input
@@ -27,6 +32,8 @@ typedef struct {
 typedef struct {
     int64_t eval_every;       /* default 100 */
     int64_t checkpoint_every; /* default 1000; a checkpoint is also written at steps 0 and the end */
+    int64_t probe_every;      /* per-layer probes (probes.csv), default 10 */
+    int64_t geometry_every;   /* geometry rows (geometry.csv), default 100; also at the end */
     bool stop_at_grok;        /* stop once test accuracy >= 0.99 held for 3 evals */
     bool force;               /* replace an existing run directory */
     void (*progress)(const mg_progress *p, void *ctx); /* called after each step and eval */
@@ -44,6 +51,13 @@ mg_status mg_run_train(const mg_train_cfg *cfg, const char *dir, const mg_run_op
 /* Continues the run in dir from its last checkpoint up to `steps` (which
  * must exceed the checkpoint's step). Settings come from config.json. */
 mg_status mg_run_resume(const char *dir, int64_t steps, const mg_run_opts *o);
+
+/* Recomputes the analyses of a finished (or interrupted) run from its
+ * series and checkpoints: loads the last checkpoint, rebuilds geometry.csv
+ * from every checkpoint when it is missing (or when recompute is set), and
+ * rewrites summary.json with the clocks, leads and geometry (models/study.h).
+ * Older runs gain the metrics added since they were trained. */
+mg_status mg_run_analyze(const char *dir, bool recompute);
 
 /* config.json <-> settings (runcfg.c). */
 mg_status mg_run_write_config(const char *dir, const mg_train_cfg *cfg, const mg_run_opts *o,

@@ -44,6 +44,8 @@ mg_status mg_run_write_config(const char *dir, const mg_train_cfg *c, const mg_r
     cJSON_AddNumberToObject(root, "threads", mg_gemm_threads());
     cJSON_AddNumberToObject(root, "eval_every", (double)o->eval_every);
     cJSON_AddNumberToObject(root, "checkpoint_every", (double)o->checkpoint_every);
+    cJSON_AddNumberToObject(root, "probe_every", (double)o->probe_every);
+    cJSON_AddNumberToObject(root, "geometry_every", (double)o->geometry_every);
     cJSON_AddBoolToObject(root, "stop_at_grok", o->stop_at_grok);
     const mg_dataset *d = mg_trainer_dataset(t);
     char hex[17];
@@ -152,6 +154,10 @@ mg_status mg_run_read_config(const char *dir, mg_train_cfg *c, mg_run_opts *o,
     o->eval_every = (int64_t)x;
     NUM("checkpoint_every", x);
     o->checkpoint_every = (int64_t)x;
+    NUM("probe_every", x);
+    o->probe_every = (int64_t)x;
+    NUM("geometry_every", x);
+    o->geometry_every = (int64_t)x;
     if ((st = need(root, "stop_at_grok", cJSON_True, path, &v))) goto done;
     o->stop_at_grok = cJSON_IsTrue(v);
     STR("split_hash", s);

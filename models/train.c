@@ -31,6 +31,9 @@ struct mg_trainer {
     bool train_fresh; /* train's forward is at the current parameters */
     int64_t steps;
     int32_t *perm; /* minibatch scratch (n_train) */
+    int32_t *pred; /* predicted classes of the training set (n_train) */
+    float *init;   /* parameters at step 0 */
+    float *prev;   /* parameters before a probed update */
 };
 
 void mg_train_defaults(mg_train_cfg *cfg, const mg_model_def *model) {
@@ -147,9 +150,13 @@ mg_status mg_trainer_new(const mg_train_cfg *cfg, mg_trainer **out) {
     if ((st = instantiate(t, &t->train, nb, true))) goto fail;
     if ((st = instantiate(t, &t->test, t->ds->n_test, false))) goto fail;
     if (cfg->batch && (st = instantiate(t, &t->full, t->ds->n_train, false))) goto fail;
+    size_t total = mg_params_total(t->params);
     t->perm = mg_malloc((size_t)t->ds->n_train * sizeof *t->perm);
+    t->pred = mg_malloc((size_t)t->ds->n_train * sizeof *t->pred);
+    t->init = mg_malloc(total * sizeof *t->init);
+    t->prev = mg_malloc(total * sizeof *t->prev);
     t->optim = mg_optim_new(t->params, &cfg->optim);
-    if (!t->perm || !t->optim) {
+    if (!t->perm || !t->pred || !t->init || !t->prev || !t->optim) {
         st = MG_ERR_NOMEM;
         goto fail;
     }
@@ -159,6 +166,7 @@ mg_status mg_trainer_new(const mg_train_cfg *cfg, mg_trainer **out) {
     mg_rng rng;
     mg_rng_seed(&rng, cfg->task.seed ^ 0x5eed1417ULL);
     mg_params_init(t->params, &rng);
+    memcpy(t->init, mg_params_data(t->params), total * sizeof *t->init);
     const mg_dataset *d = t->ds;
     fill(&t->test, d->p, d->test_a, d->test_b, d->test_y, NULL);
     if (cfg->batch) fill(&t->full, d->p, d->train_a, d->train_b, d->train_y, NULL);
@@ -179,11 +187,15 @@ void mg_trainer_free(mg_trainer *t) {
     mg_params_free(t->params);
     mg_dataset_free(t->ds);
     mg_free(t->perm);
+    mg_free(t->pred);
+    mg_free(t->init);
+    mg_free(t->prev);
     mg_free(t);
 }
 
-/* Loss and accuracy of an instance's last forward. */
-static mg_eval evaluate(const instance *in) {
+/* Rows of an instance's last forward whose argmax is the label; the
+ * argmax of each row goes to pred when it is not NULL. */
+static int64_t count_right(const instance *in, int32_t *pred) {
     const float *z = mg_f32(in->logits);
     const int32_t *y = mg_i32(in->y);
     int64_t c = in->logits->shape[1], right = 0;
@@ -192,8 +204,14 @@ static mg_eval evaluate(const instance *in) {
         for (int64_t j = 1; j < c; j++)
             if (z[j] > z[best]) best = j;
         right += best == y[r];
+        if (pred) pred[r] = (int32_t)best;
     }
-    return (mg_eval){mg_scalar(in->loss), (double)right / (double)in->n};
+    return right;
+}
+
+/* Loss and accuracy of an instance's last forward. */
+static mg_eval evaluate(const instance *in) {
+    return (mg_eval){mg_scalar(in->loss), (double)count_right(in, NULL) / (double)in->n};
 }
 
 static mg_status forward(instance *in) {
@@ -231,7 +249,9 @@ static int bad_layer(mg_params *P) {
     return -1;
 }
 
-mg_status mg_trainer_step(mg_trainer *t) {
+mg_status mg_trainer_step(mg_trainer *t) { return mg_trainer_step_probed(t, NULL); }
+
+mg_status mg_trainer_step_probed(mg_trainer *t, mg_layer_probe *probe) {
     const mg_train_cfg *c = &t->cfg;
     mg_status st;
     if (c->batch) {
@@ -255,9 +275,36 @@ mg_status mg_trainer_step(mg_trainer *t) {
                        (long long)t->steps + 1, loss, name,
                        layer >= 0 ? "not finite" : "finite");
     }
+    mg_params *P = t->params;
+    float *w = mg_params_data(P);
+    if (probe) memcpy(t->prev, w, mg_params_total(P) * sizeof *w);
     mg_optim_step(t->optim);
+    if (probe) mg_probe_layers(P, t->prev, mg_params_grad(P), w, t->init, probe);
     t->steps++;
     return MG_OK;
+}
+
+mg_status mg_trainer_features(mg_trainer *t, const float **h, int64_t *n, int *f,
+                              const int32_t **y, const int32_t **pred) {
+    instance *in = t->cfg.batch ? &t->full : &t->train;
+    mg_eval e;
+    mg_status st = mg_trainer_eval_train(t, &e); /* a forward pass at the current step */
+    if (st) return st;
+    const mg_tensor *feat = in->out.features;
+    if (!feat || feat->ndim != 2)
+        return mg_fail(MG_ERR_STATE, "model %s gives no (n, f) features", t->cfg.model->name);
+    count_right(in, t->pred);
+    *h = mg_f32(feat);
+    *n = in->n;
+    *f = (int)feat->shape[1];
+    *y = mg_i32(in->y);
+    *pred = t->pred;
+    return MG_OK;
+}
+
+const float *mg_trainer_init_params(const mg_trainer *t) { return t->init; }
+void mg_trainer_set_init_params(mg_trainer *t, const float *w0) {
+    memcpy(t->init, w0, mg_params_total(t->params) * sizeof *t->init);
 }
 
 int64_t mg_trainer_steps_done(const mg_trainer *t) { return t->steps; }

@@ -13,6 +13,7 @@
 #ifndef MG_TRAIN_H
 #define MG_TRAIN_H
 
+#include "analysis/probes.h"
 #include "core/optim.h"
 #include "core/params.h"
 #include "models/model.h"
@@ -58,6 +59,22 @@ mg_status mg_trainer_eval_test(mg_trainer *t, mg_eval *e);
  * not finite, naming the step and the layer; the parameters are then left
  * as they were before the step. */
 mg_status mg_trainer_step(mg_trainer *t);
+
+/* The same update, also filling probe[l] for every layer (see
+ * analysis/probes.h): the gradient and weights at the current step, the
+ * update the optimizer took, and the displacement from the parameters at
+ * step 0. */
+mg_status mg_trainer_step_probed(mg_trainer *t, mg_layer_probe *probe);
+
+/* The training set's penultimate features (n x f), labels and predicted
+ * classes at the current parameters (runs a forward pass if needed). */
+mg_status mg_trainer_features(mg_trainer *t, const float **h, int64_t *n, int *f,
+                              const int32_t **y, const int32_t **pred);
+
+/* The parameters at step 0 (kept for displacements); a resumed run sets
+ * them from its step-0 checkpoint. */
+const float *mg_trainer_init_params(const mg_trainer *t);
+void mg_trainer_set_init_params(mg_trainer *t, const float *w0);
 
 int64_t mg_trainer_steps_done(const mg_trainer *t);
 mg_params *mg_trainer_params(mg_trainer *t);

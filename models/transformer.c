@@ -76,5 +76,8 @@ const mg_model_def mg_model_transformer = {
     .default_p = 113,
     .default_frac = 0.3,
     .default_steps = 15000,
+    .embed = "embed",
+    .classifier = "unembed",
+    .classes_in_columns = true,
     .build = build,
 };

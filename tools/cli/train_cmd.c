@@ -14,8 +14,9 @@ static void help(void) {
     printf(
         "usage: modgrad train [--model NAME] [options] --out DIR\n"
         "       modgrad train --resume DIR --steps M\n\n"
-        "Trains a model on a modular task; writes config.json, metrics.csv, checkpoints/ and\n"
-        "summary.json into DIR. Defaults are the canonical settings of each model (modgrad models).\n\n"
+        "Trains a model on a modular task; writes config.json, metrics.csv, probes.csv,\n"
+        "geometry.csv, spectrum.csv, circle.csv, checkpoints/ and summary.json into DIR.\n"
+        "Defaults are the canonical settings of each model (modgrad models).\n\n"
         "task\n"
         "  --model NAME          mlp | transformer | deep_linear | mlp_tied (default mlp)\n"
         "  --task OP             add | sub | mul | div | x2y2 | x3xy (default add)\n"
@@ -38,6 +39,8 @@ static void help(void) {
         "  --resume DIR          continue DIR from its last checkpoint up to --steps\n"
         "  --eval-every N        evaluate train and test every N steps (default 100)\n"
         "  --checkpoint-every N  checkpoint every N steps (default 1000; also at 0 and the end)\n"
+        "  --probe-every N       per-layer probes into probes.csv every N steps (default 10)\n"
+        "  --geometry-every N    Fourier, ranks, collapse into geometry.csv every N steps (default 100)\n"
         "model options (see modgrad models), e.g. --d 128 --width 512 for mlp\n\n"
         "Exit status: 0 done, 1 failed (diverged, bad checkpoint), 2 bad flags or values.\n");
 }
@@ -143,6 +146,8 @@ int cmd_train(int argc, char **argv) {
         else if (!strcmp(f, "--threads")) { ok = cli_int(f, v, 0, 1024, &x); cfg.threads = (int)x; }
         else if (!strcmp(f, "--eval-every")) ok = cli_int(f, v, 1, INT32_MAX, &ro.eval_every);
         else if (!strcmp(f, "--checkpoint-every")) ok = cli_int(f, v, 1, INT32_MAX, &ro.checkpoint_every);
+        else if (!strcmp(f, "--probe-every")) ok = cli_int(f, v, 1, INT32_MAX, &ro.probe_every);
+        else if (!strcmp(f, "--geometry-every")) ok = cli_int(f, v, 1, INT32_MAX, &ro.geometry_every);
         else if (!strcmp(f, "--lr") || !strcmp(f, "--wd")) {
             bool lr = f[2] == 'l';
             if (strchr(v, '=')) ok = add_layers(lr ? cfg.lr_layers : cfg.wd_layers, sizeof cfg.lr_layers, f, v);
