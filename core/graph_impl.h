@@ -12,6 +12,9 @@ struct mg_graph {
     int n_nodes, cap_nodes;
     bool *kept; /* indexed by node id (grown with nodes) */
 
+    bool pass_off[32];  /* rewrites turned off (core/rewrite.h) */
+    int pass_count[32]; /* rewrites each pass made at compile */
+
     mg_status status; /* first build/compile error */
     char err[1024];
 

@@ -14,6 +14,7 @@
 
 #include "core/alloc.h"
 #include "core/graph_impl.h"
+#include "core/rewrite.h"
 
 #define ALIGN_FLOATS 16 /* 64 bytes */
 
@@ -76,6 +77,7 @@ mg_status mg_graph_compile(mg_graph *g, mg_tensor *loss) {
     if (g->status) return mg_fail(g->status, "%s", g->err);
     if (g->compiled) return mg_graph_fail(g, MG_ERR_STATE, "mg_graph_compile: already compiled");
     if (check_loss(g, loss)) return g->status;
+    if (mg_graph_run_passes(g, &loss)) return g->status;
     if (mg_params_alloc(g->params)) return mg_graph_fail(g, MG_ERR_NOMEM, "%s", mg_errmsg());
 
     const int n = g->n_nodes;

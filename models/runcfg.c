@@ -41,6 +41,7 @@ mg_status mg_run_write_config(const char *dir, const mg_train_cfg *c, const mg_r
     cJSON_AddNumberToObject(root, "momentum", c->optim.momentum);
     cJSON_AddStringToObject(root, "lr_layers", c->lr_layers);
     cJSON_AddStringToObject(root, "wd_layers", c->wd_layers);
+    cJSON_AddStringToObject(root, "no_rewrites", c->no_rewrites);
     cJSON_AddNumberToObject(root, "threads", mg_gemm_threads());
     cJSON_AddNumberToObject(root, "eval_every", (double)o->eval_every);
     cJSON_AddNumberToObject(root, "checkpoint_every", (double)o->checkpoint_every);
@@ -148,16 +149,19 @@ mg_status mg_run_read_config(const char *dir, mg_train_cfg *c, mg_run_opts *o,
     snprintf(c->lr_layers, sizeof c->lr_layers, "%s", s);
     STR("wd_layers", s);
     snprintf(c->wd_layers, sizeof c->wd_layers, "%s", s);
+    /* keys added after the first release: optional, so older runs still load */
+    v = cJSON_GetObjectItemCaseSensitive(root, "no_rewrites");
+    if (cJSON_IsString(v)) snprintf(c->no_rewrites, sizeof c->no_rewrites, "%s", v->valuestring);
     NUM("threads", x);
     c->threads = (int)x;
     NUM("eval_every", x);
     o->eval_every = (int64_t)x;
     NUM("checkpoint_every", x);
     o->checkpoint_every = (int64_t)x;
-    NUM("probe_every", x);
-    o->probe_every = (int64_t)x;
-    NUM("geometry_every", x);
-    o->geometry_every = (int64_t)x;
+    v = cJSON_GetObjectItemCaseSensitive(root, "probe_every");
+    if (cJSON_IsNumber(v) && v->valuedouble >= 1) o->probe_every = (int64_t)v->valuedouble;
+    v = cJSON_GetObjectItemCaseSensitive(root, "geometry_every");
+    if (cJSON_IsNumber(v) && v->valuedouble >= 1) o->geometry_every = (int64_t)v->valuedouble;
     if ((st = need(root, "stop_at_grok", cJSON_True, path, &v))) goto done;
     o->stop_at_grok = cJSON_IsTrue(v);
     STR("split_hash", s);

@@ -9,6 +9,7 @@
 
 #include "core/alloc.h"
 #include "core/gemm.h"
+#include "core/rewrite.h"
 #include "ops/ops.h"
 
 /* A model instantiated on n rows: its graph, inputs and outputs. */
@@ -71,12 +72,14 @@ static mg_status instantiate(mg_trainer *t, instance *in, int64_t n, bool traini
     in->g = mg_graph_new(t->params);
     if (!in->g) return MG_ERR_NOMEM;
     mg_graph *g = in->g;
+    mg_status st = mg_graph_set_rewrites(g, c->no_rewrites);
+    if (st) return st;
     in->a = mg_input(g, "a", MG_I32, MG_SHAPE(n));
     in->b = mg_input(g, "b", MG_I32, MG_SHAPE(n));
     in->tokens = mg_input(g, "tokens", MG_I32, MG_SHAPE(n, 3));
     in->y = mg_input(g, "labels", MG_I32, MG_SHAPE(n));
     mg_model_io io = {.p = p, .n = n, .a = in->a, .b = in->b, .tokens = in->tokens};
-    mg_status st = c->model->build(g, &io, c->opt, &in->out);
+    st = c->model->build(g, &io, c->opt, &in->out);
     if (st) return mg_fail(st, "model %s: %s", c->model->name, mg_graph_error(g));
     in->logits = in->out.logits;
     in->loss = mg_cross_entropy(g, in->logits, in->y);
@@ -308,6 +311,7 @@ void mg_trainer_set_init_params(mg_trainer *t, const float *w0) {
 }
 
 int64_t mg_trainer_steps_done(const mg_trainer *t) { return t->steps; }
+mg_graph *mg_trainer_graph(mg_trainer *t) { return t->train.g; }
 mg_params *mg_trainer_params(mg_trainer *t) { return t->params; }
 mg_optim *mg_trainer_optim(mg_trainer *t) { return t->optim; }
 const mg_dataset *mg_trainer_dataset(const mg_trainer *t) { return t->ds; }

@@ -29,6 +29,8 @@ typedef struct {
     char lr_layers[256]; /* per-layer overrides "classifier=0.1,embed=1e-3" ("" none) */
     char wd_layers[256];
     int threads; /* 0: all cores */
+    /* graph rewrites left out: "" none, "all", or names (core/rewrite.h) */
+    char no_rewrites[256];
 } mg_train_cfg;
 
 /* Defaults of the canonical setting of `model` (options, p, frac, AdamW). */
@@ -75,6 +77,9 @@ mg_status mg_trainer_features(mg_trainer *t, const float **h, int64_t *n, int *f
  * them from its step-0 checkpoint. */
 const float *mg_trainer_init_params(const mg_trainer *t);
 void mg_trainer_set_init_params(mg_trainer *t, const float *w0);
+
+/* The training graph (to list it, or count its rewrites). */
+mg_graph *mg_trainer_graph(mg_trainer *t);
 
 int64_t mg_trainer_steps_done(const mg_trainer *t);
 mg_params *mg_trainer_params(mg_trainer *t);

@@ -10,6 +10,12 @@
 
 #include "core/graph.h"
 
+/* The builtin ops, for graph passes that match them by identity. */
+extern const mg_op mg_op_matmul, mg_op_add, mg_op_sub, mg_op_mul, mg_op_scale, mg_op_relu,
+    mg_op_square, mg_op_sum, mg_op_mean, mg_op_sum_all, mg_op_mean_all, mg_op_softmax,
+    mg_op_cross_entropy, mg_op_gather, mg_op_concat, mg_op_permute, mg_op_slice, mg_op_reshape,
+    mg_op_causal_mask;
+
 /* matmul.c ------------------------------------------------------------ */
 /* a: (..., m, k) @ b: (..., k, n) -> (..., n). Batch dims must match, or one
  * operand is 2-D and is shared by every batch. Operands may be views

@@ -20,5 +20,8 @@ bool cli_real(const char *flag, const char *v, double *out);
 int cmd_train(int argc, char **argv);
 int cmd_models(int argc, char **argv);
 int cmd_info(int argc, char **argv);
+int cmd_plot(int argc, char **argv);
+int cmd_analyze(int argc, char **argv);
+int cmd_compare(int argc, char **argv);
 
 #endif

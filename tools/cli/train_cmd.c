@@ -33,6 +33,8 @@ static void help(void) {
         "  --momentum X          SGD momentum (default 0.9)\n"
         "  --threads N           threads; 0 = all cores (default 0)\n"
         "  --stop-at-grok        stop once test accuracy >= 99%% held for 3 evaluations\n"
+        "  --no-rewrite NAME     leave out one graph rewrite (repeatable; modgrad graph lists them)\n"
+        "  --no-rewrites         run the graph as written\n"
         "output\n"
         "  --out DIR             the run directory (refused if it exists, unless --force)\n"
         "  --force               replace an existing run directory\n"
@@ -116,6 +118,7 @@ int cmd_train(int argc, char **argv) {
         const char *f = argv[i];
         if (!strcmp(f, "--force")) { ro.force = true; continue; }
         if (!strcmp(f, "--stop-at-grok")) { ro.stop_at_grok = true; continue; }
+        if (!strcmp(f, "--no-rewrites")) { snprintf(cfg.no_rewrites, sizeof cfg.no_rewrites, "all"); continue; }
         if (strncmp(f, "--", 2) != 0) {
             cli_error("train: unexpected argument '%s' (flags start with --; modgrad train --help)", f);
             return MG_EXIT_USAGE;
@@ -156,6 +159,7 @@ int cmd_train(int argc, char **argv) {
                 else cfg.optim.weight_decay = (float)r;
             }
         }
+        else if (!strcmp(f, "--no-rewrite")) ok = add_layers(cfg.no_rewrites, sizeof cfg.no_rewrites, f, v);
         else if (!strcmp(f, "--beta1")) { ok = cli_real(f, v, &r); cfg.optim.beta1 = (float)r; }
         else if (!strcmp(f, "--beta2")) { ok = cli_real(f, v, &r); cfg.optim.beta2 = (float)r; }
         else if (!strcmp(f, "--eps")) { ok = cli_real(f, v, &r); cfg.optim.eps = (float)r; }

@@ -1,0 +1,148 @@
+/* rewrite.c — the pass registry, use replacement and the re-sort after
+ * passes (see rewrite.h). */
+#include "core/rewrite.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "core/alloc.h"
+#include "core/graph_impl.h"
+
+#define MG_MAX_PASSES 32
+
+static const mg_pass *passes[MG_MAX_PASSES];
+static int n_passes;
+
+mg_status mg_pass_register(const mg_pass *p) {
+    if (!p || !p->name || !p->run) return mg_fail(MG_ERR_ARG, "mg_pass_register: incomplete pass");
+    for (int i = 0; i < n_passes; i++)
+        if (passes[i] == p || strcmp(passes[i]->name, p->name) == 0)
+            return passes[i] == p ? MG_OK
+                                  : mg_fail(MG_ERR_ARG, "a pass named '%s' exists", p->name);
+    if (n_passes == MG_MAX_PASSES) return mg_fail(MG_ERR_ARG, "too many passes");
+    int at = n_passes++;
+    while (at > 0 && passes[at - 1]->order > p->order) {
+        passes[at] = passes[at - 1];
+        at--;
+    }
+    passes[at] = p;
+    return MG_OK;
+}
+
+int mg_pass_count(void) { return n_passes; }
+const mg_pass *mg_pass_at(int i) { return i >= 0 && i < n_passes ? passes[i] : NULL; }
+
+mg_status mg_graph_set_rewrites(mg_graph *g, const char *disabled) {
+    memset(g->pass_off, 0, sizeof g->pass_off);
+    if (!disabled || !*disabled) return MG_OK;
+    if (strcmp(disabled, "all") == 0) {
+        for (int i = 0; i < MG_MAX_PASSES; i++) g->pass_off[i] = true;
+        return MG_OK;
+    }
+    for (const char *s = disabled; *s;) {
+        size_t len = strcspn(s, ",");
+        int found = -1;
+        for (int i = 0; i < n_passes; i++)
+            if (strlen(passes[i]->name) == len && strncmp(passes[i]->name, s, len) == 0) found = i;
+        if (found < 0) {
+            char known[512] = "";
+            size_t used = 0;
+            for (int i = 0; i < n_passes; i++)
+                used += (size_t)snprintf(known + used, sizeof known - used, "%s%s", i ? ", " : "",
+                                         passes[i]->name);
+            return mg_fail(MG_ERR_ARG, "--no-rewrite: unknown rewrite '%.*s'; rewrites: %s",
+                           (int)len, s, known);
+        }
+        g->pass_off[found] = true;
+        s += len + (s[len] == ',');
+    }
+    return MG_OK;
+}
+
+int mg_graph_rewrite_count(const mg_graph *g, int pass) {
+    return pass >= 0 && pass < MG_MAX_PASSES ? g->pass_count[pass] : 0;
+}
+
+void mg_graph_replace(mg_graph *g, mg_tensor *old, mg_tensor *new_, int since) {
+    for (int i = 0; i < since && i < g->n_nodes; i++) {
+        mg_tensor *c = g->nodes[i];
+        for (int k = 0; k < c->n_in; k++)
+            if (c->in[k] == old) c->in[k] = new_;
+    }
+    if (g->kept[old->id]) g->kept[new_->id] = true;
+}
+
+int mg_graph_uses(const mg_graph *g, const mg_tensor *t) {
+    int uses = 0;
+    for (int i = 0; i < g->n_nodes; i++)
+        for (int k = 0; k < g->nodes[i]->n_in; k++) uses += g->nodes[i]->in[k] == t;
+    return uses;
+}
+
+bool mg_graph_is_live(const mg_graph *g, const mg_tensor *t) {
+    return g->kept[t->id] || mg_graph_uses(g, t) > 0;
+}
+
+/* Depth-first post-order from every node, inputs first, so that each node
+ * comes after its inputs; ties keep creation order. */
+static int visit(mg_graph *g, mg_tensor *t, char *mark, mg_tensor **order, int n) {
+    if (mark[t->id] == 2) return n;
+    mark[t->id] = 2;
+    for (int k = 0; k < t->n_in; k++) n = visit(g, t->in[k], mark, order, n);
+    order[n++] = t;
+    return n;
+}
+
+static mg_status resort(mg_graph *g) {
+    int n = g->n_nodes;
+    char *mark = mg_calloc((size_t)n, 1);
+    mg_tensor **order = mg_malloc((size_t)n * sizeof *order);
+    bool *kept = mg_malloc((size_t)g->cap_nodes * sizeof *kept);
+    if (!mark || !order || !kept) {
+        mg_free(mark), mg_free(order), mg_free(kept);
+        return mg_graph_fail(g, MG_ERR_NOMEM, "out of memory sorting the graph");
+    }
+    int m = 0;
+    for (int i = 0; i < n; i++) m = visit(g, g->nodes[i], mark, order, m);
+    for (int i = 0; i < n; i++) kept[i] = g->kept[order[i]->id];
+    for (int i = 0; i < n; i++) {
+        g->nodes[i] = order[i];
+        order[i]->id = i;
+    }
+    mg_free(g->kept);
+    g->kept = kept;
+    /* a view of a replaced tensor takes its new root and strides */
+    for (int i = 0; i < n; i++) {
+        mg_tensor *t = g->nodes[i];
+        if (!t->op || !(t->op->flags & MG_OP_VIEW)) continue;
+        t->root = t->in[0]->root;
+        if (t->op->shape(t)) {
+            char msg[1024];
+            snprintf(msg, sizeof msg, "%s", mg_errmsg());
+            mg_free(mark), mg_free(order);
+            return mg_graph_fail(g, MG_ERR_SHAPE, "after rewrites: %s", msg);
+        }
+    }
+    mg_free(mark);
+    mg_free(order);
+    return MG_OK;
+}
+
+mg_status mg_graph_run_passes(mg_graph *g, mg_tensor **loss) {
+    (void)loss; /* passes never replace the loss: it is a scalar no pass matches */
+    memset(g->pass_count, 0, sizeof g->pass_count);
+    bool any = false;
+    for (int round = 0; round < 8; round++) {
+        int changed = 0;
+        for (int i = 0; i < n_passes; i++) {
+            if (g->pass_off[i]) continue;
+            int r = passes[i]->run(g);
+            if (r < 0 || g->status) return g->status ? g->status : MG_ERR_STATE;
+            g->pass_count[i] += r;
+            changed += r;
+        }
+        if (!changed) break;
+        any = true;
+    }
+    return any ? resort(g) : MG_OK;
+}

@@ -1,0 +1,58 @@
+/* rewrite.h — graph passes: rewrites that make a step do less work than was
+ * written, for every model (DESIGN.md, "Speed").
+ *
+ * A pass is one struct in its own file of ops/ (it knows the ops it
+ * rewrites), registered like an op. mg_graph_compile runs the enabled passes
+ * before it plans memory, in increasing `order`, repeating the sequence until
+ * no pass changes anything; then it re-sorts the nodes. A pass builds its
+ * replacement with the ordinary builders (mg_apply, mg_matmul, ...) and
+ * redirects the consumers of the old tensor with mg_graph_replace; the old
+ * nodes, no longer read, are never scheduled. Each pass can be turned off
+ * per graph (mg_graph_set_rewrites), so a test can run the rewritten and the
+ * plain graph side by side. */
+#ifndef MG_REWRITE_H
+#define MG_REWRITE_H
+
+#include "core/graph.h"
+
+typedef struct mg_pass {
+    const char *name;    /* "gather_hoist" */
+    const char *summary; /* one line for listings */
+    int order;           /* passes run in increasing order */
+    /* Rewrites g; returns the number of rewrites made (0: nothing to do), or
+     * -1 after recording an error in g. */
+    int (*run)(mg_graph *g);
+} mg_pass;
+
+mg_status mg_pass_register(const mg_pass *p);
+#define MG_REGISTER_PASS(p)                                                                        \
+    __attribute__((constructor)) static void mg_register_pass_##p(void) { (void)mg_pass_register(&p); }
+
+/* Registered passes, by increasing order. */
+int mg_pass_count(void);
+const mg_pass *mg_pass_at(int i);
+
+/* Which passes g runs: NULL or "" all, "all" none, else a comma-separated
+ * list of pass names to leave out. Fails on an unknown name (the message
+ * lists the passes). */
+mg_status mg_graph_set_rewrites(mg_graph *g, const char *disabled);
+
+/* How many rewrites pass i made when g was compiled. */
+int mg_graph_rewrite_count(const mg_graph *g, int pass);
+
+/* Every consumer of old among the nodes made before node `since` reads
+ * new_ instead (nodes made from `since` on are the replacement itself). A
+ * kept old stays kept through new_. */
+void mg_graph_replace(mg_graph *g, mg_tensor *old, mg_tensor *new_, int since);
+
+/* The number of nodes that read t (views count as readers). */
+int mg_graph_uses(const mg_graph *g, const mg_tensor *t);
+
+/* Whether t is still part of the computation: read by a node or kept. A
+ * pass skips dead nodes (the ones it already replaced). */
+bool mg_graph_is_live(const mg_graph *g, const mg_tensor *t);
+
+/* Runs the passes and re-sorts the nodes; called by mg_graph_compile. */
+mg_status mg_graph_run_passes(mg_graph *g, mg_tensor **loss);
+
+#endif

@@ -1,0 +1,247 @@
+/* test_plot.c — end-to-end tests of `modgrad plot`: the real binary
+ * ($MG_BUILD_DIR/modgrad, set by CMake) on small run directories that each
+ * test writes itself (metrics.csv, probes.csv, geometry.csv, spectrum.csv,
+ * circle.csv, summary.json, config.json), checking that every picture comes
+ * out as a real PNG and SVG, that an old run with only metrics.csv still gets
+ * its curves, and that bad input is refused with exit status 2.
+ *
+ * Needs gnuplot (tools/deps installs gnuplot-nox). */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static char tmp[64];   /* this test's directory */
+static char bin[4096]; /* the modgrad binary */
+
+static void setup(void) {
+    const char *b = getenv("MG_BUILD_DIR");
+    cr_assert_not_null(b, "MG_BUILD_DIR is not set (run the suite through ctest)");
+    snprintf(bin, sizeof bin, "%s/modgrad", b);
+    cr_assert_eq(access(bin, X_OK), 0, "%s is not built", bin);
+    cr_assert_eq(system("command -v gnuplot >/dev/null 2>&1"), 0,
+                 "gnuplot is not installed: `modgrad plot` needs it (tools/deps installs "
+                 "gnuplot-nox)");
+    strcpy(tmp, "/tmp/mg_plot_XXXXXX");
+    cr_assert_not_null(mkdtemp(tmp));
+}
+
+static void teardown(void) {
+    if (!tmp[0]) return;
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
+    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmp);
+}
+
+TestSuite(plot, .init = setup, .fini = teardown, .timeout = 120);
+
+/* ---- helpers ---------------------------------------------------------------- */
+
+/* Opens tmp/NAME for writing. */
+static FILE *create(const char *name) {
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", tmp, name);
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f, "cannot write %s", path);
+    return f;
+}
+
+/* Runs `modgrad ARGS` (a shell command line tail) with its output in
+ * tmp/out.txt; returns the exit status. */
+static int modgrad(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int modgrad(const char *fmt, ...) {
+    char args[1024], cmd[6144];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(args, sizeof args, fmt, ap);
+    va_end(ap);
+    snprintf(cmd, sizeof cmd, "'%s' %s >'%s/out.txt' 2>&1", bin, args, tmp);
+    int st = system(cmd);
+    cr_assert(WIFEXITED(st), "modgrad did not exit normally: %s", cmd);
+    return WEXITSTATUS(st);
+}
+
+/* What the last modgrad printed (stdout and stderr). */
+static const char *output(void) {
+    static char buf[8192];
+    char path[512];
+    snprintf(path, sizeof path, "%s/out.txt", tmp);
+    FILE *f = fopen(path, "r");
+    size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+    if (f) fclose(f);
+    buf[n] = 0;
+    return buf;
+}
+
+/* A small grokking-shaped run: p = 11, steps 0..400. */
+static void write_metrics(void) {
+    FILE *f = create("run/metrics.csv");
+    fprintf(f, "step,wall_s,train_loss,train_acc,test_loss,test_acc\n");
+    for (int s = 0; s <= 400; s += 20) {
+        double fit = 1 - exp(-s / 30.0), grok = 1 / (1 + exp(-(s - 250) / 20.0));
+        fprintf(f, "%d,%g,%g,%g,%g,%g\n", s, s * 0.01, 2.4 * exp(-s / 25.0) + 1e-6, fit,
+                2.4 + 3 * fit * (1 - grok) - 2.3 * grok, 0.1 + 0.9 * grok);
+    }
+    fclose(f);
+}
+
+static void write_full_run(void) {
+    const char *layers[] = {"embed", "hidden", "classifier"};
+    write_metrics();
+    FILE *f = create("run/probes.csv");
+    fprintf(f, "step,layer,grad_norm,rel_grad_norm,update_ratio,weight_norm,displacement\n");
+    for (int s = 0; s <= 400; s += 10)
+        for (int l = 0; l < 3; l++)
+            fprintf(f, "%d,%s,%g,%g,%g,%g,%g\n", s, layers[l], exp(-s / 50.0), 0.1 * exp(-s / 50.0),
+                    s ? 1e-3 * (l + 1) : 0.0, 5.0, (1 - exp(-s / (40.0 + 100 * (2 - l)))));
+    fclose(f);
+    f = create("run/geometry.csv");
+    fprintf(f, "step,layer,metric,value\n");
+    const char *fourier[] = {"fourier_top",  "fourier_n_key",    "fourier_concentration",
+                             "fourier_gini", "circle_radius_cv", "circle_angle_corr"};
+    const char *ranks[] = {"eff_rank",  "stable_rank", "rank2_energy",
+                           "schatten1", "schatten2",   "schatten_inf"};
+    const char *params[] = {"embed", "hidden.w", "classifier.w"};
+    const char *nc[] = {"nc1", "nc2_mean_cv", "nc2_w_cv", "nc2_etf", "nc3", "nc4"};
+    for (int s = 0; s <= 400; s += 50) {
+        double g = 1 / (1 + exp(-(s - 250) / 30.0));
+        for (int l = 0; l < 3; l += 2)
+            for (int m = 0; m < 6; m++)
+                fprintf(f, "%d,%s,%s,%g\n", s, layers[l], fourier[m], m < 2 ? 3 : 0.1 + 0.8 * g);
+        for (int l = 0; l < 3; l++)
+            for (int m = 0; m < 6; m++)
+                fprintf(f, "%d,%s,%s,%g\n", s, params[l], ranks[m],
+                        m == 2 ? 0.1 + 0.5 * g : 10 - 6 * g);
+        for (int m = 0; m < 6; m++)
+            fprintf(f, "%d,features,%s,%g\n", s, nc[m], m ? 0.5 - 0.4 * g : pow(10, 1 - 3 * g));
+        fprintf(f, "%d,lock,lock_cos1,%g\n%d,lock,lock_cos2,%g\n", s, 0.2 + 0.7 * g, s,
+                0.1 + 0.6 * g);
+        fprintf(f, "%d,model,structural_energy,%g\n", s, 100 + 900 * exp(-s / 100.0));
+    }
+    fclose(f);
+    f = create("run/spectrum.csv");
+    fprintf(f, "layer,k,energy\n");
+    for (int l = 0; l < 3; l += 2)
+        for (int k = 1; k <= 5; k++)
+            fprintf(f, "%s,%d,%g\n", layers[l], k, k == 3 ? 10.0 : 0.5 * k);
+    fclose(f);
+    f = create("run/circle.csv");
+    fprintf(f, "layer,residue,x,y\n");
+    for (int l = 0; l < 3; l += 2)
+        for (int x = 0; x < 11; x++)
+            fprintf(f, "%s,%d,%g,%g\n", layers[l], x, cos(2 * M_PI * 3 * x / 11),
+                    sin(2 * M_PI * 3 * x / 11));
+    fclose(f);
+    f = create("run/summary.json");
+    fprintf(f, "{\"status\": \"grokked\", \"final_step\": 400, \"t_fit\": 100, \"t_grok\": 280,\n"
+               " \"t_simplify\": null, \"embed_layer\": \"embed\", \"classifier_layer\": "
+               "\"classifier\",\n \"top_frequency\": {\"embed\": 3, \"classifier\": 3}}\n");
+    fclose(f);
+    f = create("run/config.json");
+    fprintf(f, "{\"model\": \"mlp\", \"task\": \"add\", \"p\": 11}\n");
+    fclose(f);
+}
+
+static void make_run_dir(void) {
+    char path[512];
+    snprintf(path, sizeof path, "%s/run", tmp);
+    cr_assert_eq(mkdir(path, 0777), 0);
+}
+
+/* Asserts that tmp/run/plots/NAME.png and .svg exist, are non-empty and
+ * start as a PNG and an SVG do. */
+static void assert_picture(const char *name) {
+    char path[512], head[256];
+    static const unsigned char png[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+    snprintf(path, sizeof path, "%s/run/plots/%s.png", tmp, name);
+    FILE *f = fopen(path, "rb");
+    cr_assert_not_null(f, "%s was not written; modgrad said:\n%s", path, output());
+    size_t n = fread(head, 1, sizeof head, f);
+    fclose(f);
+    cr_assert(n >= 8 && !memcmp(head, png, 8), "%s is not a PNG", path);
+    snprintf(path, sizeof path, "%s/run/plots/%s.svg", tmp, name);
+    f = fopen(path, "rb");
+    cr_assert_not_null(f, "%s was not written; modgrad said:\n%s", path, output());
+    n = fread(head, 1, sizeof head - 1, f);
+    fclose(f);
+    head[n] = 0;
+    cr_assert(n > 0 && (!strncmp(head, "<?xml", 5) || !strncmp(head, "<svg", 4)),
+              "%s is not an SVG", path);
+    cr_assert(strstr(head, "<svg") || n == sizeof head - 1, "%s has no <svg> element", path);
+}
+
+static bool exists(const char *name) {
+    char path[512];
+    snprintf(path, sizeof path, "%s/run/plots/%s", tmp, name);
+    return access(path, F_OK) == 0;
+}
+
+/* ---- tests ---------------------------------------------------------------------- */
+
+Test(plot, every_picture_of_a_full_run) {
+    make_run_dir();
+    write_full_run();
+    int st = modgrad("plot '%s/run'", tmp);
+    cr_assert_eq(st, 0, "exit %d:\n%s", st, output());
+    const char *pics[] = {"curves", "probes", "spectrum", "circle", "geometry"};
+    for (int i = 0; i < 5; i++) {
+        assert_picture(pics[i]);
+        char name[64];
+        snprintf(name, sizeof name, "%s.png", pics[i]);
+        cr_assert(strstr(output(), name), "the list of written files lacks %s:\n%s", name,
+                  output());
+    }
+    cr_assert(exists("data/curves.dat") && exists("data/probes_classifier.dat"),
+              "the data files are missing");
+    cr_assert(exists("data/geometry.gp"), "the gnuplot scripts are missing");
+    /* Plotting again replaces the pictures. */
+    cr_assert_eq(modgrad("plot '%s/run/'", tmp), 0, "%s", output());
+    assert_picture("curves");
+}
+
+Test(plot, a_run_with_only_metrics_gets_its_curves) {
+    make_run_dir();
+    write_metrics();
+    int st = modgrad("plot '%s/run'", tmp);
+    cr_assert_eq(st, 0, "exit %d:\n%s", st, output());
+    assert_picture("curves");
+    cr_assert(!exists("probes.png") && !exists("spectrum.png") && !exists("circle.png") &&
+                  !exists("geometry.png"),
+              "pictures drawn without their data");
+    cr_assert(strstr(output(), "skipping"), "no note about the skipped pictures:\n%s", output());
+}
+
+Test(plot, bad_input_is_refused) {
+    cr_assert_eq(modgrad("plot '%s/no_such_run'", tmp), 2, "%s", output());
+    cr_assert(strstr(output(), "no_such_run"), "the message does not name the run:\n%s", output());
+    make_run_dir(); /* a directory without metrics.csv */
+    cr_assert_eq(modgrad("plot '%s/run'", tmp), 2, "%s", output());
+    cr_assert(strstr(output(), "metrics.csv"), "%s", output());
+    cr_assert_eq(modgrad("plot"), 2, "%s", output());
+    cr_assert_eq(modgrad("plot '%s/run' --bogus", tmp), 2, "%s", output());
+    /* A malformed CSV (a row with too few cells) is bad input too. */
+    FILE *f = create("run/metrics.csv");
+    fprintf(f, "step,wall_s,train_loss,train_acc,test_loss,test_acc\n0,0,1\n");
+    fclose(f);
+    cr_assert_eq(modgrad("plot '%s/run'", tmp), 2, "%s", output());
+}
+
+Test(plot, help_and_missing_gnuplot) {
+    cr_assert_eq(modgrad("plot --help"), 0);
+    cr_assert(strstr(output(), "usage: modgrad plot RUN"), "%s", output());
+    make_run_dir();
+    write_metrics();
+    /* No gnuplot on the PATH: a clear message and exit 1. */
+    char cmd[8192];
+    snprintf(cmd, sizeof cmd, "PATH=/nonexistent '%s' plot '%s/run' >'%s/out.txt' 2>&1", bin, tmp,
+             tmp);
+    int st = system(cmd);
+    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 1, "exit %d:\n%s", WEXITSTATUS(st), output());
+    cr_assert(strstr(output(), "gnuplot-nox"), "%s", output());
+}

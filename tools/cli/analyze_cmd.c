@@ -1,0 +1,201 @@
+/* analyze_cmd.c — `modgrad analyze RUN` (recompute the analyses, print a
+ * report) and `modgrad compare RUN...` (side by side, or --csv). */
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/alloc.h"
+#include "core/fsutil.h"
+#include "models/run.h"
+#include "tools/cli/cli.h"
+
+static cJSON *load_json(const char *dir, const char *name) {
+    char path[4096], *text = NULL;
+    size_t n = 0;
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    if (mg_read_file(path, &text, &n)) return NULL;
+    cJSON *j = cJSON_ParseWithLength(text, n);
+    mg_free(text);
+    return j;
+}
+
+/* A value by path "a.b.c" as text ("-" if absent or null). */
+static const char *get(const cJSON *j, const char *path, char *buf, size_t n) {
+    char key[128];
+    const char *p = path;
+    while (j && *p) {
+        size_t len = strcspn(p, ".");
+        snprintf(key, sizeof key, "%.*s", (int)len, p);
+        j = cJSON_GetObjectItemCaseSensitive(j, key);
+        p += len + (p[len] == '.');
+    }
+    if (cJSON_IsNumber(j)) {
+        double v = j->valuedouble;
+        if (v == floor(v) && fabs(v) < 1e9) snprintf(buf, n, "%.0f", v);
+        else snprintf(buf, n, "%.4g", v);
+    } else if (cJSON_IsString(j)) {
+        snprintf(buf, n, "%s", j->valuestring);
+    } else if (cJSON_IsArray(j)) {
+        size_t used = 0;
+        buf[0] = '\0';
+        const cJSON *e;
+        int k = 0;
+        cJSON_ArrayForEach(e, j) {
+            if (k++ == 8) {
+                used += (size_t)snprintf(buf + used, n - used, ",...");
+                break;
+            }
+            used += (size_t)snprintf(buf + used, n - used, "%s%.0f", k > 1 ? "," : "", e->valuedouble);
+            if (used >= n) break;
+        }
+    } else {
+        snprintf(buf, n, "-");
+    }
+    return buf;
+}
+
+/* The rows of the report and of the comparison: label, summary path. */
+static const char *const rows[][2] = {
+    {"model", "config:model"},
+    {"p", "config:p"},
+    {"final step", "final_step"},
+    {"train acc", "train_acc"},
+    {"test acc", "test_acc"},
+    {"t_fit (train acc 100%)", "t_fit"},
+    {"t_grok (test acc >= 99%)", "t_grok"},
+    {"t_simplify", "t_simplify"},
+    {"t_simplify / t_fit", "clock_ratio"},
+    {"lead, displacement (steps)", "lead.displacement.lead_steps"},
+    {"lead, displacement (ratio)", "lead.displacement.lead_ratio"},
+    {"  onset classifier / embed", "lead.displacement.onset_classifier|lead.displacement.onset_embed"},
+    {"lead, structure (steps)", "lead.structure.lead_steps"},
+    {"lead, structure (ratio)", "lead.structure.lead_ratio"},
+    {"  onset classifier / embed", "lead.structure.onset_classifier|lead.structure.onset_embed"},
+    {"cumulative update ratio", "lead.cumulative_update_ratio"},
+    {"key frequencies, embed", "key_frequencies.embed"},
+    {"key frequencies, classifier", "key_frequencies.classifier"},
+    {"concentration, embed", "fourier_concentration.embed"},
+    {"concentration, classifier", "fourier_concentration.classifier"},
+    {"circle angle corr, embed", "geometry.embed_angle_corr"},
+    {"classifier rank-2 energy", "geometry.classifier_ranks.rank2_energy"},
+    {"classifier effective rank", "geometry.classifier_ranks.eff_rank"},
+    {"plane locking (mean cos)", "geometry.lock_mean"},
+    {"NC1", "collapse.nc1"},
+    {"NC2 (ETF distance)", "collapse.nc2_etf"},
+    {"NC3", "collapse.nc3"},
+    {"NC4", "collapse.nc4"},
+    {"geometry label", "geometry_label"},
+};
+#define N_ROWS (int)(sizeof rows / sizeof rows[0])
+
+static const char *cell(const cJSON *sum, const cJSON *cfg, const char *path, char *buf, size_t n) {
+    const char *bar = strchr(path, '|');
+    if (bar) {
+        char a[128], b[64], c[64];
+        snprintf(a, sizeof a, "%.*s", (int)(bar - path), path);
+        snprintf(buf, n, "%s / %s", get(sum, a, b, sizeof b), get(sum, bar + 1, c, sizeof c));
+        return buf;
+    }
+    if (!strncmp(path, "config:", 7)) return get(cfg, path + 7, buf, n);
+    return get(sum, path, buf, n);
+}
+
+int cmd_analyze(int argc, char **argv) {
+    const char *dir = NULL;
+    bool recompute = false;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            printf("usage: modgrad analyze RUN [--recompute]\n"
+                   "Recomputes the study's analyses of RUN from its series and checkpoints (the\n"
+                   "geometry from every checkpoint when geometry.csv is missing, or always with\n"
+                   "--recompute), rewrites summary.json, spectrum.csv, circle.csv, and prints a report.\n");
+            return MG_EXIT_OK;
+        }
+        if (!strcmp(argv[i], "--recompute")) recompute = true;
+        else if (!dir && argv[i][0] != '-') dir = argv[i];
+        else {
+            cli_error("analyze: unexpected argument '%s' (modgrad analyze --help)", argv[i]);
+            return MG_EXIT_USAGE;
+        }
+    }
+    if (!dir) {
+        cli_error("analyze: give a run directory (modgrad analyze RUN)");
+        return MG_EXIT_USAGE;
+    }
+    mg_status st = mg_run_analyze(dir, recompute);
+    if (st) {
+        cli_error("%s", mg_errmsg());
+        return st == MG_ERR_ARG ? MG_EXIT_USAGE : MG_EXIT_FAIL;
+    }
+    cJSON *sum = load_json(dir, "summary.json"), *cfg = load_json(dir, "config.json");
+    printf("run %s\n", dir);
+    char buf[256];
+    for (int r = 0; r < N_ROWS; r++)
+        printf("  %-30s %s\n", rows[r][0], cell(sum, cfg, rows[r][1], buf, sizeof buf));
+    printf("(summary.json, spectrum.csv and circle.csv in %s)\n", dir);
+    cJSON_Delete(sum);
+    cJSON_Delete(cfg);
+    return MG_EXIT_OK;
+}
+
+int cmd_compare(int argc, char **argv) {
+    bool csv = false;
+    const char *dirs[64];
+    int n = 0;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            printf("usage: modgrad compare RUN... [--csv]\n"
+                   "One column per run: model, clocks, lead, key frequencies, concentration, ranks,\n"
+                   "neural-collapse metrics (from each run's summary.json; run modgrad analyze\n"
+                   "first on runs trained by older versions). --csv prints one row per run.\n");
+            return MG_EXIT_OK;
+        }
+        if (!strcmp(argv[i], "--csv")) csv = true;
+        else if (argv[i][0] == '-') {
+            cli_error("compare: unknown flag %s (modgrad compare --help)", argv[i]);
+            return MG_EXIT_USAGE;
+        } else if (n < 64) dirs[n++] = argv[i];
+    }
+    if (n == 0) {
+        cli_error("compare: give one or more run directories");
+        return MG_EXIT_USAGE;
+    }
+    cJSON *sums[64], *cfgs[64];
+    for (int k = 0; k < n; k++) {
+        sums[k] = load_json(dirs[k], "summary.json");
+        cfgs[k] = load_json(dirs[k], "config.json");
+        if (!sums[k] || !cfgs[k]) {
+            cli_error("compare: %s has no readable summary.json and config.json", dirs[k]);
+            for (int j = 0; j <= k; j++) cJSON_Delete(sums[j]), cJSON_Delete(cfgs[j]);
+            return MG_EXIT_USAGE;
+        }
+    }
+    char buf[256];
+    if (csv) {
+        printf("run");
+        for (int r = 0; r < N_ROWS; r++) printf(",\"%s\"", rows[r][0] + strspn(rows[r][0], " "));
+        printf("\n");
+        for (int k = 0; k < n; k++) {
+            printf("\"%s\"", dirs[k]);
+            for (int r = 0; r < N_ROWS; r++)
+                printf(",\"%s\"", cell(sums[k], cfgs[k], rows[r][1], buf, sizeof buf));
+            printf("\n");
+        }
+    } else {
+        printf("%-30s", "");
+        for (int k = 0; k < n; k++) {
+            const char *base = strrchr(dirs[k], '/');
+            printf(" %-22.22s", base && base[1] ? base + 1 : dirs[k]);
+        }
+        printf("\n");
+        for (int r = 0; r < N_ROWS; r++) {
+            printf("%-30s", rows[r][0]);
+            for (int k = 0; k < n; k++) printf(" %-22.22s", cell(sums[k], cfgs[k], rows[r][1], buf, sizeof buf));
+            printf("\n");
+        }
+    }
+    for (int k = 0; k < n; k++) cJSON_Delete(sums[k]), cJSON_Delete(cfgs[k]);
+    return MG_EXIT_OK;
+}
