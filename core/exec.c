@@ -33,3 +33,15 @@ mg_status mg_graph_backward(mg_graph *g) {
     }
     return MG_OK;
 }
+
+double mg_node_flops(const mg_tensor *t, bool backward) {
+    if (!t->op || (t->op->flags & MG_OP_VIEW)) return 0;
+    return t->op->flops ? t->op->flops(t, backward) : (double)mg_numel(t);
+}
+
+double mg_graph_step_flops(const mg_graph *g) {
+    double f = 0;
+    for (int k = 0; g->compiled && k < g->n_fwd; k++) f += mg_node_flops(g->nodes[g->fwd[k]], false);
+    for (int k = 0; g->compiled && k < g->n_bwd; k++) f += mg_node_flops(g->nodes[g->bwd[k]], true);
+    return f;
+}

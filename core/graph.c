@@ -152,6 +152,10 @@ void mg_graph_keep(mg_graph *g, mg_tensor *t) {
     if (g && t && t->graph == g) g->kept[t->id] = true;
 }
 
+bool mg_graph_is_kept(const mg_graph *g, const mg_tensor *t) {
+    return g && t && t->graph == g && g->kept[t->id];
+}
+
 /* Where a node was made, for messages: "node #12 'hidden'". */
 static const char *node_label(const mg_tensor *t, char *buf, size_t n) {
     if (t->name[0]) snprintf(buf, n, "node #%d '%s'", t->id, t->name);

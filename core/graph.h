@@ -66,6 +66,7 @@ mg_tensor *mg_name(mg_tensor *t, const char *name);
 /* Keeps t's value readable after mg_graph_forward (the planner would
  * otherwise reuse its buffer once its last reader has run). */
 void mg_graph_keep(mg_graph *g, mg_tensor *t);
+bool mg_graph_is_kept(const mg_graph *g, const mg_tensor *t);
 
 /* Compiles for training when loss (a scalar) is given, for forward only when
  * loss is NULL. Allocates the parameter store if needed and the arena. */
@@ -85,5 +86,11 @@ mg_tensor *mg_graph_node(const mg_graph *g, int i);
 size_t mg_graph_arena_bytes(const mg_graph *g);   /* planned arena */
 size_t mg_graph_unplanned_bytes(const mg_graph *g); /* sum of all buffers without reuse */
 float mg_scalar(const mg_tensor *t);              /* first element of a float tensor */
+
+/* Floating-point operations of one step of a compiled graph: the forward
+ * kernels that run, plus the backward ones when it has a loss. */
+double mg_graph_step_flops(const mg_graph *g);
+/* Of one node, forward or backward (0 for views and leaves). */
+double mg_node_flops(const mg_tensor *t, bool backward);
 
 #endif

@@ -43,6 +43,10 @@ struct mg_op {
     mg_status (*forward)(mg_tensor *out);
     /* Accumulate input gradients from out->grad. NULL = not differentiable. */
     void (*backward)(mg_tensor *out);
+    /* Floating-point operations of the forward (backward = false) or backward
+     * kernel, for benchmarks and graph listings (NULL: one per output
+     * element each way; views: none). */
+    double (*flops)(const mg_tensor *out, bool backward);
 };
 
 /* Adds op to the registry. Fails on a NULL op, a missing name or shape

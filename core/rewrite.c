@@ -72,15 +72,43 @@ void mg_graph_replace(mg_graph *g, mg_tensor *old, mg_tensor *new_, int since) {
     if (g->kept[old->id]) g->kept[new_->id] = true;
 }
 
+/* live[i]: node i is reachable backwards from a kept node (the outputs and
+ * the loss). Nodes a pass replaced are not. NULL if out of memory. */
+static bool *live_nodes(const mg_graph *g) {
+    int n = g->n_nodes;
+    bool *live = mg_calloc((size_t)n, sizeof *live);
+    mg_tensor **stack = mg_malloc((size_t)n * sizeof *stack);
+    if (!live || !stack) {
+        mg_free(live), mg_free(stack);
+        return NULL;
+    }
+    int top = 0;
+    for (int i = 0; i < n; i++)
+        if (g->kept[i]) live[i] = true, stack[top++] = g->nodes[i];
+    while (top) {
+        mg_tensor *t = stack[--top];
+        for (int k = 0; k < t->n_in; k++)
+            if (!live[t->in[k]->id]) live[t->in[k]->id] = true, stack[top++] = t->in[k];
+    }
+    mg_free(stack);
+    return live;
+}
+
 int mg_graph_uses(const mg_graph *g, const mg_tensor *t) {
+    bool *live = live_nodes(g);
     int uses = 0;
     for (int i = 0; i < g->n_nodes; i++)
-        for (int k = 0; k < g->nodes[i]->n_in; k++) uses += g->nodes[i]->in[k] == t;
+        if (!live || live[i])
+            for (int k = 0; k < g->nodes[i]->n_in; k++) uses += g->nodes[i]->in[k] == t;
+    mg_free(live);
     return uses;
 }
 
 bool mg_graph_is_live(const mg_graph *g, const mg_tensor *t) {
-    return g->kept[t->id] || mg_graph_uses(g, t) > 0;
+    bool *live = live_nodes(g);
+    bool r = live ? live[t->id] : true;
+    mg_free(live);
+    return r;
 }
 
 /* Depth-first post-order from every node, inputs first, so that each node

@@ -45,11 +45,12 @@ int mg_graph_rewrite_count(const mg_graph *g, int pass);
  * kept old stays kept through new_. */
 void mg_graph_replace(mg_graph *g, mg_tensor *old, mg_tensor *new_, int since);
 
-/* The number of nodes that read t (views count as readers). */
+/* The number of live nodes that read t (views count as readers). */
 int mg_graph_uses(const mg_graph *g, const mg_tensor *t);
 
-/* Whether t is still part of the computation: read by a node or kept. A
- * pass skips dead nodes (the ones it already replaced). */
+/* Whether t is still part of the computation: reachable backwards from a
+ * kept tensor (the outputs and the loss). A pass skips dead nodes (the ones
+ * it already replaced). */
 bool mg_graph_is_live(const mg_graph *g, const mg_tensor *t);
 
 /* Runs the passes and re-sorts the nodes; called by mg_graph_compile. */

@@ -1,8 +1,11 @@
 /* mask.c — the causal mask of attention scores.
  *
- * y[..., i, j] = x[..., i, j] if j <= i, -inf otherwise (a position sees
- * itself and those before it); dx[..., i, j] += dy[..., i, j] where j <= i.
- * A softmax over the last axis then gives the masked entries weight 0. */
+ * y[..., i, j] = x[..., i, j] if j <= i + o, -inf otherwise (a position sees
+ * itself and those before it); dx[..., i, j] += dy[..., i, j] where j <= i + o.
+ * A softmax over the last axis then gives the masked entries weight 0. The
+ * row offset o (attr.i[0], 0 as written) lets the rows be a slice of the
+ * full square: rows [s, s + r) of a (t, t) mask are the mask with o = s on an
+ * (r, t) input (the dead-rows rewrite uses this). */
 #include <math.h>
 #include <stdio.h>
 
@@ -15,39 +18,44 @@ static mg_status mask_shape(mg_tensor *out) {
     mg_shape_str(x, sx, sizeof sx);
     if (x->dtype != MG_F32)
         return mg_fail(MG_ERR_SHAPE, "causal_mask: input must be float, got an int tensor %s", sx);
-    if (x->ndim < 2 || x->shape[x->ndim - 1] != x->shape[x->ndim - 2])
-        return mg_fail(MG_ERR_SHAPE, "causal_mask: the last two dims must be equal (t, t), got %s",
-                       sx);
+    int64_t o = out->attr.i[0];
+    if (x->ndim < 2 || o < 0 || x->shape[x->ndim - 2] + o != x->shape[x->ndim - 1])
+        return mg_fail(MG_ERR_SHAPE,
+                       "causal_mask: the last two dims must be (t, t) (rows from %lld: (t - %lld, "
+                       "t)), got %s",
+                       (long long)o, (long long)o, sx);
     out->ndim = x->ndim;
     out->dtype = MG_F32;
     for (int k = 0; k < x->ndim; k++) out->shape[k] = x->shape[k];
     return MG_OK;
 }
 
-// x: (batch, t, t) -> y: (batch, t, t), -inf above the diagonal
+// x: (batch, r, t) -> y: (batch, r, t), -inf where j > i + o
 static mg_status mask_forward(mg_tensor *out) {
     const float *x = out->in[0]->data;
     float *y = out->data;
-    int64_t t = out->shape[out->ndim - 1], batch = mg_numel(out) / (t * t);
+    int64_t t = out->shape[out->ndim - 1], r = out->shape[out->ndim - 2], o = out->attr.i[0];
+    int64_t batch = mg_numel(out) / (r * t);
     for (int64_t b = 0; b < batch; b++)
-        for (int64_t i = 0; i < t; i++) {
-            const float *xr = x + (b * t + i) * t;
-            float *yr = y + (b * t + i) * t;
-            for (int64_t j = 0; j <= i; j++) yr[j] = xr[j];
-            for (int64_t j = i + 1; j < t; j++) yr[j] = -INFINITY;
+        for (int64_t i = 0; i < r; i++) {
+            const float *xr = x + (b * r + i) * t;
+            float *yr = y + (b * r + i) * t;
+            for (int64_t j = 0; j <= i + o; j++) yr[j] = xr[j];
+            for (int64_t j = i + o + 1; j < t; j++) yr[j] = -INFINITY;
         }
     return MG_OK;
 }
-// dy: (batch, t, t) -> dx: (batch, t, t) += dy on and below the diagonal
+// dy: (batch, r, t) -> dx: (batch, r, t) += dy where j <= i + o
 static void mask_backward(mg_tensor *out) {
     float *dx = out->in[0]->grad;
     if (!dx) return;
     const float *dy = out->grad;
-    int64_t t = out->shape[out->ndim - 1], batch = mg_numel(out) / (t * t);
+    int64_t t = out->shape[out->ndim - 1], r = out->shape[out->ndim - 2], o = out->attr.i[0];
+    int64_t batch = mg_numel(out) / (r * t);
     for (int64_t b = 0; b < batch; b++)
-        for (int64_t i = 0; i < t; i++) {
-            int64_t r = (b * t + i) * t;
-            for (int64_t j = 0; j <= i; j++) dx[r + j] += dy[r + j];
+        for (int64_t i = 0; i < r; i++) {
+            int64_t row = (b * r + i) * t;
+            for (int64_t j = 0; j <= i + o; j++) dx[row + j] += dy[row + j];
         }
 }
 
@@ -62,4 +70,9 @@ MG_REGISTER_OP(mg_op_causal_mask)
 
 mg_tensor *mg_causal_mask(mg_graph *g, mg_tensor *x) {
     return mg_apply(g, &mg_op_causal_mask, 1, &x, NULL);
+}
+
+mg_tensor *mg_causal_mask_rows(mg_graph *g, mg_tensor *x, int64_t first_row) {
+    mg_attr attr = {.i = {first_row}};
+    return mg_apply(g, &mg_op_causal_mask, 1, &x, &attr);
 }

@@ -162,6 +162,15 @@ static void matmul_backward(mg_tensor *out) {
     }
 }
 
+/* 2 m n k per product forward; backward the same again for each operand
+ * that takes a gradient */
+static double matmul_flops(const mg_tensor *out, bool backward) {
+    mm_dims d = dims_of(out);
+    double one = 2.0 * (double)d.nb * (double)d.m * (double)d.n * (double)d.k;
+    if (!backward) return one;
+    return one * ((out->in[0]->grad != NULL) + (out->in[1]->grad != NULL));
+}
+
 const mg_op mg_op_matmul = {
     .name = "matmul",
     .arity = 2,
@@ -169,6 +178,7 @@ const mg_op mg_op_matmul = {
     .shape = matmul_shape,
     .forward = matmul_forward,
     .backward = matmul_backward,
+    .flops = matmul_flops,
 };
 MG_REGISTER_OP(mg_op_matmul)
 

@@ -74,5 +74,8 @@ mg_tensor *mg_contiguous(mg_graph *g, mg_tensor *x);
 /* x: (..., t, t) -> the same with x[..., i, j] = -inf where j > i (causal
  * attention: a position sees itself and those before it). */
 mg_tensor *mg_causal_mask(mg_graph *g, mg_tensor *x);
+/* Rows [first_row, first_row + r) of the causal mask of a (t, t) input,
+ * applied to x: (..., r, t). */
+mg_tensor *mg_causal_mask_rows(mg_graph *g, mg_tensor *x, int64_t first_row);
 
 #endif

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "core/gemm.h"
+#include "core/rewrite.h"
 #include "models/run.h"
 #include "tools/cli/cli.h"
 
@@ -33,8 +34,10 @@ static void help(void) {
         "  --momentum X          SGD momentum (default 0.9)\n"
         "  --threads N           threads; 0 = all cores (default 0)\n"
         "  --stop-at-grok        stop once test accuracy >= 99%% held for 3 evaluations\n"
-        "  --no-rewrite NAME     leave out one graph rewrite (repeatable; modgrad graph lists them)\n"
+        "  --no-rewrite NAME     leave out one graph rewrite (repeatable; --explain shows them)\n"
         "  --no-rewrites         run the graph as written\n"
+        "  --explain             print the training graph before and after the rewrites, with\n"
+        "                        each node's shape and FLOPs, and exit (writes nothing)\n"
         "output\n"
         "  --out DIR             the run directory (refused if it exists, unless --force)\n"
         "  --force               replace an existing run directory\n"
@@ -45,6 +48,35 @@ static void help(void) {
         "  --geometry-every N    Fourier, ranks, collapse into geometry.csv every N steps (default 100)\n"
         "model options (see modgrad models), e.g. --d 128 --width 512 for mlp\n\n"
         "Exit status: 0 done, 1 failed (diverged, bad checkpoint), 2 bad flags or values.\n");
+}
+
+/* Lists the training graph that cfg builds: each node that runs, its shape
+ * and FLOPs, and the step's total. */
+static int list_graph(const mg_train_cfg *cfg, const char *title) {
+    mg_trainer *t = NULL;
+    if (mg_trainer_new(cfg, &t)) {
+        cli_error("%s", mg_errmsg());
+        return MG_EXIT_USAGE;
+    }
+    mg_graph *g = mg_trainer_graph(t);
+    printf("%s: %.3f GFLOP per step\n", title, mg_graph_step_flops(g) * 1e-9);
+    printf("  %4s  %-12s %-22s %-20s %10s %10s\n", "node", "op", "name", "shape", "fwd MFLOP",
+           "bwd MFLOP");
+    for (int i = 0; i < mg_graph_node_count(g); i++) {
+        mg_tensor *n = mg_graph_node(g, i);
+        if (!n->data) continue; /* not part of the step */
+        char shape[64];
+        const char *op = n->op ? n->op->name : n->kind == MG_TENSOR_PARAM ? "param" : "input";
+        printf("  %4d  %-12s %-22.22s %-20s %10.2f %10.2f\n", i, op, n->name,
+               mg_shape_str(n, shape, sizeof shape), mg_node_flops(n, false) * 1e-6,
+               n->grad && n->op ? mg_node_flops(n, true) * 1e-6 : 0.0);
+    }
+    for (int k = 0; k < mg_pass_count(); k++)
+        if (mg_graph_rewrite_count(g, k))
+            printf("  rewrite %s: %d (%s)\n", mg_pass_at(k)->name, mg_graph_rewrite_count(g, k),
+                   mg_pass_at(k)->summary);
+    mg_trainer_free(t);
+    return MG_EXIT_OK;
 }
 
 typedef struct {
@@ -113,11 +145,12 @@ int cmd_train(int argc, char **argv) {
     mg_run_opts ro;
     mg_run_opts_defaults(&ro);
     int64_t steps = -1, x;
-    bool steps_given = false;
+    bool steps_given = false, explain = false;
     for (int i = 1; i < argc; i++) {
         const char *f = argv[i];
         if (!strcmp(f, "--force")) { ro.force = true; continue; }
         if (!strcmp(f, "--stop-at-grok")) { ro.stop_at_grok = true; continue; }
+        if (!strcmp(f, "--explain")) { explain = true; continue; }
         if (!strcmp(f, "--no-rewrites")) { snprintf(cfg.no_rewrites, sizeof cfg.no_rewrites, "all"); continue; }
         if (strncmp(f, "--", 2) != 0) {
             cli_error("train: unexpected argument '%s' (flags start with --; modgrad train --help)", f);
@@ -173,6 +206,14 @@ int cmd_train(int argc, char **argv) {
         if (!ok) return MG_EXIT_USAGE;
     }
     if (steps_given) cfg.steps = steps;
+    if (explain) {
+        /* the graph as written, then as the enabled rewrites leave it */
+        mg_train_cfg plain = cfg;
+        snprintf(plain.no_rewrites, sizeof plain.no_rewrites, "all");
+        int rc = list_graph(&plain, "training graph as written");
+        if (rc == MG_EXIT_OK) rc = list_graph(&cfg, "\ntraining graph after rewrites");
+        return rc;
+    }
     progress_state ps = {.tty = isatty(STDERR_FILENO) != 0};
     ro.progress = progress;
     ro.ctx = &ps;

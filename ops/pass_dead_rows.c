@@ -1,0 +1,131 @@
+/* pass_dead_rows.c — dead-row elimination: rows that cannot reach the loss
+ * are not computed.
+ *
+ * A slice s = x[..., start:start+len, ...] (along one axis) of a tensor that
+ * nothing else reads is pushed through the op that made x whenever that op
+ * works row by row along the axis:
+ *   slice(op(u, v), a) -> op(slice(u, a'), slice(v, a'))
+ * (elementwise ops with broadcasting, matmul's batch and row axes, softmax
+ * and the causal mask's rows, gathers over the index's axes, permutes,
+ * reshapes that keep the leading dims, concat off its axis). Applied to a
+ * fixed point, this makes the transformer, which reads only the last
+ * position, run its queries, attention output, MLP and unembedding on one
+ * position in three. */
+#include <string.h>
+
+#include "core/rewrite.h"
+#include "ops/ops.h"
+
+typedef struct {
+    int64_t axis, start, len;
+} cut;
+
+static mg_tensor *sl(mg_graph *g, mg_tensor *u, int64_t axis, cut c) {
+    return mg_slice(g, u, (int)axis, c.start, c.len);
+}
+
+/* An input of a broadcasting op, cut along output axis c.axis (unless it is
+ * broadcast along it). */
+static mg_tensor *cut_broadcast(mg_graph *g, mg_tensor *u, const mg_tensor *x, cut c) {
+    int64_t ua = c.axis - (x->ndim - u->ndim);
+    return ua < 0 || u->shape[ua] == 1 ? u : sl(g, u, ua, c);
+}
+
+/* op(inputs) rebuilt on the rows of cut c, or NULL if op does not commute. */
+static mg_tensor *push(mg_graph *g, mg_tensor *x, cut c) {
+    const mg_op *op = x->op;
+    const int64_t a = c.axis, nd = x->ndim;
+    mg_tensor *u = x->in[0], *in[MG_MAX_INPUTS];
+    if (op == &mg_op_add || op == &mg_op_sub || op == &mg_op_mul) {
+        in[0] = cut_broadcast(g, x->in[0], x, c);
+        in[1] = cut_broadcast(g, x->in[1], x, c);
+        return mg_apply(g, op, 2, in, &x->attr);
+    }
+    if (op == &mg_op_relu || op == &mg_op_square || op == &mg_op_scale || op == &mg_op_contiguous ||
+        (op == &mg_op_softmax && a != nd - 1)) {
+        in[0] = sl(g, u, a, c);
+        return mg_apply(g, op, 1, in, &x->attr);
+    }
+    if (op == &mg_op_causal_mask && a <= nd - 2)
+        return mg_causal_mask_rows(g, sl(g, u, a, c), x->attr.i[0] + (a == nd - 2 ? c.start : 0));
+    if (op == &mg_op_matmul) {
+        mg_tensor *A = x->in[0], *B = x->in[1];
+        if (a < nd - 2) { /* a batch axis: cut the operands that have it */
+            if (A->ndim == nd) A = sl(g, A, a, c);
+            if (B->ndim == nd) B = sl(g, B, a, c);
+        } else if (a == nd - 2) {
+            A = sl(g, A, A->ndim - 2, c);
+        } else {
+            B = sl(g, B, B->ndim - 1, c);
+        }
+        return mg_matmul(g, A, B);
+    }
+    if (op == &mg_op_gather && a < x->in[1]->ndim) return mg_gather(g, u, sl(g, x->in[1], a, c));
+    if (op == &mg_op_permute) {
+        int perm[MG_MAX_DIMS];
+        for (int k = 0; k < nd; k++) perm[k] = (int)x->attr.i[k];
+        return mg_permute(g, sl(g, u, perm[a], c), perm);
+    }
+    if (op == &mg_op_reshape && u->ndim > a) {
+        for (int k = 0; k <= a; k++)
+            if (u->shape[k] != x->shape[k]) return NULL;
+        int64_t shape[MG_MAX_DIMS];
+        memcpy(shape, x->shape, sizeof shape);
+        shape[a] = c.len;
+        return mg_reshape(g, sl(g, u, a, c), (int)nd, shape);
+    }
+    if (op == &mg_op_concat && a != nd - 1) {
+        for (int k = 0; k < x->n_in; k++) in[k] = sl(g, x->in[k], a, c);
+        return mg_concat(g, x->n_in, in);
+    }
+    return NULL;
+}
+
+/* True when every reader of x is a slice with cut c (and x is not kept). */
+static bool only_cut_by(mg_graph *g, const mg_tensor *x, cut c) {
+    /* a kept x is read by the caller in full */
+    if (!x->op || mg_graph_is_kept(g, x) || mg_graph_uses(g, x) == 0) return false;
+    for (int i = 0; i < mg_graph_node_count(g); i++) {
+        const mg_tensor *r = mg_graph_node(g, i);
+        if (!mg_graph_is_live(g, r)) continue;
+        for (int k = 0; k < r->n_in; k++) {
+            if (r->in[k] != x) continue;
+            if (r->op != &mg_op_slice || r->attr.i[0] != c.axis || r->attr.i[1] != c.start ||
+                r->attr.i[2] != c.len)
+                return false;
+        }
+    }
+    return true;
+}
+
+static int run(mg_graph *g) {
+    int changes = 0;
+    /* new slices made by a push are visited in the same sweep */
+    for (int i = 0; i < mg_graph_node_count(g); i++) {
+        mg_tensor *s = mg_graph_node(g, i);
+        if (s->op != &mg_op_slice || !mg_graph_is_live(g, s)) continue;
+        mg_tensor *x = s->in[0];
+        cut c = {s->attr.i[0], s->attr.i[1], s->attr.i[2]};
+        if (!only_cut_by(g, x, c)) continue;
+        int since = mg_graph_node_count(g);
+        mg_tensor *r = push(g, x, c);
+        if (mg_graph_status(g)) return -1;
+        if (!r) continue;
+        /* every identical slice of x reads the pushed rows instead */
+        for (int j = 0; j < since; j++) {
+            mg_tensor *t = mg_graph_node(g, j);
+            if (t->op == &mg_op_slice && t->in[0] == x && mg_graph_is_live(g, t))
+                mg_graph_replace(g, t, r, since);
+        }
+        changes++;
+    }
+    return changes;
+}
+
+static const mg_pass dead_rows = {
+    .name = "dead_rows",
+    .summary = "slice(op(x), rows) -> op(slice(x, rows)): rows that cannot reach the loss are not computed",
+    .order = 20,
+    .run = run,
+};
+MG_REGISTER_PASS(dead_rows)
