@@ -65,6 +65,8 @@ void mg_gemm_set_threads(int threads) {
 
 int mg_gemm_threads(void) { return n_threads; }
 
+int mg_kernel_threads(int64_t n) { return n >= 32768 ? n_threads : 1; }
+
 mg_status mg_gemm_init(int threads) {
     if (!initialised) {
         const char *user = getenv("BLIS_ARCH_TYPE");

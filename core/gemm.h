@@ -42,6 +42,12 @@ mg_status mg_gemm_init(int threads);
 void mg_gemm_set_threads(int threads); /* <= 0: the number of online cores */
 int mg_gemm_threads(void);
 
+/* Threads for an elementwise kernel over n elements: the GEMM thread count
+ * when n is large enough to pay for waking them (>= 32768), else 1. Each
+ * thread takes a fixed block of the elements (OpenMP static schedule), so a
+ * result depends on the thread count but never on timing. */
+int mg_kernel_threads(int64_t n);
+
 /* The configuration BLIS runs ("skx"), and how it was chosen. */
 const char *mg_blis_arch(void);
 const char *mg_blis_reason(void);

@@ -9,8 +9,10 @@
  * Two fast paths cover the common cases of the models: equal shapes, and a
  * trailing block repeated along the leading dims of a full tensor (a bias
  * row (n) against (m, n), a position table (t, d) against (b, t, d)). */
+#include <omp.h>
 #include <stdio.h>
 
+#include "core/gemm.h"
 #include "core/op.h"
 #include "ops/ops.h"
 
@@ -108,16 +110,19 @@ static inline __attribute__((always_inline)) mg_status binary_forward(mg_tensor 
     int64_t total = mg_numel(out);
     switch (layout_of(out)) {
     case LAYOUT_SAME:
+        _Pragma("omp parallel for schedule(static) num_threads(mg_kernel_threads(total))")
         for (int64_t i = 0; i < total; i++) y[i] = combine(kind, a[i], b[i]);
         return MG_OK;
     case LAYOUT_TAIL_B: {
         int64_t n = mg_numel(tb);
+        _Pragma("omp parallel for schedule(static) num_threads(mg_kernel_threads(total))")
         for (int64_t r = 0; r < total; r += n)
             for (int64_t j = 0; j < n; j++) y[r + j] = combine(kind, a[r + j], b[j]);
         return MG_OK;
     }
     case LAYOUT_TAIL_A: {
         int64_t n = mg_numel(ta);
+        _Pragma("omp parallel for schedule(static) num_threads(mg_kernel_threads(total))")
         for (int64_t r = 0; r < total; r += n)
             for (int64_t j = 0; j < n; j++) y[r + j] = combine(kind, a[j], b[r + j]);
         return MG_OK;
@@ -165,18 +170,34 @@ static bool accumulate_fast(const mg_tensor *out, int which, float sign, bool ti
     const float *dy = out->grad, *ov = o->data;
     int64_t total = mg_numel(out);
     if (lay == LAYOUT_SAME) {
+        _Pragma("omp parallel for schedule(static) num_threads(mg_kernel_threads(total))")
         for (int64_t i = 0; i < total; i++) dx[i] += sign * (times_other ? dy[i] * ov[i] : dy[i]);
         return true;
     }
     if (lay == LAYOUT_GENERAL) return false;
     bool t_is_tail = (lay == LAYOUT_TAIL_B) == (which == 1);
     int64_t n = mg_numel(t_is_tail ? t : o);
+    if (t_is_tail) {
+        /* sums over the repeats of dy (* the full other input): each thread
+         * owns a block of the n sums and adds the repeats in order */
+        int nt = mg_kernel_threads(total);
+#pragma omp parallel num_threads(nt)
+        {
+            int id = nt > 1 ? omp_get_thread_num() : 0;
+            int64_t j0 = n * id / nt, j1 = n * (id + 1) / nt;
+            for (int64_t r = 0; r < total; r += n) {
+                const float *d = dy + r;
+                for (int64_t j = j0; j < j1; j++)
+                    dx[j] += sign * (times_other ? d[j] * ov[r + j] : d[j]);
+            }
+        }
+        return true;
+    }
+    /* full gradient, the other input is the repeated block */
+    _Pragma("omp parallel for schedule(static) num_threads(mg_kernel_threads(total))")
     for (int64_t r = 0; r < total; r += n) {
         const float *d = dy + r;
-        if (t_is_tail) /* sums over the repeats of dy (* the full other input) */
-            for (int64_t j = 0; j < n; j++) dx[j] += sign * (times_other ? d[j] * ov[r + j] : d[j]);
-        else /* full gradient, the other input is the repeated block */
-            for (int64_t j = 0; j < n; j++) dx[r + j] += sign * (times_other ? d[j] * ov[j] : d[j]);
+        for (int64_t j = 0; j < n; j++) dx[r + j] += sign * (times_other ? d[j] * ov[j] : d[j]);
     }
     return true;
 }

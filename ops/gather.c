@@ -4,9 +4,11 @@
  * The indices are runtime data, so forward checks them and fails with the
  * position and value of the first bad one. Backward scatter-adds, so a row
  * picked several times gets the sum of its rows of dy. */
+#include <omp.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "core/gemm.h"
 #include "core/op.h"
 #include "ops/ops.h"
 
@@ -51,14 +53,15 @@ static mg_status gather_forward(mg_tensor *out) {
     const int32_t *idx = mg_i32(ti);
     float *y = out->data;
     int64_t v = tt->shape[0], d = tt->shape[1], n = mg_numel(ti);
-    for (int64_t i = 0; i < n; i++) {
+    for (int64_t i = 0; i < n; i++)
         if (idx[i] < 0 || idx[i] >= v) {
             char pos[64];
             return mg_fail(MG_ERR_ARG, "gather: index %d at position %s is outside [0, %lld)",
                            (int)idx[i], position_str(ti, i, pos, sizeof pos), (long long)v);
         }
+#pragma omp parallel for schedule(static) num_threads(mg_kernel_threads(n * d))
+    for (int64_t i = 0; i < n; i++)
         memcpy(y + i * d, table + (int64_t)idx[i] * d, (size_t)d * sizeof *y);
-    }
     return MG_OK;
 }
 // dy: (s..., d), idx: (s...) -> dtable: (v, d) += scatter of dy's rows
@@ -69,10 +72,18 @@ static void gather_backward(mg_tensor *out) {
     const int32_t *idx = mg_i32(ti);
     const float *dy = out->grad;
     int64_t d = tt->shape[1], n = mg_numel(ti);
-    for (int64_t i = 0; i < n; i++) {
-        float *row = dt + (int64_t)idx[i] * d;
-        const float *dr = dy + i * d;
-        for (int64_t j = 0; j < d; j++) row[j] += dr[j];
+    /* rows repeat, so threads split the columns: each owns a block of every
+     * table row and adds the gathered rows in order (no races, same sums) */
+    int nt = mg_kernel_threads(n * d);
+#pragma omp parallel num_threads(nt)
+    {
+        int id = nt > 1 ? omp_get_thread_num() : 0;
+        int64_t j0 = d * id / nt, j1 = d * (id + 1) / nt;
+        for (int64_t i = 0; i < n; i++) {
+            float *row = dt + (int64_t)idx[i] * d;
+            const float *dr = dy + i * d;
+            for (int64_t j = j0; j < j1; j++) row[j] += dr[j];
+        }
     }
 }
 

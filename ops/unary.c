@@ -1,6 +1,7 @@
 /* unary.c — elementwise ops of one input: scale, relu, square. */
 #include <stdio.h>
 
+#include "core/gemm.h"
 #include "core/op.h"
 #include "ops/ops.h"
 
@@ -22,14 +23,18 @@ static mg_status same_shape(mg_tensor *out) {
 static mg_status scale_forward(mg_tensor *out) {
     const float *restrict x = out->in[0]->data;
     float *restrict y = out->data, s = out->attr.f[0];
-    for (int64_t i = 0, n = mg_numel(out); i < n; i++) y[i] = s * x[i];
+    const int64_t n = mg_numel(out);
+#pragma omp parallel for schedule(static) num_threads(mg_kernel_threads(n))
+    for (int64_t i = 0; i < n; i++) y[i] = s * x[i];
     return MG_OK;
 }
 static void scale_backward(mg_tensor *out) {
     float *restrict dx = out->in[0]->grad, s = out->attr.f[0];
     const float *restrict dy = out->grad;
     if (!dx) return;
-    for (int64_t i = 0, n = mg_numel(out); i < n; i++) dx[i] += s * dy[i];
+    const int64_t n = mg_numel(out);
+#pragma omp parallel for schedule(static) num_threads(mg_kernel_threads(n))
+    for (int64_t i = 0; i < n; i++) dx[i] += s * dy[i];
 }
 const mg_op mg_op_scale = {
     .name = "scale",
@@ -44,7 +49,9 @@ MG_REGISTER_OP(mg_op_scale)
 static mg_status relu_forward(mg_tensor *out) {
     const float *restrict x = out->in[0]->data;
     float *restrict y = out->data;
-    for (int64_t i = 0, n = mg_numel(out); i < n; i++) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+    const int64_t n = mg_numel(out);
+#pragma omp parallel for schedule(static) num_threads(mg_kernel_threads(n))
+    for (int64_t i = 0; i < n; i++) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
     return MG_OK;
 }
 static void relu_backward(mg_tensor *out) {
@@ -52,7 +59,9 @@ static void relu_backward(mg_tensor *out) {
     const float *restrict y = out->data, *restrict dy = out->grad;
     if (!dx) return;
     /* both loads unconditional, so the select vectorises */
-    for (int64_t i = 0, n = mg_numel(out); i < n; i++) {
+    const int64_t n = mg_numel(out);
+#pragma omp parallel for schedule(static) num_threads(mg_kernel_threads(n))
+    for (int64_t i = 0; i < n; i++) {
         float g = dy[i];
         dx[i] += y[i] > 0.0f ? g : 0.0f;
     }
@@ -71,14 +80,18 @@ MG_REGISTER_OP(mg_op_relu)
 static mg_status square_forward(mg_tensor *out) {
     const float *restrict x = out->in[0]->data;
     float *restrict y = out->data;
-    for (int64_t i = 0, n = mg_numel(out); i < n; i++) y[i] = x[i] * x[i];
+    const int64_t n = mg_numel(out);
+#pragma omp parallel for schedule(static) num_threads(mg_kernel_threads(n))
+    for (int64_t i = 0; i < n; i++) y[i] = x[i] * x[i];
     return MG_OK;
 }
 static void square_backward(mg_tensor *out) {
     float *restrict dx = out->in[0]->grad;
     const float *restrict x = out->in[0]->data, *restrict dy = out->grad;
     if (!dx) return;
-    for (int64_t i = 0, n = mg_numel(out); i < n; i++) dx[i] += 2.0f * x[i] * dy[i];
+    const int64_t n = mg_numel(out);
+#pragma omp parallel for schedule(static) num_threads(mg_kernel_threads(n))
+    for (int64_t i = 0; i < n; i++) dx[i] += 2.0f * x[i] * dy[i];
 }
 const mg_op mg_op_square = {
     .name = "square",

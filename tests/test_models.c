@@ -644,3 +644,18 @@ Test(models, tiny_mlp_fits_training_set) {
     cr_expect_lt(e.loss, e0.loss);
     mg_trainer_free(t);
 }
+
+/* Two threads: the GEMMs and the elementwise kernels split work between
+ * threads in fixed blocks, so two runs at the same thread count agree bit
+ * for bit. The sizes put the kernels above their threading threshold. */
+Test(models, two_threads_bitwise_deterministic) {
+    mg_train_cfg c = tiny_mlp(5);
+    c.opt[mg_model_option_index(&mg_model_mlp, "d")] = 32;
+    c.opt[mg_model_option_index(&mg_model_mlp, "width")] = 128;
+    c.task.p = 31;
+    c.threads = 2;
+    c.steps = 10;
+    uint64_t h1 = hash_after(&c), h2 = hash_after(&c);
+    cr_assert_eq(h1, h2, "2 threads, same cfg: %016llx vs %016llx", (unsigned long long)h1,
+                 (unsigned long long)h2);
+}

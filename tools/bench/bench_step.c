@@ -1,16 +1,23 @@
 /* bench_step.c — the median time of a full-batch training step (forward,
- * backward, AdamW) of a model in its canonical setting.
+ * backward, AdamW) of a model in its canonical setting, for tools/bench.
  *
- *   bench_step MODEL [steps] [threads] [--no-rewrites]
+ *   bench_step MODEL [--steps N] [--threads T] [--no-rewrites] [--dump DIR]
  *
- * Prints one line "MODEL steps=N threads=T median_s=... min_s=... p=... n_train=..."
- * for tools/bench to collect. A benchmark, not a test. */
+ * Prints one line of key=value pairs: the model, median and min step time,
+ * the loss at step 0, the step's FLOPs after rewrites and as written, the
+ * FLOP rate against the sgemm rate measured in the same process, the peak
+ * resident memory, and BLIS's kernels. --dump writes DIR/init.safetensors
+ * (the step-0 parameters) and DIR/data.safetensors (the training split's a,
+ * b and labels as float tensors "a", "b", "y") so that the peers start from
+ * the same weights on the same data. A benchmark, not a test. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "core/gemm.h"
+#include "core/safetensors.h"
 #include "models/train.h"
 
 static double now(void) {
@@ -24,27 +31,92 @@ static int cmp(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-int main(int argc, char **argv) {
-    if (argc < 2) {
-        fprintf(stderr, "usage: bench_step MODEL [steps] [threads]\n");
-        return 2;
+/* Best of 5 single-precision GEMMs of the MLP's hidden-layer shape. */
+static double gemm_rate(void) {
+    const int64_t m = 4704, k = 256, n = 512;
+    float *a = calloc((size_t)(m * k), sizeof *a), *b = calloc((size_t)(k * n), sizeof *b);
+    float *c = calloc((size_t)(m * n), sizeof *c);
+    double best = 1e30;
+    for (int r = 0; r < 6; r++) {
+        double t0 = now();
+        mg_sgemm(m, n, k, 1.0f, a, k, 1, b, n, 1, 0.0f, c, n, 1);
+        double dt = now() - t0;
+        if (r && dt < best) best = dt;
     }
-    const mg_model_def *m = mg_model_find(argv[1]);
-    if (!m) {
-        fprintf(stderr, "bench_step: %s\n", mg_errmsg());
-        return 2;
+    free(a), free(b), free(c);
+    return 2.0 * (double)(m * n * k) / best * 1e-9;
+}
+
+static int dump(mg_trainer *t, const char *dir) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/init.safetensors", dir);
+    mg_st_writer *w = mg_st_writer_new();
+    if (mg_st_add_params(w, mg_trainer_params(t), "") || mg_st_save(w, path)) return 1;
+    mg_st_writer_free(w);
+    const mg_dataset *d = mg_trainer_dataset(t);
+    int64_t n = d->n_train;
+    float *v = malloc(3 * (size_t)n * sizeof *v);
+    for (int64_t i = 0; i < n; i++) {
+        v[i] = (float)d->train_a[i];
+        v[n + i] = (float)d->train_b[i];
+        v[2 * n + i] = (float)d->train_y[i];
     }
-    int steps = argc > 2 ? atoi(argv[2]) : 20;
-    int threads = argc > 3 ? atoi(argv[3]) : 0;
-    if (steps < 3) steps = 3;
+    w = mg_st_writer_new();
+    snprintf(path, sizeof path, "%s/data.safetensors", dir);
+    char p[32];
+    snprintf(p, sizeof p, "%d", d->p);
+    int rc = mg_st_add_f32(w, "a", 1, &n, v) || mg_st_add_f32(w, "b", 1, &n, v + n) ||
+             mg_st_add_f32(w, "y", 1, &n, v + 2 * n) || mg_st_add_meta(w, "p", p) ||
+             mg_st_save(w, path);
+    mg_st_writer_free(w);
+    free(v);
+    return rc;
+}
+
+static mg_trainer *make(const mg_model_def *m, int threads, const char *off) {
     mg_train_cfg cfg;
     mg_train_defaults(&cfg, m);
     cfg.threads = threads;
+    snprintf(cfg.no_rewrites, sizeof cfg.no_rewrites, "%s", off);
     mg_trainer *t = NULL;
     if (mg_trainer_new(&cfg, &t)) {
         fprintf(stderr, "bench_step: %s\n", mg_errmsg());
+        exit(1);
+    }
+    return t;
+}
+
+int main(int argc, char **argv) {
+    const char *model = NULL, *dir = NULL, *off = "";
+    int steps = 20, threads = 0;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--steps") && i + 1 < argc) steps = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--dump") && i + 1 < argc) dir = argv[++i];
+        else if (!strcmp(argv[i], "--no-rewrites")) off = "all";
+        else if (!model && argv[i][0] != '-') model = argv[i];
+        else {
+            fprintf(stderr, "usage: bench_step MODEL [--steps N] [--threads T] [--no-rewrites] [--dump DIR]\n");
+            return 2;
+        }
+    }
+    const mg_model_def *m = model ? mg_model_find(model) : NULL;
+    if (!m) {
+        fprintf(stderr, "bench_step: %s\n", model ? mg_errmsg() : "give a model");
+        return 2;
+    }
+    if (steps < 3) steps = 3;
+    mg_trainer *plain = make(m, threads, "all");
+    double flops_written = mg_graph_step_flops(mg_trainer_graph(plain));
+    mg_trainer_free(plain);
+    mg_trainer *t = make(m, threads, off);
+    double flops = mg_graph_step_flops(mg_trainer_graph(t));
+    if (dir && dump(t, dir)) {
+        fprintf(stderr, "bench_step: %s\n", mg_errmsg());
         return 1;
     }
+    mg_eval e0;
+    mg_trainer_eval_train(t, &e0);
     double *dt = malloc(sizeof(double) * (size_t)steps);
     mg_trainer_step(t); /* warm-up: BLIS packs its buffers */
     for (int s = 0; s < steps; s++) {
@@ -56,9 +128,14 @@ int main(int argc, char **argv) {
         dt[s] = now() - t0;
     }
     qsort(dt, (size_t)steps, sizeof *dt, cmp);
-    printf("%s steps=%d threads=%d median_s=%.6f min_s=%.6f p=%d n_train=%lld blis=%s\n", m->name,
-           steps, mg_gemm_threads(), dt[steps / 2], dt[0], cfg.task.p,
-           (long long)mg_trainer_dataset(t)->n_train, mg_blis_arch());
+    double med = dt[steps / 2], rate = gemm_rate();
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    printf("model=%s steps=%d threads=%d median_s=%.6f min_s=%.6f loss0=%.7f flops=%.0f "
+           "flops_written=%.0f gflops_achieved=%.1f gflops_sgemm=%.1f rss_kb=%ld blis=%s "
+           "rewrites=%s\n",
+           m->name, steps, mg_gemm_threads(), med, dt[0], e0.loss, flops, flops_written,
+           flops / med * 1e-9, rate, ru.ru_maxrss, mg_blis_arch(), *off ? "off" : "on");
     free(dt);
     mg_trainer_free(t);
     return 0;
