@@ -74,6 +74,7 @@ static const char *const rows[][2] = {
     {"lead, structure (ratio)", "lead.structure.lead_ratio"},
     {"  onset classifier / embed", "lead.structure.onset_classifier|lead.structure.onset_embed"},
     {"cumulative update ratio", "lead.cumulative_update_ratio"},
+    {"key frequencies, embed (count)", "geometry.embed_n_key"},
     {"key frequencies, embed", "key_frequencies.embed"},
     {"key frequencies, classifier", "key_frequencies.classifier"},
     {"concentration, embed", "fourier_concentration.embed"},

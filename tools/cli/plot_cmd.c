@@ -482,7 +482,7 @@ static void geometry(plot_run *r) {
          {{wc, "eff_rank", tc[2], BLUE, 1, false},
           {we, "eff_rank", te[2], RED, 1, false},
           {wh, "eff_rank", th, GREEN, 1, false}}},
-        {"neural collapse", "NC1 (log)", NULL, "bottom left",
+        {"neural collapse", "NC1", NULL, "bottom left",
          {{"features", "nc1", "NC1 within/between", "#333333", 1, false},
           {"features", "nc2_etf", "NC2 ETF distance (right axis)", "#ff7f0e", 1, true}}},
         {"plane locking (principal-angle cosines)", "cosine", "[0:1.05]", NULL,
