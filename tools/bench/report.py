@@ -1,0 +1,142 @@
+#!/usr/bin/env python3
+"""report.py — the tables, results.csv, e2e.csv and the chart's data of one
+tools/bench/run results directory (raw.tsv, e2e.tsv, labels.tsv,
+skipped.tsv). Standard library only.
+
+  report.py OUT ARCH    (ARCH: the BLIS sub-configuration modgrad ran)
+"""
+import csv, json, os, statistics, sys
+
+out, arch = sys.argv[1], sys.argv[2]
+rows = [l.rstrip("\n").split("\t", 4) for l in open(os.path.join(out, "raw.tsv")) if l.strip()]
+labels = dict(l.rstrip("\n").split("\t", 1) for l in open(os.path.join(out, "labels.tsv")) if l.strip())
+labels["modgrad"] = "modgrad"
+skipped = [l.rstrip("\n").split("\t", 1) for l in open(os.path.join(out, "skipped.tsv")) if l.strip()]
+order = ["modgrad"] + [k for k in labels if k != "modgrad"]
+
+runs, fails = {}, {}
+for pid, rep, model, st, line in rows:
+    if st == "ok":
+        kv = dict(x.split("=", 1) for x in line.split() if "=" in x)
+        runs.setdefault((model, pid), []).append(kv)
+    else:
+        fails.setdefault((model, pid), []).append(line)
+
+def med(model, pid, key):
+    return statistics.median(float(kv[key]) for kv in runs[(model, pid)])
+
+def peak(model, pid):
+    return max(int(kv["rss_kb"]) for kv in runs[(model, pid)])
+
+def blas_name(kv, pid):
+    if pid == "modgrad":
+        return "blis-openmp/" + kv.get("blis", "?")
+    b = kv.get("blas", "?")
+    if b.startswith("blis") and "/arch" in b and arch:
+        b = b.split("/arch")[0] + "/" + arch
+    return b
+
+def fmt_kb(kb):
+    return "%.0f MB" % (kb / 1024)
+
+csv_rows, chart, best = [], [], {}
+for model in ("mlp", "transformer"):
+    print("\n== %s: full-batch training step" % model)
+    if (model, "modgrad") not in runs:
+        print("modgrad failed: %s" % "; ".join(fails.get((model, "modgrad"), ["no run"])))
+        continue
+    mk = runs[(model, "modgrad")]
+    mg, mg_rss, mg_loss0 = med(model, "modgrad", "median_s"), peak(model, "modgrad"), float(mk[0]["loss0"])
+    hdr = "%-30s %-20s %11s %11s %9s %-9s %9s %9s %7s" % (
+        "peer", "BLAS", "median s", "modgrad s", "mg/peer", "loss0", "RSS", "mg RSS", "mg/peer")
+    print(hdr)
+    print("-" * len(hdr))
+    for pid in order:
+        if (model, pid) not in runs:
+            if (model, pid) in fails:
+                why = fails[(model, pid)][-1]
+                print("%-30s failed: %s" % (labels[pid], why[:150]))
+                csv_rows.append([model, labels[pid], "", "", "%.6f" % mg, "", "", mg_rss, "failed", why])
+            continue
+        kvs = runs[(model, pid)]
+        t, rss = med(model, pid, "median_s"), peak(model, pid)
+        blas = blas_name(kvs[0], pid)
+        l0 = float(kvs[0]["loss0"])
+        ok = abs(l0 - mg_loss0) <= 1e-4 * abs(mg_loss0)
+        ref = blas == "reference"
+        note = "reference BLAS: no ratio" if ref else ""
+        if len(kvs) < len(runs[(model, "modgrad")]) or (model, pid) in fails:
+            note = (note + "; " if note else "") + "%d of its runs failed" % len(fails.get((model, pid), []))
+        ratio = "" if ref else "%.3f" % (mg / t)
+        print("%-30s %-20s %11.6f %11.6f %9s %-9s %9s %9s %7.2f%s" % (
+            labels[pid], blas, t, mg, ratio or "-", "OK" if ok else "MISMATCH", fmt_kb(rss), fmt_kb(mg_rss),
+            mg_rss / rss, ("   " + note) if note else ""))
+        if not ok:
+            print("   loss0 %.7f vs modgrad %.7f" % (l0, mg_loss0))
+        csv_rows.append([model, labels[pid], blas, "%.6f" % t, "%.6f" % mg, ratio, rss, mg_rss,
+                         "OK" if ok else "MISMATCH", note])
+        chart.append((model, labels[pid], t, pid == "modgrad"))
+        if pid in ("deb-blis", "deb-openblas"):
+            best.setdefault(model, []).append((t, labels[pid], blas))
+    for name, why in skipped:
+        print("%-30s skipped: %s" % (name, why))
+        csv_rows.append([model, name, "", "", "%.6f" % mg, "", "", mg_rss, "skipped", why])
+    f, fw = float(mk[0]["flops"]), float(mk[0]["flops_written"])
+    sg = statistics.median(float(kv["gflops_sgemm"]) for kv in mk)
+    ach = f / mg * 1e-9
+    print("modgrad: %.3f GFLOP per step as written, %.3f after rewrites (%.1fx less); "
+          "%.1f GFLOP/s achieved = %.0f%% of this process's sgemm rate (%.1f GFLOP/s); "
+          "floor at that rate %.4f s" % (fw * 1e-9, f * 1e-9, fw / f, ach, 100 * ach / sg, sg, f / sg * 1e-9))
+    if best.get(model):
+        t, lab, blas = min(best[model])
+        print("Debian's torch, faster optimised BLAS: %s (%s), %.6f s; modgrad/peer %.3f" % (blas, lab, t, mg / t))
+
+with open(os.path.join(out, "results.csv"), "w", newline="") as fh:
+    w = csv.writer(fh)
+    w.writerow(["model", "peer", "blas", "median_s", "modgrad_median_s", "ratio", "rss_kb",
+                "modgrad_rss_kb", "loss0_ok", "note"])
+    w.writerows(csv_rows)
+
+# end to end
+e2e = os.path.join(out, "e2e.tsv")
+if os.path.exists(e2e) and os.path.getsize(e2e):
+    print("\n== end to end: training to grokking (test accuracy >= 99% at 3 evaluations in a row)")
+    fmt = "%-30s %-12s %-18s %9s %9s %9s %9s  %s"
+    print(fmt % ("run", "model", "BLAS", "grok step", "stop step", "loop s", "process s", "status"))
+    erows = []
+    for line in open(e2e):
+        pid, model, rc, wall, what = line.rstrip("\n").split("\t", 4)
+        wall = "%.1f" % float(wall) if wall else ""
+        if pid.startswith("modgrad"):
+            try:
+                s = json.load(open(what))
+                g, stop, st, loop = s.get("t_grok"), s.get("final_step"), s.get("status"), s.get("wall_s")
+            except (OSError, ValueError):
+                g, stop, st, loop = None, None, "failed (exit %s)" % rc, None
+            erows.append([pid, model, "blis-openmp/" + arch, "%d" % g if g is not None else "none",
+                          "%d" % stop if stop is not None else "", "%.1f" % loop if loop is not None else "",
+                          wall, st])
+        else:
+            kv = dict(x.split("=", 1) for x in what.split() if "=" in x)
+            if rc == "0" and "wall_s" in kv:
+                st = "grokked" if kv["grok_step"] != "none" else "completed"
+                erows.append([labels.get(pid, pid), model, blas_name(kv, pid), kv["grok_step"], kv["stop_step"],
+                              "%.1f" % float(kv["wall_s"]), wall, st])
+            else:
+                erows.append([labels.get(pid, pid), model, "", "", "", "", wall, "failed: " + what[:120]])
+    for r in erows:
+        print(fmt % tuple(r))
+    print("(grok step: the first evaluation at >= 99%; loop s: the training loop's own clock (modgrad:\n"
+          " summary.json wall_s); process s: the whole process, start-up and modgrad's final analyses\n"
+          " included. modgrad's loop writes its study outputs: probes every 10 steps, geometry every\n"
+          " 100, checkpoints, train and test evaluation; modgrad-bare turns probes, geometry and\n"
+          " checkpoints all but off. The torch peer evaluates test accuracy only.)")
+    with open(os.path.join(out, "e2e.csv"), "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["run", "model", "blas", "grok_step", "stop_step", "loop_s", "process_s", "status"])
+        w.writerows(erows)
+
+for model in ("mlp", "transformer"):
+    with open(os.path.join(out, "chart-%s.dat" % model), "w") as fh:
+        for i, (m, lab, t, hl) in enumerate(x for x in chart if x[0] == model):
+            fh.write('%d "%s" %.6f %d\n' % (i, lab, t, 0xD62728 if hl else 0x7F7F7F))
