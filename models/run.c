@@ -22,11 +22,10 @@
 #define GROK_HOLD 3   /* evals at >= 99% before --stop-at-grok ends a run */
 #define FIT_LOSS 1e-2 /* t_fit_loss: first step with train loss <= this */
 
-static const char *const metric_cols[] = {"step",      "wall_s",   "train_loss",
+static const char *const metric_cols[] = {"step",      "wall_s",    "train_loss",
                                           "train_acc", "test_loss", "test_acc"};
-static const char *const probe_cols[] = {"step",          "layer",        "grad_norm",
-                                         "rel_grad_norm", "update_ratio", "weight_norm",
-                                         "displacement"};
+static const char *const probe_cols[] = {
+    "step", "layer", "grad_norm", "rel_grad_norm", "update_ratio", "weight_norm", "displacement"};
 static const char *const geometry_cols[] = {"step", "layer", "metric", "value"};
 
 void mg_run_opts_defaults(mg_run_opts *o) {
@@ -82,14 +81,15 @@ mg_status mg_run_load_checkpoint(mg_trainer *t, const char *path, double *wall_s
     const char *step = mg_st_meta(f, "step"), *ost = mg_st_meta(f, "optim_steps");
     const char *wall = mg_st_meta(f, "wall_s");
     if (!step || !ost) {
-        st = mg_fail(MG_ERR_FORMAT, "checkpoint %s has no \"step\" / \"optim_steps\" metadata", path);
+        st = mg_fail(MG_ERR_FORMAT, "checkpoint %s has no \"step\" / \"optim_steps\" metadata",
+                     path);
         goto done;
     }
     /* Check everything before changing anything: read into scratch copies
      * first would cost memory; instead mg_st_read_store checks all names and
      * shapes before it copies, and the three reads share one set of names. */
     size_t total = mg_params_total(P);
-    float *scratch = malloc(3 * total * sizeof *scratch);
+    float *scratch = mg_malloc(3 * total * sizeof *scratch);
     if (!scratch) {
         st = mg_fail(MG_ERR_NOMEM, "out of memory loading %s", path);
         goto done;
@@ -105,7 +105,7 @@ mg_status mg_run_load_checkpoint(mg_trainer *t, const char *path, double *wall_s
         mg_optim_set_steps(o, strtoll(ost, NULL, 10));
         if (wall_s) *wall_s = wall ? strtod(wall, NULL) : 0.0;
     }
-    free(scratch);
+    mg_free(scratch);
 done:
     mg_st_free(f);
     return st;
@@ -236,7 +236,8 @@ static mg_status train_loop(mg_trainer *t, const char *dir, const mg_run_opts *o
             if ((st = mg_trainer_eval_train(t, &pr.train))) break;
             if ((st = mg_trainer_eval_test(t, &pr.test))) break;
             double row[] = {pr.wall_s, pr.train.loss, pr.train.acc, pr.test.loss, pr.test.acc};
-            if ((st = mg_csv_append(files.metrics, s, 5, row)) || (st = mg_csv_flush(files.metrics)))
+            if ((st = mg_csv_append(files.metrics, s, 5, row)) ||
+                (st = mg_csv_flush(files.metrics)))
                 break;
             held = pr.test.acc >= GROK_ACC ? held + 1 : 0;
             if (o->stop_at_grok && held >= GROK_HOLD) stop = true;
@@ -280,7 +281,8 @@ static mg_status check_opts(const mg_run_opts *o) {
         return mg_fail(MG_ERR_ARG, "--checkpoint-every must be >= 1, got %lld",
                        (long long)o->checkpoint_every);
     if (o->probe_every < 1)
-        return mg_fail(MG_ERR_ARG, "--probe-every must be >= 1, got %lld", (long long)o->probe_every);
+        return mg_fail(MG_ERR_ARG, "--probe-every must be >= 1, got %lld",
+                       (long long)o->probe_every);
     if (o->geometry_every < 1)
         return mg_fail(MG_ERR_ARG, "--geometry-every must be >= 1, got %lld",
                        (long long)o->geometry_every);
@@ -317,9 +319,10 @@ mg_status mg_run_train(const mg_train_cfg *cfg, const char *dir, const mg_run_op
     if (mg_path_exists(dir)) {
         if (!o->force) {
             mg_trainer_free(t);
-            return mg_fail(MG_ERR_ARG,
-                           "--out %s exists; use --force to replace it or --resume %s to continue it",
-                           dir, dir);
+            return mg_fail(
+                MG_ERR_ARG,
+                "--out %s exists; use --force to replace it or --resume %s to continue it", dir,
+                dir);
         }
         clear_run(dir);
     }
@@ -339,11 +342,11 @@ static mg_status load_init(mg_trainer *t, const char *dir) {
     mg_status st = mg_st_load(path, &f);
     if (st) return st;
     mg_params *P = mg_trainer_params(t);
-    float *w0 = malloc(mg_params_total(P) * sizeof *w0);
+    float *w0 = mg_malloc(mg_params_total(P) * sizeof *w0);
     if (!w0) st = mg_fail(MG_ERR_NOMEM, "out of memory loading %s", path);
     if (!st) st = mg_st_read_store(f, P, "", w0);
     if (!st) mg_trainer_set_init_params(t, w0);
-    free(w0);
+    mg_free(w0);
     mg_st_free(f);
     return st;
 }
@@ -362,7 +365,8 @@ mg_status mg_run_resume(const char *dir, int64_t steps, const mg_run_opts *over)
     int64_t last = mg_run_last_checkpoint(dir);
     if (last < 0) return mg_fail(MG_ERR_ARG, "cannot resume %s: it has no checkpoint", dir);
     if (steps <= last)
-        return mg_fail(MG_ERR_ARG, "--steps %lld must be greater than the last checkpoint's step (%lld)",
+        return mg_fail(MG_ERR_ARG,
+                       "--steps %lld must be greater than the last checkpoint's step (%lld)",
                        (long long)steps, (long long)last);
     cfg.steps = steps;
     mg_trainer *t = NULL;
