@@ -21,8 +21,7 @@ typedef enum {
 
 /* Sets the message (printf-style) and returns s, so a failing path reads
  * `return mg_fail(MG_ERR_ARG, "p must be >= 2, got %d", p);` */
-mg_status mg_fail(mg_status s, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+mg_status mg_fail(mg_status s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* The message of the last failure on this thread ("" if none). */
 const char *mg_errmsg(void);

@@ -41,7 +41,8 @@ double mg_node_flops(const mg_tensor *t, bool backward) {
 
 double mg_graph_step_flops(const mg_graph *g) {
     double f = 0;
-    for (int k = 0; g->compiled && k < g->n_fwd; k++) f += mg_node_flops(g->nodes[g->fwd[k]], false);
+    for (int k = 0; g->compiled && k < g->n_fwd; k++)
+        f += mg_node_flops(g->nodes[g->fwd[k]], false);
     for (int k = 0; g->compiled && k < g->n_bwd; k++) f += mg_node_flops(g->nodes[g->bwd[k]], true);
     return f;
 }

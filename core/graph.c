@@ -91,8 +91,8 @@ static mg_tensor *new_node(mg_graph *g) {
 static mg_status check_shape(mg_graph *g, const char *what, const char *name, int ndim,
                              const int64_t *shape) {
     if (ndim < 0 || ndim > MG_MAX_DIMS)
-        return mg_graph_fail(g, MG_ERR_SHAPE, "%s '%s': %d dims; a tensor has 0 to %d", what,
-                             name, ndim, MG_MAX_DIMS);
+        return mg_graph_fail(g, MG_ERR_SHAPE, "%s '%s': %d dims; a tensor has 0 to %d", what, name,
+                             ndim, MG_MAX_DIMS);
     for (int i = 0; i < ndim; i++)
         if (shape[i] < 1)
             return mg_graph_fail(g, MG_ERR_SHAPE, "%s '%s': dim %d is %lld; dims must be >= 1",
@@ -109,8 +109,7 @@ static void set_leaf_shape(mg_tensor *t, const char *name, mg_dtype dtype, int n
     mg_contiguous_strides(ndim, t->shape, t->stride);
 }
 
-mg_tensor *mg_input(mg_graph *g, const char *name, mg_dtype dtype, int ndim,
-                    const int64_t *shape) {
+mg_tensor *mg_input(mg_graph *g, const char *name, mg_dtype dtype, int ndim, const int64_t *shape) {
     if (!g || g->status) return NULL;
     if (!name) name = "input";
     if (check_shape(g, "input", name, ndim, shape)) return NULL;
@@ -121,11 +120,11 @@ mg_tensor *mg_input(mg_graph *g, const char *name, mg_dtype dtype, int ndim,
     return t;
 }
 
-mg_tensor *mg_param(mg_graph *g, const char *name, mg_init init, int ndim,
-                    const int64_t *shape) {
+mg_tensor *mg_param(mg_graph *g, const char *name, mg_init init, int ndim, const int64_t *shape) {
     if (!g || g->status) return NULL;
     if (!name || !*name) {
-        mg_graph_fail(g, MG_ERR_ARG, "a parameter needs a name (its layer is the part before the first dot)");
+        mg_graph_fail(g, MG_ERR_ARG,
+                      "a parameter needs a name (its layer is the part before the first dot)");
         return NULL;
     }
     if (check_shape(g, "parameter", name, ndim, shape)) return NULL;
@@ -175,8 +174,8 @@ mg_tensor *mg_apply(mg_graph *g, const mg_op *op, int n_in, mg_tensor *const *in
             mg_graph_fail(g, MG_ERR_ARG, "%s takes %d input%s, got %d", op->name, op->arity,
                           op->arity == 1 ? "" : "s", n_in);
         else
-            mg_graph_fail(g, MG_ERR_ARG, "%s takes 1 to %d inputs, got %d", op->name,
-                          MG_MAX_INPUTS, n_in);
+            mg_graph_fail(g, MG_ERR_ARG, "%s takes 1 to %d inputs, got %d", op->name, MG_MAX_INPUTS,
+                          n_in);
         return NULL;
     }
     mg_tensor *args[MG_MAX_INPUTS];

@@ -22,7 +22,7 @@
 #include "core/tensor.h"
 
 /* Shape literal: mg_input(g, "a", MG_I32, MG_SHAPE(n)). */
-#define MG_SHAPE(...)                                                         \
+#define MG_SHAPE(...)                                                                              \
     (int)(sizeof((int64_t[]){__VA_ARGS__}) / sizeof(int64_t)), (int64_t[]) { __VA_ARGS__ }
 
 /* A new empty graph whose parameters live in params (not owned). */
@@ -42,10 +42,8 @@ mg_status mg_graph_fail(mg_graph *g, mg_status s, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /* Leaves. */
-mg_tensor *mg_input(mg_graph *g, const char *name, mg_dtype dtype, int ndim,
-                    const int64_t *shape);
-mg_tensor *mg_param(mg_graph *g, const char *name, mg_init init, int ndim,
-                    const int64_t *shape);
+mg_tensor *mg_input(mg_graph *g, const char *name, mg_dtype dtype, int ndim, const int64_t *shape);
+mg_tensor *mg_param(mg_graph *g, const char *name, mg_init init, int ndim, const int64_t *shape);
 
 /* Applies op to inputs; attr (may be NULL) holds the op's settings. Returns
  * the new tensor, or NULL after recording the error. Inserts a contiguous
@@ -83,9 +81,9 @@ mg_status mg_graph_backward(mg_graph *g);
 /* Introspection. */
 int mg_graph_node_count(const mg_graph *g);
 mg_tensor *mg_graph_node(const mg_graph *g, int i);
-size_t mg_graph_arena_bytes(const mg_graph *g);   /* planned arena */
+size_t mg_graph_arena_bytes(const mg_graph *g);     /* planned arena */
 size_t mg_graph_unplanned_bytes(const mg_graph *g); /* sum of all buffers without reuse */
-float mg_scalar(const mg_tensor *t);              /* first element of a float tensor */
+float mg_scalar(const mg_tensor *t);                /* first element of a float tensor */
 
 /* Floating-point operations of one step of a compiled graph: the forward
  * kernels that run, plus the backward ones when it has a loss. */

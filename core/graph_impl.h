@@ -26,14 +26,13 @@ struct mg_graph {
     size_t unplanned_floats;
     float *inputs; /* inputs' storage, live for the whole step */
 
-    int n_fwd;      /* forward schedule: op nodes that run a kernel */
-    int *fwd;       /* node ids */
-    int n_bwd;      /* backward schedule, in reverse order */
-    int *bwd;       /* node ids */
-    int *zero_at;   /* zero_at[k]..zero_at[k+1]-1 index zero_list: grads born at step k */
+    int n_fwd;    /* forward schedule: op nodes that run a kernel */
+    int *fwd;     /* node ids */
+    int n_bwd;    /* backward schedule, in reverse order */
+    int *bwd;     /* node ids */
+    int *zero_at; /* zero_at[k]..zero_at[k+1]-1 index zero_list: grads born at step k */
     float **zero_ptr;
     size_t *zero_len;
 };
-
 
 #endif

@@ -18,7 +18,8 @@ mg_status mg_op_register(const mg_op *op) {
     if (!op->forward && !(op->flags & MG_OP_VIEW))
         return mg_fail(MG_ERR_ARG, "mg_op_register: op '%s' has no forward kernel", op->name);
     if (op->arity < 0 || op->arity > MG_MAX_INPUTS)
-        return mg_fail(MG_ERR_ARG, "mg_op_register: op '%s' has arity %d; it must be 0 (variadic) to %d",
+        return mg_fail(MG_ERR_ARG,
+                       "mg_op_register: op '%s' has arity %d; it must be 0 (variadic) to %d",
                        op->name, op->arity, MG_MAX_INPUTS);
     for (int i = 0; i < n_registered; i++) {
         if (registry[i] == op) return MG_OK;

@@ -63,9 +63,7 @@ const mg_op *mg_op_at(int i);
 /* Registers op when the library is loaded: one line at the end of the op's
  * file in ops/, e.g. MG_REGISTER_OP(mg_op_relu). (A constructor, so the
  * library is built shared and every op file is linked in.) */
-#define MG_REGISTER_OP(op)                                                    \
-    __attribute__((constructor)) static void mg_register_##op(void) {        \
-        (void)mg_op_register(&op);                                            \
-    }
+#define MG_REGISTER_OP(op)                                                                         \
+    __attribute__((constructor)) static void mg_register_##op(void) { (void)mg_op_register(&op); }
 
 #endif

@@ -59,8 +59,8 @@ mg_status mg_params_declare(mg_params *p, const char *name, mg_init init, int nd
         return mg_fail(MG_ERR_ARG, "parameter name '%s' is longer than %d characters", name,
                        MG_PARAM_NAME_MAX - 1);
     if (ndim < 1 || ndim > MG_MAX_DIMS)
-        return mg_fail(MG_ERR_SHAPE, "parameter '%s': %d dims; a parameter has 1 to %d", name,
-                       ndim, MG_MAX_DIMS);
+        return mg_fail(MG_ERR_SHAPE, "parameter '%s': %d dims; a parameter has 1 to %d", name, ndim,
+                       MG_MAX_DIMS);
     size_t numel = 1;
     for (int i = 0; i < ndim; i++) {
         if (shape[i] < 1)
@@ -79,7 +79,8 @@ mg_status mg_params_declare(mg_params *p, const char *name, mg_init init, int nd
             memcpy(a.shape, shape, (size_t)ndim * sizeof *shape);
             memcpy(b.shape, f->shape, sizeof b.shape);
             return mg_fail(MG_ERR_SHAPE, "parameter '%s' exists with shape %s, asked for %s", name,
-                           mg_shape_str(&b, have, sizeof have), mg_shape_str(&a, want, sizeof want));
+                           mg_shape_str(&b, have, sizeof have),
+                           mg_shape_str(&a, want, sizeof want));
         }
         if (index) *index = found;
         return MG_OK;

@@ -26,7 +26,9 @@ typedef struct mg_pass {
 
 mg_status mg_pass_register(const mg_pass *p);
 #define MG_REGISTER_PASS(p)                                                                        \
-    __attribute__((constructor)) static void mg_register_pass_##p(void) { (void)mg_pass_register(&p); }
+    __attribute__((constructor)) static void mg_register_pass_##p(void) {                          \
+        (void)mg_pass_register(&p);                                                                \
+    }
 
 /* Registered passes, by increasing order. */
 int mg_pass_count(void);

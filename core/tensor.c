@@ -30,8 +30,8 @@ const char *mg_shape_str(const mg_tensor *t, char *buf, size_t n) {
     size_t used = 0;
     used += (size_t)snprintf(buf + used, n - used, "(");
     for (int i = 0; i < t->ndim && used < n; i++)
-        used += (size_t)snprintf(buf + used, n - used, "%s%lld", i ? ", " : "",
-                                 (long long)t->shape[i]);
+        used +=
+            (size_t)snprintf(buf + used, n - used, "%s%lld", i ? ", " : "", (long long)t->shape[i]);
     if (used < n) snprintf(buf + used, n - used, t->ndim == 1 ? ",)" : ")");
     return buf;
 }

@@ -25,7 +25,8 @@ static const mg_model_option options[] = {
 static mg_status build(mg_graph *g, const mg_model_io *in, const double *o, mg_model_out *out) {
     int p = in->p, L = (int)o[LAYERS], w = (int)o[WIDTH];
     double s = o[SCALE];
-    if (L < 2) return mg_graph_fail(g, MG_ERR_ARG, "--layers must be >= 2 for deep_linear, got %d", L);
+    if (L < 2)
+        return mg_graph_fail(g, MG_ERR_ARG, "--layers must be >= 2 for deep_linear, got %d", L);
     char name[32];
     mg_tensor *W1 = mg_param(g, "layer1", MG_NORMAL(s / sqrt(2 * p)), MG_SHAPE(2 * p, w));
     mg_tensor *h = mg_add(g, mg_gather(g, mg_slice(g, W1, 0, 0, p), in->a),

@@ -37,8 +37,8 @@ static mg_status build(mg_graph *g, const mg_model_io *in, const double *o, mg_m
     bool sum = o[COMBINE] == 1, square = o[ACT] == 1, bias = o[BIAS] == 0, scaled = o[INIT] == 1;
     int fan1 = sum ? d : 2 * d;
 
-    mg_tensor *E = mg_param(g, "embed", scaled ? MG_NORMAL(1.0 / sqrt(d)) : MG_NORMAL(1),
-                            MG_SHAPE(p, d));
+    mg_tensor *E =
+        mg_param(g, "embed", scaled ? MG_NORMAL(1.0 / sqrt(d)) : MG_NORMAL(1), MG_SHAPE(p, d));
     mg_tensor *W1 = mg_param(g, "hidden.w", weight_init(scaled, fan1, d), MG_SHAPE(fan1, width));
     mg_tensor *W2 = mg_param(g, "classifier.w", weight_init(scaled, width, d), MG_SHAPE(width, p));
 
@@ -49,7 +49,8 @@ static mg_status build(mg_graph *g, const mg_model_io *in, const double *o, mg_m
     mg_tensor *h = square ? mg_square(g, z) : mg_relu(g, z);
     mg_tensor *logits = mg_matmul(g, h, W2);
     if (bias)
-        logits = mg_add(g, logits, mg_param(g, "classifier.b", bias_init(scaled, width), MG_SHAPE(p)));
+        logits =
+            mg_add(g, logits, mg_param(g, "classifier.b", bias_init(scaled, width), MG_SHAPE(p)));
 
     out->logits = logits;
     out->features = h;

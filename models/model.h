@@ -19,7 +19,7 @@
 typedef enum { MG_OPTION_INT, MG_OPTION_REAL, MG_OPTION_CHOICE } mg_option_type;
 
 typedef struct {
-    const char *name;    /* CLI flag without dashes: "width" */
+    const char *name; /* CLI flag without dashes: "width" */
     mg_option_type type;
     double def;          /* default (a choice: its index) */
     const char *choices; /* MG_OPTION_CHOICE: "concat|sum" */
@@ -27,9 +27,9 @@ typedef struct {
 } mg_model_option;
 
 typedef struct {
-    int p;            /* modulus = number of classes */
-    int64_t n;        /* rows */
-    mg_tensor *a, *b; /* int32 (n): the operands */
+    int p;             /* modulus = number of classes */
+    int64_t n;         /* rows */
+    mg_tensor *a, *b;  /* int32 (n): the operands */
     mg_tensor *tokens; /* int32 (n, 3): a, b and the "=" token p (sequence models) */
 } mg_model_io;
 

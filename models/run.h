@@ -30,12 +30,13 @@ typedef struct {
 } mg_progress;
 
 typedef struct {
-    int64_t eval_every;       /* default 100 */
-    int64_t checkpoint_every; /* default 1000; a checkpoint is also written at steps 0 and the end */
-    int64_t probe_every;      /* per-layer probes (probes.csv), default 10 */
-    int64_t geometry_every;   /* geometry rows (geometry.csv), default 100; also at the end */
-    bool stop_at_grok;        /* stop once test accuracy >= 0.99 held for 3 evals */
-    bool force;               /* replace an existing run directory */
+    int64_t eval_every; /* default 100 */
+    int64_t
+        checkpoint_every;   /* default 1000; a checkpoint is also written at steps 0 and the end */
+    int64_t probe_every;    /* per-layer probes (probes.csv), default 10 */
+    int64_t geometry_every; /* geometry rows (geometry.csv), default 100; also at the end */
+    bool stop_at_grok;      /* stop once test accuracy >= 0.99 held for 3 evals */
+    bool force;             /* replace an existing run directory */
     void (*progress)(const mg_progress *p, void *ctx); /* called after each step and eval */
     void *ctx;
 } mg_run_opts;

@@ -22,9 +22,9 @@ mg_status mg_run_write_config(const char *dir, const mg_train_cfg *c, const mg_r
         char buf[64];
         const mg_model_option *opt = &c->model->options[i];
         if (opt->type == MG_OPTION_CHOICE)
-            cJSON_AddStringToObject(mo, opt->name, mg_model_option_str(c->model, i, c->opt[i], buf, sizeof buf));
-        else
-            cJSON_AddNumberToObject(mo, opt->name, c->opt[i]);
+            cJSON_AddStringToObject(mo, opt->name,
+                                    mg_model_option_str(c->model, i, c->opt[i], buf, sizeof buf));
+        else cJSON_AddNumberToObject(mo, opt->name, c->opt[i]);
     }
     cJSON_AddStringToObject(root, "task", mg_task_op_name(c->task.op));
     cJSON_AddNumberToObject(root, "p", c->task.p);
@@ -54,7 +54,8 @@ mg_status mg_run_write_config(const char *dir, const mg_train_cfg *c, const mg_r
     cJSON_AddStringToObject(root, "split_hash", hex);
     cJSON_AddNumberToObject(root, "n_train", (double)d->n_train);
     cJSON_AddNumberToObject(root, "n_test", (double)d->n_test);
-    cJSON_AddNumberToObject(root, "n_params", (double)mg_params_total(mg_trainer_params((mg_trainer *)t)));
+    cJSON_AddNumberToObject(root, "n_params",
+                            (double)mg_params_total(mg_trainer_params((mg_trainer *)t)));
     cJSON_AddStringToObject(root, "blis_arch", mg_blis_arch());
     cJSON_AddStringToObject(root, "blis_choice", mg_blis_reason());
     char *text = cJSON_Print(root);
@@ -78,15 +79,15 @@ static mg_status need(const cJSON *root, const char *key, int type, const char *
     return MG_OK;
 }
 
-#define NUM(key, dst)                                                                          \
-    do {                                                                                       \
-        if ((st = need(root, key, cJSON_Number, path, &v))) goto done;                         \
-        dst = v->valuedouble;                                                                  \
+#define NUM(key, dst)                                                                              \
+    do {                                                                                           \
+        if ((st = need(root, key, cJSON_Number, path, &v))) goto done;                             \
+        dst = v->valuedouble;                                                                      \
     } while (0)
-#define STR(key, dst)                                                                          \
-    do {                                                                                       \
-        if ((st = need(root, key, cJSON_String, path, &v))) goto done;                         \
-        dst = v->valuestring;                                                                  \
+#define STR(key, dst)                                                                              \
+    do {                                                                                           \
+        if ((st = need(root, key, cJSON_String, path, &v))) goto done;                             \
+        dst = v->valuestring;                                                                      \
     } while (0)
 
 mg_status mg_run_read_config(const char *dir, mg_train_cfg *c, mg_run_opts *o,

@@ -39,9 +39,14 @@ static mg_status embed_view(mg_trainer *t, view *v) {
     int k = param_index(P, m->embed);
     const mg_param_info *info = mg_params_info(P, k);
     if (k < 0 || info->ndim != 2)
-        return mg_fail(MG_ERR_STATE, "model %s: no 2-D embedding parameter '%s'", m->name, m->embed);
-    *v = (view){mg_params_data(P) + info->offset, mg_trainer_cfg(t)->task.p, (int)info->shape[1],
-                info->shape[1], 1, ""};
+        return mg_fail(MG_ERR_STATE, "model %s: no 2-D embedding parameter '%s'", m->name,
+                       m->embed);
+    *v = (view){mg_params_data(P) + info->offset,
+                mg_trainer_cfg(t)->task.p,
+                (int)info->shape[1],
+                info->shape[1],
+                1,
+                ""};
     layer_of(info->name, v->layer, sizeof v->layer);
     return MG_OK;
 }
@@ -56,10 +61,8 @@ static mg_status classifier_view(mg_trainer *t, view *v) {
         return mg_fail(MG_ERR_STATE, "model %s: no 2-D classifier parameter", m->name);
     const float *w = mg_params_data(P) + info->offset;
     int p = mg_trainer_cfg(t)->task.p;
-    if (m->classes_in_columns)
-        *v = (view){w, p, (int)info->shape[0], 1, info->shape[1], ""};
-    else
-        *v = (view){w, p, (int)info->shape[1], info->shape[1], 1, ""};
+    if (m->classes_in_columns) *v = (view){w, p, (int)info->shape[0], 1, info->shape[1], ""};
+    else *v = (view){w, p, (int)info->shape[1], info->shape[1], 1, ""};
     layer_of(info->name, v->layer, sizeof v->layer);
     return MG_OK;
 }
@@ -111,8 +114,8 @@ static mg_status embed_features(mg_trainer *t, const view *e, float **out, int *
     *f = (int)info->shape[1];
     *out = mg_malloc((size_t)e->rows * (size_t)*f * sizeof **out);
     if (!*out) return mg_fail(MG_ERR_NOMEM, "out of memory for embedding features");
-    mg_sgemm(e->rows, *f, e->cols, 1.0f, e->w, e->rs, e->cs, mg_params_data(P) + info->offset,
-             *f, 1, 0.0f, *out, *f, 1);
+    mg_sgemm(e->rows, *f, e->cols, 1.0f, e->w, e->rs, e->cs, mg_params_data(P) + info->offset, *f,
+             1, 0.0f, *out, *f, 1);
     return MG_OK;
 }
 
@@ -132,7 +135,7 @@ mg_status mg_study_geometry(mg_trainer *t, mg_csv_writer *w) {
         if ((st = mg_spectrum_compute(mg_params_data(P) + info->offset, (int)info->shape[0],
                                       (int)info->shape[1], info->shape[1], 1, &s)))
             break;
-        const char *names[] = {"eff_rank", "stable_rank", "rank2_energy",
+        const char *names[] = {"eff_rank",  "stable_rank", "rank2_energy",
                                "schatten1", "schatten2",   "schatten_inf"};
         double vals[] = {s.eff_rank,  s.stable_rank, s.rank2_energy,
                          s.schatten1, s.schatten2,   s.schatten_inf};
@@ -215,7 +218,8 @@ static mg_status write_spectra(const char *dir, const view *vs, int nv, cJSON *s
         if ((st = mg_fourier_compute(v->w, v->rows, v->cols, v->rs, v->cs, &f))) break;
         const char *role = i == 0 ? "embed" : "classifier";
         cJSON *list = cJSON_AddArrayToObject(keys, role);
-        for (int k = 0; k < f.n_key; k++) cJSON_AddItemToArray(list, cJSON_CreateNumber(f.order[k]));
+        for (int k = 0; k < f.n_key; k++)
+            cJSON_AddItemToArray(list, cJSON_CreateNumber(f.order[k]));
         cJSON_AddNumberToObject(conc, role, f.concentration);
         cJSON_AddNumberToObject(top, role, f.top);
         for (int k = 1; !st && k <= f.n_freq; k++) {
@@ -282,7 +286,8 @@ static mg_status table_load(const char *path, const char *key1, const char *key2
     t->steps = mg_malloc((size_t)(t->n + 1) * sizeof *t->steps);
     t->keys = mg_calloc((size_t)(t->n + 1), sizeof *t->keys);
     t->vals = mg_malloc((size_t)(t->n + 1) * sizeof *t->vals);
-    if (!t->steps || !t->keys || !t->vals) return mg_fail(MG_ERR_NOMEM, "out of memory reading %s", path);
+    if (!t->steps || !t->keys || !t->vals)
+        return mg_fail(MG_ERR_NOMEM, "out of memory reading %s", path);
     for (int64_t r = 0; r < t->n; r++) {
         char key[160];
         snprintf(key, sizeof key, "%s%s%s", mg_csv_str(t->csv, (size_t)r, k1), key2 ? "/" : "",
@@ -322,11 +327,14 @@ static void put_num(cJSON *o, const char *key, double v) {
     if (isfinite(v)) cJSON_AddNumberToObject(o, key, v);
     else cJSON_AddNullToObject(o, key);
 }
-static void put_step(cJSON *o, const char *key, int64_t s) { put_num(o, key, s < 0 ? NAN : (double)s); }
+static void put_step(cJSON *o, const char *key, int64_t s) {
+    put_num(o, key, s < 0 ? NAN : (double)s);
+}
 
 /* onsets and leads of the classifier over the embedding for one series */
 static void lead_entry(cJSON *o, const char *name, const series *cls, const series *emb) {
-    int64_t tc = mg_onset_half(cls->steps, cls->v, cls->n), te = mg_onset_half(emb->steps, emb->v, emb->n);
+    int64_t tc = mg_onset_half(cls->steps, cls->v, cls->n),
+            te = mg_onset_half(emb->steps, emb->v, emb->n);
     mg_lead l = mg_lead_of(tc, te);
     cJSON *e = cJSON_AddObjectToObject(o, name);
     put_step(e, "onset_classifier", tc);
@@ -345,8 +353,9 @@ mg_status mg_study_finish(mg_trainer *t, const char *dir) {
     cJSON *sum = cJSON_ParseWithLength(text, len);
     mg_free(text);
     if (!sum) return mg_fail(MG_ERR_FORMAT, "%s is not valid JSON", path);
-    const char *keys[] = {"key_frequencies", "fourier_concentration", "top_frequency",
-                          "lead", "geometry", "collapse", "layers"};
+    const char *keys[] = {
+        "key_frequencies", "fourier_concentration", "top_frequency", "lead", "geometry", "collapse",
+        "layers"};
     for (size_t i = 0; i < sizeof keys / sizeof *keys; i++)
         cJSON_DeleteItemFromObjectCaseSensitive(sum, keys[i]);
 
@@ -408,9 +417,10 @@ mg_status mg_study_finish(mg_trainer *t, const char *dir) {
 
         /* final geometry and its label */
         cJSON *g = cJSON_AddObjectToObject(sum, "geometry");
-        const char *final_keys[][2] = {
-            {"embed_angle_corr", "circle_angle_corr"}, {"embed_radius_cv", "circle_radius_cv"},
-            {"embed_gini", "fourier_gini"}, {"embed_n_key", "fourier_n_key"}};
+        const char *final_keys[][2] = {{"embed_angle_corr", "circle_angle_corr"},
+                                       {"embed_radius_cv", "circle_radius_cv"},
+                                       {"embed_gini", "fourier_gini"},
+                                       {"embed_n_key", "fourier_n_key"}};
         for (size_t i = 0; i < 4; i++) {
             snprintf(k, sizeof k, "%s/%s", embed_layer, final_keys[i][1]);
             series s = select_series(&geo, k);
@@ -442,7 +452,8 @@ mg_status mg_study_finish(mg_trainer *t, const char *dir) {
         cJSON *rk = cJSON_AddObjectToObject(g, "classifier_ranks");
         for (int i = 0; i < 2; i++) {
             int ci = param_index(mg_trainer_params(t), mg_trainer_cfg(t)->model->classifier);
-            snprintf(k, sizeof k, "%s/%s", mg_params_info(mg_trainer_params(t), ci)->name, ranks[i]);
+            snprintf(k, sizeof k, "%s/%s", mg_params_info(mg_trainer_params(t), ci)->name,
+                     ranks[i]);
             series s = select_series(&geo, k);
             put_num(rk, ranks[i], last_of(&s));
             series_free(&s);
@@ -451,7 +462,9 @@ mg_status mg_study_finish(mg_trainer *t, const char *dir) {
         cJSON *gj = cJSON_GetObjectItemCaseSensitive(g, "embed_gini");
         double corr = cJSON_IsNumber(ac) ? ac->valuedouble : NAN;
         double gini = cJSON_IsNumber(gj) ? gj->valuedouble : NAN;
-        const char *label = gini >= 0.4 && corr >= 0.9 ? "cyclic" : etf <= 0.1 ? "simplex-like" : "neither";
+        const char *label = gini >= 0.4 && corr >= 0.9 ? "cyclic"
+                            : etf <= 0.1               ? "simplex-like"
+                                                       : "neither";
         cJSON_DeleteItemFromObjectCaseSensitive(sum, "geometry_label");
         cJSON_AddStringToObject(sum, "geometry_label", label);
     }

@@ -28,7 +28,7 @@ struct mg_trainer {
     mg_optim *optim;
     instance train; /* the batch (full batch: the training set) */
     instance test;
-    instance full; /* the training set, for minibatch runs only */
+    instance full;    /* the training set, for minibatch runs only */
     bool train_fresh; /* train's forward is at the current parameters */
     int64_t steps;
     int32_t *perm; /* minibatch scratch (n_train) */
@@ -41,7 +41,8 @@ void mg_train_defaults(mg_train_cfg *cfg, const mg_model_def *model) {
     memset(cfg, 0, sizeof *cfg);
     cfg->model = model;
     for (int i = 0; i < model->n_options; i++) cfg->opt[i] = model->options[i].def;
-    cfg->task = (mg_task_cfg){.op = MG_TASK_ADD, .p = model->default_p, .frac = model->default_frac};
+    cfg->task =
+        (mg_task_cfg){.op = MG_TASK_ADD, .p = model->default_p, .frac = model->default_frac};
     cfg->steps = model->default_steps;
     cfg->optim = mg_opt_defaults(MG_OPT_ADAMW);
     cfg->threads = 0;
@@ -87,8 +88,8 @@ static mg_status instantiate(mg_trainer *t, instance *in, int64_t n, bool traini
         return mg_fail(mg_graph_status(g), "model %s: %s", c->model->name, mg_graph_error(g));
     char sl[64];
     if (in->logits->ndim != 2 || in->logits->shape[0] != n || in->logits->shape[1] != p)
-        return mg_fail(MG_ERR_SHAPE, "model %s: logits are %s, expected (%lld, %d)",
-                       c->model->name, mg_shape_str(in->logits, sl, sizeof sl), (long long)n, p);
+        return mg_fail(MG_ERR_SHAPE, "model %s: logits are %s, expected (%lld, %d)", c->model->name,
+                       mg_shape_str(in->logits, sl, sizeof sl), (long long)n, p);
     mg_graph_keep(g, in->logits);
     mg_graph_keep(g, in->loss);
     if (in->out.features) mg_graph_keep(g, in->out.features);
@@ -275,8 +276,7 @@ mg_status mg_trainer_step_probed(mg_trainer *t, mg_layer_probe *probe) {
         const char *name = layer >= 0 ? mg_params_layer_name(t->params, layer) : "(none)";
         return mg_fail(MG_ERR_NUMERIC,
                        "step %lld: the loss is %g and the gradient of layer '%s' is %s",
-                       (long long)t->steps + 1, loss, name,
-                       layer >= 0 ? "not finite" : "finite");
+                       (long long)t->steps + 1, loss, name, layer >= 0 ? "not finite" : "finite");
     }
     mg_params *P = t->params;
     float *w = mg_params_data(P);
@@ -287,8 +287,8 @@ mg_status mg_trainer_step_probed(mg_trainer *t, mg_layer_probe *probe) {
     return MG_OK;
 }
 
-mg_status mg_trainer_features(mg_trainer *t, const float **h, int64_t *n, int *f,
-                              const int32_t **y, const int32_t **pred) {
+mg_status mg_trainer_features(mg_trainer *t, const float **h, int64_t *n, int *f, const int32_t **y,
+                              const int32_t **pred) {
     instance *in = t->cfg.batch ? &t->full : &t->train;
     mg_eval e;
     mg_status st = mg_trainer_eval_train(t, &e); /* a forward pass at the current step */

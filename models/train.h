@@ -70,8 +70,8 @@ mg_status mg_trainer_step_probed(mg_trainer *t, mg_layer_probe *probe);
 
 /* The training set's penultimate features (n x f), labels and predicted
  * classes at the current parameters (runs a forward pass if needed). */
-mg_status mg_trainer_features(mg_trainer *t, const float **h, int64_t *n, int *f,
-                              const int32_t **y, const int32_t **pred);
+mg_status mg_trainer_features(mg_trainer *t, const float **h, int64_t *n, int *f, const int32_t **y,
+                              const int32_t **pred);
 
 /* The parameters at step 0 (kept for displacements); a resumed run sets
  * them from its step-0 checkpoint. */

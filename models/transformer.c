@@ -29,7 +29,8 @@ static mg_status build(mg_graph *g, const mg_model_io *in, const double *o, mg_m
     const int p = in->p, d = (int)o[D_MODEL], h = (int)o[HEADS], m = (int)o[D_MLP];
     const int64_t n = in->n;
     if (d % h)
-        return mg_graph_fail(g, MG_ERR_ARG, "--d-model (%d) must be a multiple of --heads (%d)", d, h);
+        return mg_graph_fail(g, MG_ERR_ARG, "--d-model (%d) must be a multiple of --heads (%d)", d,
+                             h);
     const int dh = d / h;
     const bool torch = o[INIT] == 1;
     mg_init w_d = torch ? MG_UNIFORM(1.0 / sqrt(d)) : MG_NORMAL(1.0 / sqrt(d));
@@ -51,7 +52,7 @@ static mg_status build(mg_graph *g, const mg_model_io *in, const double *o, mg_m
     mg_tensor *W_U = mg_param(g, "unembed", w_d, MG_SHAPE(d, p));
 
     mg_tensor *x0 = mg_add(g, mg_gather(g, E, in->tokens), pos); /* (n, 3, d) */
-    const int split[] = {0, 2, 1, 3};                        /* (n, 3, h, dh) -> (n, h, 3, dh) */
+    const int split[] = {0, 2, 1, 3}; /* (n, 3, h, dh) -> (n, h, 3, dh) */
     mg_tensor *q = mg_permute(g, mg_reshape(g, mg_matmul(g, x0, Wq), MG_SHAPE(n, 3, h, dh)), split);
     mg_tensor *k = mg_permute(g, mg_reshape(g, mg_matmul(g, x0, Wk), MG_SHAPE(n, 3, h, dh)), split);
     mg_tensor *v = mg_permute(g, mg_reshape(g, mg_matmul(g, x0, Wv), MG_SHAPE(n, 3, h, dh)), split);
@@ -70,7 +71,8 @@ static mg_status build(mg_graph *g, const mg_model_io *in, const double *o, mg_m
 
 const mg_model_def mg_model_transformer = {
     .name = "transformer",
-    .summary = "one-layer transformer on tokens 'a b =': causal attention + ReLU MLP, no layer norm",
+    .summary =
+        "one-layer transformer on tokens 'a b =': causal attention + ReLU MLP, no layer norm",
     .options = options,
     .n_options = sizeof options / sizeof options[0],
     .default_p = 113,

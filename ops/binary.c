@@ -110,21 +110,21 @@ static inline __attribute__((always_inline)) mg_status binary_forward(mg_tensor 
     int64_t total = mg_numel(out);
     switch (layout_of(out)) {
     case LAYOUT_SAME:
-        _Pragma("omp parallel for schedule(static) num_threads(mg_kernel_threads(total))")
-        for (int64_t i = 0; i < total; i++) y[i] = combine(kind, a[i], b[i]);
+        _Pragma("omp parallel for schedule(static) num_threads(mg_kernel_threads(total))") for (
+            int64_t i = 0; i < total; i++) y[i] = combine(kind, a[i], b[i]);
         return MG_OK;
     case LAYOUT_TAIL_B: {
         int64_t n = mg_numel(tb);
-        _Pragma("omp parallel for schedule(static) num_threads(mg_kernel_threads(total))")
-        for (int64_t r = 0; r < total; r += n)
-            for (int64_t j = 0; j < n; j++) y[r + j] = combine(kind, a[r + j], b[j]);
+        _Pragma("omp parallel for schedule(static) num_threads(mg_kernel_threads(total))") for (
+            int64_t r = 0; r < total; r += n) for (int64_t j = 0; j < n; j++) y[r + j] =
+            combine(kind, a[r + j], b[j]);
         return MG_OK;
     }
     case LAYOUT_TAIL_A: {
         int64_t n = mg_numel(ta);
-        _Pragma("omp parallel for schedule(static) num_threads(mg_kernel_threads(total))")
-        for (int64_t r = 0; r < total; r += n)
-            for (int64_t j = 0; j < n; j++) y[r + j] = combine(kind, a[j], b[r + j]);
+        _Pragma("omp parallel for schedule(static) num_threads(mg_kernel_threads(total))") for (
+            int64_t r = 0; r < total; r += n) for (int64_t j = 0; j < n; j++) y[r + j] =
+            combine(kind, a[j], b[r + j]);
         return MG_OK;
     }
     case LAYOUT_GENERAL: break;
@@ -170,8 +170,8 @@ static bool accumulate_fast(const mg_tensor *out, int which, float sign, bool ti
     const float *dy = out->grad, *ov = o->data;
     int64_t total = mg_numel(out);
     if (lay == LAYOUT_SAME) {
-        _Pragma("omp parallel for schedule(static) num_threads(mg_kernel_threads(total))")
-        for (int64_t i = 0; i < total; i++) dx[i] += sign * (times_other ? dy[i] * ov[i] : dy[i]);
+        _Pragma("omp parallel for schedule(static) num_threads(mg_kernel_threads(total))") for (
+            int64_t i = 0; i < total; i++) dx[i] += sign * (times_other ? dy[i] * ov[i] : dy[i]);
         return true;
     }
     if (lay == LAYOUT_GENERAL) return false;
@@ -194,8 +194,11 @@ static bool accumulate_fast(const mg_tensor *out, int which, float sign, bool ti
         return true;
     }
     /* full gradient, the other input is the repeated block */
-    _Pragma("omp parallel for schedule(static) num_threads(mg_kernel_threads(total))")
-    for (int64_t r = 0; r < total; r += n) {
+    _Pragma(
+        "omp parallel for schedule(static) num_threads(mg_kernel_threads(total))") for (int64_t r =
+                                                                                            0;
+                                                                                        r < total;
+                                                                                        r += n) {
         const float *d = dy + r;
         for (int64_t j = 0; j < n; j++) dx[r + j] += sign * (times_other ? d[j] * ov[j] : d[j]);
     }

@@ -59,7 +59,7 @@ static mg_status gather_forward(mg_tensor *out) {
             return mg_fail(MG_ERR_ARG, "gather: index %d at position %s is outside [0, %lld)",
                            (int)idx[i], position_str(ti, i, pos, sizeof pos), (long long)v);
         }
-#pragma omp parallel for schedule(static) num_threads(mg_kernel_threads(n * d))
+#pragma omp parallel for schedule(static) num_threads(mg_kernel_threads(n *d))
     for (int64_t i = 0; i < n; i++)
         memcpy(y + i * d, table + (int64_t)idx[i] * d, (size_t)d * sizeof *y);
     return MG_OK;

@@ -35,8 +35,7 @@ static void gemm(int64_t m, int64_t n, int64_t k, float alpha, const float *a, i
                  int64_t rsc, int64_t csc) {
     if (m * n * k <= SMALL_MACS)
         small_gemm(m, n, k, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc);
-    else
-        mg_sgemm(m, n, k, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc);
+    else mg_sgemm(m, n, k, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc);
 }
 
 /* Batch structure of a product: up to two leading batch dims. */
@@ -81,8 +80,8 @@ static mg_status matmul_shape(mg_tensor *out) {
     if (a->dtype != MG_F32 || b->dtype != MG_F32)
         return mg_fail(MG_ERR_SHAPE, "matmul: operands must be float, got a %s and b %s", sa, sb);
     if (a->ndim < 2 || b->ndim < 2)
-        return mg_fail(MG_ERR_SHAPE, "matmul: operands need at least 2 dims, got a %s and b %s",
-                       sa, sb);
+        return mg_fail(MG_ERR_SHAPE, "matmul: operands need at least 2 dims, got a %s and b %s", sa,
+                       sb);
     if (a->shape[a->ndim - 1] != b->shape[b->ndim - 2])
         return mg_fail(MG_ERR_SHAPE,
                        "matmul: inner dims differ: a %s has %lld columns, b %s has %lld rows", sa,
@@ -90,8 +89,7 @@ static mg_status matmul_shape(mg_tensor *out) {
     if (a->ndim > 2 && b->ndim > 2) {
         bool same = a->ndim == b->ndim;
         for (int i = 0; same && i < a->ndim - 2; i++) same = a->shape[i] == b->shape[i];
-        if (!same)
-            return mg_fail(MG_ERR_SHAPE, "matmul: batch dims differ: a %s, b %s", sa, sb);
+        if (!same) return mg_fail(MG_ERR_SHAPE, "matmul: batch dims differ: a %s, b %s", sa, sb);
     }
     const mg_tensor *batched = a->ndim >= b->ndim ? a : b;
     out->dtype = MG_F32;
@@ -126,7 +124,7 @@ static mg_status matmul_forward(mg_tensor *out) {
         int64_t oa, ob;
         batch_offsets(&d, e, &oa, &ob);
         gemm(d.m, d.n, d.k, 1.0f, A + oa, RS(a), CS(a), B + ob, RS(b), CS(b), 0.0f,
-                 C + e * d.m * d.n, d.n, 1);
+             C + e * d.m * d.n, d.n, 1);
     }
     return MG_OK;
 }
@@ -140,24 +138,26 @@ static void matmul_backward(mg_tensor *out) {
     int64_t ga_batch = a->ndim > 2 ? d.m * d.k : 0, gb_batch = b->ndim > 2 ? d.k * d.n : 0;
     if (a->grad) {
         if (b->ndim == 2) /* da rows merge: da and dc are contiguous */
-            mg_sgemm(d.nb * d.m, d.k, d.n, 1.0f, dC, d.n, 1, B, CS(b), RS(b), 1.0f, a->grad, d.k, 1);
+            mg_sgemm(d.nb * d.m, d.k, d.n, 1.0f, dC, d.n, 1, B, CS(b), RS(b), 1.0f, a->grad, d.k,
+                     1);
         else
             for (int64_t e = 0; e < d.nb; e++) {
                 int64_t oa, ob;
                 batch_offsets(&d, e, &oa, &ob);
-                gemm(d.m, d.k, d.n, 1.0f, dC + e * d.m * d.n, d.n, 1, B + ob, CS(b), RS(b),
-                         1.0f, a->grad + e * ga_batch, d.k, 1);
+                gemm(d.m, d.k, d.n, 1.0f, dC + e * d.m * d.n, d.n, 1, B + ob, CS(b), RS(b), 1.0f,
+                     a->grad + e * ga_batch, d.k, 1);
             }
     }
     if (b->grad) {
         if (b->ndim == 2 && rows_merge(a))
-            mg_sgemm(d.k, d.n, d.nb * d.m, 1.0f, A, CS(a), RS(a), dC, d.n, 1, 1.0f, b->grad, d.n, 1);
+            mg_sgemm(d.k, d.n, d.nb * d.m, 1.0f, A, CS(a), RS(a), dC, d.n, 1, 1.0f, b->grad, d.n,
+                     1);
         else
             for (int64_t e = 0; e < d.nb; e++) {
                 int64_t oa, ob;
                 batch_offsets(&d, e, &oa, &ob);
-                gemm(d.k, d.n, d.m, 1.0f, A + oa, CS(a), RS(a), dC + e * d.m * d.n, d.n, 1,
-                         1.0f, b->grad + e * gb_batch, d.n, 1);
+                gemm(d.k, d.n, d.m, 1.0f, A + oa, CS(a), RS(a), dC + e * d.m * d.n, d.n, 1, 1.0f,
+                     b->grad + e * gb_batch, d.n, 1);
             }
     }
 }

@@ -124,7 +124,8 @@ static int run(mg_graph *g) {
 
 static const mg_pass dead_rows = {
     .name = "dead_rows",
-    .summary = "slice(op(x), rows) -> op(slice(x, rows)): rows that cannot reach the loss are not computed",
+    .summary = "slice(op(x), rows) -> op(slice(x, rows)): rows that cannot reach the loss are not "
+               "computed",
     .order = 20,
     .run = run,
 };

@@ -10,8 +10,8 @@ static mg_status same_shape(mg_tensor *out) {
     const mg_tensor *x = out->in[0];
     if (x->dtype != MG_F32) {
         char sx[64];
-        return mg_fail(MG_ERR_SHAPE, "%s: input must be float, got an int tensor %s",
-                       out->op->name, mg_shape_str(x, sx, sizeof sx));
+        return mg_fail(MG_ERR_SHAPE, "%s: input must be float, got an int tensor %s", out->op->name,
+                       mg_shape_str(x, sx, sizeof sx));
     }
     out->ndim = x->ndim;
     out->dtype = MG_F32;
@@ -108,6 +108,4 @@ mg_tensor *mg_scale(mg_graph *g, mg_tensor *x, float s) {
     return mg_apply(g, &mg_op_scale, 1, &x, &attr);
 }
 mg_tensor *mg_relu(mg_graph *g, mg_tensor *x) { return mg_apply(g, &mg_op_relu, 1, &x, NULL); }
-mg_tensor *mg_square(mg_graph *g, mg_tensor *x) {
-    return mg_apply(g, &mg_op_square, 1, &x, NULL);
-}
+mg_tensor *mg_square(mg_graph *g, mg_tensor *x) { return mg_apply(g, &mg_op_square, 1, &x, NULL); }

@@ -6,8 +6,13 @@
 #include "core/gemm.h"
 
 Test(gemm, chooses_skx_on_avx512_cpus) {
-    mg_cpu_features f = {.intel = true, .avx2 = true, .fma = true, .avx512f = true,
-                         .avx512dq = true, .avx512bw = true, .avx512vl = true};
+    mg_cpu_features f = {.intel = true,
+                         .avx2 = true,
+                         .fma = true,
+                         .avx512f = true,
+                         .avx512dq = true,
+                         .avx512bw = true,
+                         .avx512vl = true};
     cr_assert_str_eq(mg_blis_choose(&f), "skx");
     f.intel = false;
     f.amd = true; /* Zen 4/5: BLIS 0.9 does not know them; skx kernels fit */

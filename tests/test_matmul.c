@@ -7,9 +7,9 @@
 
 typedef struct {
     int64_t m, k, n;
-    int batch;     /* 0: 2-D; otherwise batch count of a */
-    bool b_batch;  /* b batched too */
-    bool ta, tb;   /* operands given transposed (as views) */
+    int batch;    /* 0: 2-D; otherwise batch count of a */
+    bool b_batch; /* b batched too */
+    bool ta, tb;  /* operands given transposed (as views) */
 } mm_case;
 
 static mg_tensor *build_mm(mg_graph *g, void *ctx) {

@@ -68,8 +68,8 @@ static void same_step(rcase c) {
         mg_eval a, b;
         cr_assert_eq(mg_trainer_eval_train(rw, &a), MG_OK, "%s", mg_errmsg());
         cr_assert_eq(mg_trainer_eval_train(plain, &b), MG_OK, "%s", mg_errmsg());
-        cr_assert_float_eq(a.loss, b.loss, 1e-5 * fmax(1.0, fabs(b.loss)), "%s step %d loss %.9g vs %.9g",
-                           c.model, step, a.loss, b.loss);
+        cr_assert_float_eq(a.loss, b.loss, 1e-5 * fmax(1.0, fabs(b.loss)),
+                           "%s step %d loss %.9g vs %.9g", c.model, step, a.loss, b.loss);
         cr_assert_eq(a.acc, b.acc);
         cr_assert_eq(mg_trainer_step(rw), MG_OK, "%s", mg_errmsg());
         cr_assert_eq(mg_trainer_step(plain), MG_OK, "%s", mg_errmsg());
@@ -87,21 +87,20 @@ static void same_step(rcase c) {
     mg_trainer_free(plain);
 }
 
-Test(rewrites, mlp_concat) {
-    same_step((rcase){"mlp", {{"d", "8"}, {"width", "16"}}, 11, 0});
-}
+Test(rewrites, mlp_concat) { same_step((rcase){"mlp", {{"d", "8"}, {"width", "16"}}, 11, 0}); }
 Test(rewrites, mlp_sum_square_no_bias) {
-    same_step((rcase){"mlp", {{"d", "8"}, {"width", "16"}, {"combine", "sum"}, {"act", "square"}}, 11, 0});
+    same_step((rcase){
+        "mlp", {{"d", "8"}, {"width", "16"}, {"combine", "sum"}, {"act", "square"}}, 11, 0});
 }
-Test(rewrites, mlp_minibatch) {
-    same_step((rcase){"mlp", {{"d", "8"}, {"width", "16"}}, 11, 40});
-}
+Test(rewrites, mlp_minibatch) { same_step((rcase){"mlp", {{"d", "8"}, {"width", "16"}}, 11, 40}); }
 Test(rewrites, transformer) {
     same_step((rcase){"transformer", {{"d-model", "16"}, {"heads", "2"}, {"d-mlp", "32"}}, 11, 0});
 }
 Test(rewrites, transformer_torch_init) {
     same_step((rcase){"transformer",
-                      {{"d-model", "16"}, {"heads", "4"}, {"d-mlp", "24"}, {"init", "torch"}}, 7, 0});
+                      {{"d-model", "16"}, {"heads", "4"}, {"d-mlp", "24"}, {"init", "torch"}},
+                      7,
+                      0});
 }
 Test(rewrites, mlp_tied_variant) {
     same_step((rcase){"mlp_tied", {{"d", "8"}, {"width", "16"}}, 11, 0});
@@ -114,7 +113,8 @@ Test(rewrites, unknown_name_is_refused_with_the_list) {
     mg_params *P = mg_params_new();
     mg_graph *g = mg_graph_new(P);
     cr_assert_eq(mg_graph_set_rewrites(g, "gather_hoist,nope"), MG_ERR_ARG);
-    cr_assert(strstr(mg_errmsg(), "nope") && strstr(mg_errmsg(), "gather_hoist"), "%s", mg_errmsg());
+    cr_assert(strstr(mg_errmsg(), "nope") && strstr(mg_errmsg(), "gather_hoist"), "%s",
+              mg_errmsg());
     cr_assert_eq(mg_graph_set_rewrites(g, "gather_hoist"), MG_OK);
     mg_graph_free(g);
     mg_params_free(P);

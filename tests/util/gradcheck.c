@@ -114,9 +114,8 @@ int mg_gradcheck(const mg_gradcheck_spec *spec, mg_gradcheck_result *res) {
                     if (i >= info->offset && i < info->offset + info->numel) pi = k;
                 }
                 const mg_param_info *info = mg_params_info(P, pi);
-                snprintf(res->worst, sizeof res->worst,
-                         "%s[%zu]: numeric %.6g, analytic %.6g", info->name, i - info->offset,
-                         num, ana);
+                snprintf(res->worst, sizeof res->worst, "%s[%zu]: numeric %.6g, analytic %.6g",
+                         info->name, i - info->offset, num, ana);
             }
         }
     }

@@ -19,11 +19,11 @@ typedef struct {
     /* Optional: writes integer (or other) inputs after compile. */
     void (*fill)(mg_graph *g, void *ctx);
     void *ctx;
-    uint64_t seed;   /* parameter init and r */
-    double eps;      /* default 1e-3 */
-    double atol;     /* default 1e-3 */
-    double rtol;     /* default 1e-2 */
-    int max_checks;  /* default 4000 */
+    uint64_t seed;  /* parameter init and r */
+    double eps;     /* default 1e-3 */
+    double atol;    /* default 1e-3 */
+    double rtol;    /* default 1e-2 */
+    int max_checks; /* default 4000 */
 } mg_gradcheck_spec;
 
 typedef struct {

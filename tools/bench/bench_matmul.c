@@ -74,7 +74,8 @@ int main(int argc, char **argv) {
     mg_graph_forward(gf);
     mg_graph_forward(g);
     mg_graph_backward(g);
-    bli_sgemm(BLIS_NO_TRANSPOSE, BLIS_NO_TRANSPOSE, M, N, K, &one, A, K, 1, B, N, 1, &zero, C, N, 1);
+    bli_sgemm(BLIS_NO_TRANSPOSE, BLIS_NO_TRANSPOSE, M, N, K, &one, A, K, 1, B, N, 1, &zero, C, N,
+              1);
     for (int r = 0; r < reps; r++) {
         /* alternate engine and bare runs so drift in the machine hits both */
         double t0 = now();

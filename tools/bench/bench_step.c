@@ -96,7 +96,9 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--no-rewrites")) off = "all";
         else if (!model && argv[i][0] != '-') model = argv[i];
         else {
-            fprintf(stderr, "usage: bench_step MODEL [--steps N] [--threads T] [--no-rewrites] [--dump DIR]\n");
+            fprintf(
+                stderr,
+                "usage: bench_step MODEL [--steps N] [--threads T] [--no-rewrites] [--dump DIR]\n");
             return 2;
         }
     }

@@ -47,7 +47,8 @@ static const char *get(const cJSON *j, const char *path, char *buf, size_t n) {
                 used += (size_t)snprintf(buf + used, n - used, ",...");
                 break;
             }
-            used += (size_t)snprintf(buf + used, n - used, "%s%.0f", k > 1 ? "," : "", e->valuedouble);
+            used +=
+                (size_t)snprintf(buf + used, n - used, "%s%.0f", k > 1 ? "," : "", e->valuedouble);
             if (used >= n) break;
         }
     } else {
@@ -69,7 +70,8 @@ static const char *const rows[][2] = {
     {"t_simplify / t_fit", "clock_ratio"},
     {"lead, displacement (steps)", "lead.displacement.lead_steps"},
     {"lead, displacement (ratio)", "lead.displacement.lead_ratio"},
-    {"  onset classifier / embed", "lead.displacement.onset_classifier|lead.displacement.onset_embed"},
+    {"  onset classifier / embed",
+     "lead.displacement.onset_classifier|lead.displacement.onset_embed"},
     {"lead, structure (steps)", "lead.structure.lead_steps"},
     {"lead, structure (ratio)", "lead.structure.lead_ratio"},
     {"  onset classifier / embed", "lead.structure.onset_classifier|lead.structure.onset_embed"},
@@ -111,7 +113,8 @@ int cmd_analyze(int argc, char **argv) {
             printf("usage: modgrad analyze RUN [--recompute]\n"
                    "Recomputes the study's analyses of RUN from its series and checkpoints (the\n"
                    "geometry from every checkpoint when geometry.csv is missing, or always with\n"
-                   "--recompute), rewrites summary.json, spectrum.csv, circle.csv, and prints a report.\n");
+                   "--recompute), rewrites summary.json, spectrum.csv, circle.csv, and prints a "
+                   "report.\n");
             return MG_EXIT_OK;
         }
         if (!strcmp(argv[i], "--recompute")) recompute = true;
@@ -147,10 +150,11 @@ int cmd_compare(int argc, char **argv) {
     int n = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            printf("usage: modgrad compare RUN... [--csv]\n"
-                   "One column per run: model, clocks, lead, key frequencies, concentration, ranks,\n"
-                   "neural-collapse metrics (from each run's summary.json; run modgrad analyze\n"
-                   "first on runs trained by older versions). --csv prints one row per run.\n");
+            printf(
+                "usage: modgrad compare RUN... [--csv]\n"
+                "One column per run: model, clocks, lead, key frequencies, concentration, ranks,\n"
+                "neural-collapse metrics (from each run's summary.json; run modgrad analyze\n"
+                "first on runs trained by older versions). --csv prints one row per run.\n");
             return MG_EXIT_OK;
         }
         if (!strcmp(argv[i], "--csv")) csv = true;
@@ -193,7 +197,8 @@ int cmd_compare(int argc, char **argv) {
         printf("\n");
         for (int r = 0; r < N_ROWS; r++) {
             printf("%-30s", rows[r][0]);
-            for (int k = 0; k < n; k++) printf(" %-22.22s", cell(sums[k], cfgs[k], rows[r][1], buf, sizeof buf));
+            for (int k = 0; k < n; k++)
+                printf(" %-22.22s", cell(sums[k], cfgs[k], rows[r][1], buf, sizeof buf));
             printf("\n");
         }
     }

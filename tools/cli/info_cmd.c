@@ -26,7 +26,9 @@ int cmd_models(int argc, char **argv) {
             char buf[64];
             const mg_model_option *o = &m->options[k];
             printf("  --%-12s %-14s %s (default %s)\n", o->name,
-                   o->type == MG_OPTION_CHOICE ? o->choices : o->type == MG_OPTION_INT ? "N" : "X",
+                   o->type == MG_OPTION_CHOICE ? o->choices
+                   : o->type == MG_OPTION_INT  ? "N"
+                                               : "X",
                    o->help, mg_model_option_str(m, k, o->def, buf, sizeof buf));
         }
         printf("\n");
@@ -70,7 +72,8 @@ int cmd_info(int argc, char **argv) {
         t = now() - t;
         if (t < best) best = t;
     }
-    printf("sgemm (4704x256)@(256x512): %.1f GFLOP/s (best of 10)\n", 2.0 * m * n * k / best * 1e-9);
+    printf("sgemm (4704x256)@(256x512): %.1f GFLOP/s (best of 10)\n",
+           2.0 * m * n * k / best * 1e-9);
     mg_free(a), mg_free(b), mg_free(c);
     return MG_EXIT_OK;
 }

@@ -42,15 +42,16 @@ bool cli_real(const char *flag, const char *v, double *out) {
 }
 
 static void usage(FILE *f) {
-    fprintf(f, "usage: modgrad COMMAND [options]\n\n"
-               "commands:\n"
-               "  train     train a model on a modular task into a run directory\n"
-               "  models    list the models and their options\n"
-               "  analyze   recompute a run's analyses and print its report\n"
-               "  compare   runs side by side (MLP against attention), or --csv\n"
-               "  info      version, BLIS kernels and the measured GEMM rate\n"
-               "  plot      draw a run's pictures (PNG and SVG) with gnuplot\n\n"
-               "`modgrad COMMAND --help` describes a command. modgrad --version prints the version.\n");
+    fprintf(
+        f, "usage: modgrad COMMAND [options]\n\n"
+           "commands:\n"
+           "  train     train a model on a modular task into a run directory\n"
+           "  models    list the models and their options\n"
+           "  analyze   recompute a run's analyses and print its report\n"
+           "  compare   runs side by side (MLP against attention), or --csv\n"
+           "  info      version, BLIS kernels and the measured GEMM rate\n"
+           "  plot      draw a run's pictures (PNG and SVG) with gnuplot\n\n"
+           "`modgrad COMMAND --help` describes a command. modgrad --version prints the version.\n");
 }
 
 int main(int argc, char **argv) {
@@ -74,6 +75,8 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "plot")) return cmd_plot(argc - 1, argv + 1);
     if (!strcmp(cmd, "analyze")) return cmd_analyze(argc - 1, argv + 1);
     if (!strcmp(cmd, "compare")) return cmd_compare(argc - 1, argv + 1);
-    cli_error("unknown command '%s'; commands: train, models, analyze, compare, plot, info (modgrad --help)", cmd);
+    cli_error("unknown command '%s'; commands: train, models, analyze, compare, plot, info "
+              "(modgrad --help)",
+              cmd);
     return MG_EXIT_USAGE;
 }

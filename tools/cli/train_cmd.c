@@ -45,7 +45,8 @@ static void help(void) {
         "  --eval-every N        evaluate train and test every N steps (default 100)\n"
         "  --checkpoint-every N  checkpoint every N steps (default 1000; also at 0 and the end)\n"
         "  --probe-every N       per-layer probes into probes.csv every N steps (default 10)\n"
-        "  --geometry-every N    Fourier, ranks, collapse into geometry.csv every N steps (default 100)\n"
+        "  --geometry-every N    Fourier, ranks, collapse into geometry.csv every N steps (default "
+        "100)\n"
         "model options (see modgrad models), e.g. --d 128 --width 512 for mlp\n\n"
         "Exit status: 0 done, 1 failed (diverged, bad checkpoint), 2 bad flags or values.\n");
 }
@@ -93,15 +94,16 @@ static void progress(const mg_progress *p, void *ctx) {
         double eta = rate > 0 ? (double)(p->steps - p->step) / rate : 0;
         static mg_eval tr, te;
         if (p->evaluated) tr = p->train, te = p->test;
-        fprintf(stderr,
-                "\rstep %6lld/%lld  train %.3e %5.1f%%  test %.3e %5.1f%%  %6.1f steps/s  ETA %4.0fs ",
-                (long long)p->step, (long long)p->steps, tr.loss, 100 * tr.acc, te.loss,
-                100 * te.acc, rate, eta);
+        fprintf(
+            stderr,
+            "\rstep %6lld/%lld  train %.3e %5.1f%%  test %.3e %5.1f%%  %6.1f steps/s  ETA %4.0fs ",
+            (long long)p->step, (long long)p->steps, tr.loss, 100 * tr.acc, te.loss, 100 * te.acc,
+            rate, eta);
         if (p->step == p->steps) fputc('\n', stderr);
     } else if (p->evaluated) {
-        printf("step %lld train_loss %.6g train_acc %.4f test_loss %.6g test_acc %.4f wall_s %.2f\n",
-               (long long)p->step, p->train.loss, p->train.acc, p->test.loss, p->test.acc,
-               p->wall_s);
+        printf(
+            "step %lld train_loss %.6g train_acc %.4f test_loss %.6g test_acc %.4f wall_s %.2f\n",
+            (long long)p->step, p->train.loss, p->train.acc, p->test.loss, p->test.acc, p->wall_s);
         fflush(stdout);
     }
 }
@@ -148,12 +150,25 @@ int cmd_train(int argc, char **argv) {
     bool steps_given = false, explain = false;
     for (int i = 1; i < argc; i++) {
         const char *f = argv[i];
-        if (!strcmp(f, "--force")) { ro.force = true; continue; }
-        if (!strcmp(f, "--stop-at-grok")) { ro.stop_at_grok = true; continue; }
-        if (!strcmp(f, "--explain")) { explain = true; continue; }
-        if (!strcmp(f, "--no-rewrites")) { snprintf(cfg.no_rewrites, sizeof cfg.no_rewrites, "all"); continue; }
+        if (!strcmp(f, "--force")) {
+            ro.force = true;
+            continue;
+        }
+        if (!strcmp(f, "--stop-at-grok")) {
+            ro.stop_at_grok = true;
+            continue;
+        }
+        if (!strcmp(f, "--explain")) {
+            explain = true;
+            continue;
+        }
+        if (!strcmp(f, "--no-rewrites")) {
+            snprintf(cfg.no_rewrites, sizeof cfg.no_rewrites, "all");
+            continue;
+        }
         if (strncmp(f, "--", 2) != 0) {
-            cli_error("train: unexpected argument '%s' (flags start with --; modgrad train --help)", f);
+            cli_error("train: unexpected argument '%s' (flags start with --; modgrad train --help)",
+                      f);
             return MG_EXIT_USAGE;
         }
         if (i + 1 >= argc) {
@@ -168,39 +183,65 @@ int cmd_train(int argc, char **argv) {
         else if (!strcmp(f, "--out")) out = v;
         else if (!strcmp(f, "--resume")) resume = v;
         else if (!strcmp(f, "--task")) {
-            if (mg_task_op_parse(v, &cfg.task.op)) { cli_error("%s", mg_errmsg()); ok = false; }
-        }
-        else if (!strcmp(f, "--p")) { ok = cli_int(f, v, 2, MG_TASK_P_MAX, &x); cfg.task.p = (int)x; }
-        else if (!strcmp(f, "--frac")) ok = cli_real(f, v, &cfg.task.frac);
-        else if (!strcmp(f, "--seed")) { ok = cli_int(f, v, 0, INT64_MAX, &x); cfg.task.seed = (uint64_t)x; }
-        else if (!strcmp(f, "--steps")) {
+            if (mg_task_op_parse(v, &cfg.task.op)) {
+                cli_error("%s", mg_errmsg());
+                ok = false;
+            }
+        } else if (!strcmp(f, "--p")) {
+            ok = cli_int(f, v, 2, MG_TASK_P_MAX, &x);
+            cfg.task.p = (int)x;
+        } else if (!strcmp(f, "--frac")) ok = cli_real(f, v, &cfg.task.frac);
+        else if (!strcmp(f, "--seed")) {
+            ok = cli_int(f, v, 0, INT64_MAX, &x);
+            cfg.task.seed = (uint64_t)x;
+        } else if (!strcmp(f, "--steps")) {
             ok = cli_int(f, v, INT64_MIN / 2, 1000000000, &steps);
-            if (ok && steps < 0) { cli_error("--steps must be >= 0, got %s", v); ok = false; }
+            if (ok && steps < 0) {
+                cli_error("--steps must be >= 0, got %s", v);
+                ok = false;
+            }
             steps_given = true;
-        }
-        else if (!strcmp(f, "--batch")) { ok = cli_int(f, v, 0, INT32_MAX, &cfg.batch); }
-        else if (!strcmp(f, "--threads")) { ok = cli_int(f, v, 0, 1024, &x); cfg.threads = (int)x; }
-        else if (!strcmp(f, "--eval-every")) ok = cli_int(f, v, 1, INT32_MAX, &ro.eval_every);
-        else if (!strcmp(f, "--checkpoint-every")) ok = cli_int(f, v, 1, INT32_MAX, &ro.checkpoint_every);
+        } else if (!strcmp(f, "--batch")) {
+            ok = cli_int(f, v, 0, INT32_MAX, &cfg.batch);
+        } else if (!strcmp(f, "--threads")) {
+            ok = cli_int(f, v, 0, 1024, &x);
+            cfg.threads = (int)x;
+        } else if (!strcmp(f, "--eval-every")) ok = cli_int(f, v, 1, INT32_MAX, &ro.eval_every);
+        else if (!strcmp(f, "--checkpoint-every"))
+            ok = cli_int(f, v, 1, INT32_MAX, &ro.checkpoint_every);
         else if (!strcmp(f, "--probe-every")) ok = cli_int(f, v, 1, INT32_MAX, &ro.probe_every);
-        else if (!strcmp(f, "--geometry-every")) ok = cli_int(f, v, 1, INT32_MAX, &ro.geometry_every);
+        else if (!strcmp(f, "--geometry-every"))
+            ok = cli_int(f, v, 1, INT32_MAX, &ro.geometry_every);
         else if (!strcmp(f, "--lr") || !strcmp(f, "--wd")) {
             bool lr = f[2] == 'l';
-            if (strchr(v, '=')) ok = add_layers(lr ? cfg.lr_layers : cfg.wd_layers, sizeof cfg.lr_layers, f, v);
+            if (strchr(v, '='))
+                ok = add_layers(lr ? cfg.lr_layers : cfg.wd_layers, sizeof cfg.lr_layers, f, v);
             else if ((ok = cli_real(f, v, &r))) {
                 if (lr) cfg.optim.lr = (float)r;
                 else cfg.optim.weight_decay = (float)r;
             }
-        }
-        else if (!strcmp(f, "--no-rewrite")) ok = add_layers(cfg.no_rewrites, sizeof cfg.no_rewrites, f, v);
-        else if (!strcmp(f, "--beta1")) { ok = cli_real(f, v, &r); cfg.optim.beta1 = (float)r; }
-        else if (!strcmp(f, "--beta2")) { ok = cli_real(f, v, &r); cfg.optim.beta2 = (float)r; }
-        else if (!strcmp(f, "--eps")) { ok = cli_real(f, v, &r); cfg.optim.eps = (float)r; }
-        else if (!strcmp(f, "--momentum")) { ok = cli_real(f, v, &r); cfg.optim.momentum = (float)r; }
-        else if ((k = mg_model_option_index(model, f + 2)) >= 0) {
-            if (mg_model_option_parse(model, k, v, &cfg.opt[k])) { cli_error("%s", mg_errmsg()); ok = false; }
+        } else if (!strcmp(f, "--no-rewrite"))
+            ok = add_layers(cfg.no_rewrites, sizeof cfg.no_rewrites, f, v);
+        else if (!strcmp(f, "--beta1")) {
+            ok = cli_real(f, v, &r);
+            cfg.optim.beta1 = (float)r;
+        } else if (!strcmp(f, "--beta2")) {
+            ok = cli_real(f, v, &r);
+            cfg.optim.beta2 = (float)r;
+        } else if (!strcmp(f, "--eps")) {
+            ok = cli_real(f, v, &r);
+            cfg.optim.eps = (float)r;
+        } else if (!strcmp(f, "--momentum")) {
+            ok = cli_real(f, v, &r);
+            cfg.optim.momentum = (float)r;
+        } else if ((k = mg_model_option_index(model, f + 2)) >= 0) {
+            if (mg_model_option_parse(model, k, v, &cfg.opt[k])) {
+                cli_error("%s", mg_errmsg());
+                ok = false;
+            }
         } else {
-            cli_error("unknown flag %s for model %s (modgrad train --help, modgrad models)", f, model->name);
+            cli_error("unknown flag %s for model %s (modgrad train --help, modgrad models)", f,
+                      model->name);
             ok = false;
         }
         if (!ok) return MG_EXIT_USAGE;
