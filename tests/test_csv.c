@@ -11,6 +11,7 @@
 #include "core/alloc.h"
 #include "core/csvout.h"
 #include "core/fsutil.h"
+#include "tests/util/fixture.h"
 
 static char dir[64];
 
@@ -19,19 +20,7 @@ static void setup(void) {
     cr_assert_not_null(mkdtemp(dir));
 }
 
-static void teardown(void) {
-    DIR *d = opendir(dir);
-    if (!d) return;
-    struct dirent *e;
-    char p[512];
-    while ((e = readdir(d)))
-        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
-            snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
-            unlink(p);
-        }
-    closedir(d);
-    rmdir(dir);
-}
+static void teardown(void) { mg_test_rmdir_flat(dir); }
 
 TestSuite(csv, .init = setup, .fini = teardown);
 

@@ -6,22 +6,7 @@
 
 #include "ops/ops.h"
 #include "tests/util/check_grad.h"
-
-/* A graph and its store, freed together. */
-typedef struct {
-    mg_params *P;
-    mg_graph *g;
-} gp;
-static gp gp_new(void) {
-    gp r;
-    r.P = mg_params_new();
-    r.g = mg_graph_new(r.P);
-    return r;
-}
-static void gp_free(gp *r) {
-    mg_graph_free(r->g);
-    mg_params_free(r->P);
-}
+#include "tests/util/fixture.h"
 
 /* gather ------------------------------------------------------------------------ */
 

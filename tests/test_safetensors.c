@@ -13,6 +13,7 @@
 #include "core/fsutil.h"
 #include "core/params.h"
 #include "core/safetensors.h"
+#include "tests/util/fixture.h"
 
 static char dir[64];
 
@@ -21,20 +22,7 @@ static void setup(void) {
     cr_assert_not_null(mkdtemp(dir));
 }
 
-/* Removes the (flat) temporary directory. */
-static void teardown(void) {
-    DIR *d = opendir(dir);
-    if (!d) return;
-    struct dirent *e;
-    char p[512];
-    while ((e = readdir(d)))
-        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
-            snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
-            unlink(p);
-        }
-    closedir(d);
-    rmdir(dir);
-}
+static void teardown(void) { mg_test_rmdir_flat(dir); }
 
 TestSuite(safetensors, .init = setup, .fini = teardown);
 
