@@ -2,15 +2,30 @@
  * schedules over the planned arena. No allocation happens here. */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/graph_impl.h"
+
+static double now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+void mg_graph_profile(mg_graph *g, double *fwd_s, double *bwd_s) {
+    if (!g) return;
+    g->prof_fwd = fwd_s;
+    g->prof_bwd = bwd_s;
+}
 
 mg_status mg_graph_forward(mg_graph *g) {
     if (!g || !g->compiled)
         return mg_fail(MG_ERR_STATE, "mg_graph_forward: compile the graph first");
     for (int k = 0; k < g->n_fwd; k++) {
         mg_tensor *t = g->nodes[g->fwd[k]];
+        double t0 = g->prof_fwd ? now() : 0;
         mg_status st = t->op->forward(t);
+        if (g->prof_fwd) g->prof_fwd[t->id] += now() - t0;
         if (st != MG_OK) {
             char msg[1024];
             snprintf(msg, sizeof msg, "%s", mg_errmsg());
@@ -23,13 +38,19 @@ mg_status mg_graph_forward(mg_graph *g) {
 mg_status mg_graph_backward(mg_graph *g) {
     if (!g || !g->compiled || !g->loss)
         return mg_fail(MG_ERR_STATE, "mg_graph_backward: compile the graph with a loss first");
-    memset(mg_params_grad(g->params), 0, mg_params_total(g->params) * sizeof(float));
+    double *prof = g->prof_bwd;
     for (int b = 0; b < g->n_bwd; b++) {
+        double t0 = prof ? now() : 0;
         for (int z = g->zero_at[b]; z < g->zero_at[b + 1]; z++)
             memset(g->zero_ptr[z], 0, g->zero_len[z] * sizeof(float));
         mg_tensor *t = g->nodes[g->bwd[b]];
         if (t == g->loss) t->grad[0] = 1.0f;
+        double t1 = prof ? now() : 0;
         t->op->backward(t);
+        if (prof) {
+            prof[g->n_nodes] += t1 - t0;
+            prof[t->id] += now() - t1;
+        }
     }
     return MG_OK;
 }

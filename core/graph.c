@@ -142,6 +142,10 @@ mg_tensor *mg_param(mg_graph *g, const char *name, mg_init init, int ndim, const
     return t;
 }
 
+void mg_graph_set_grad_write(mg_graph *g, bool on) {
+    if (g) g->no_grad_write = !on;
+}
+
 mg_tensor *mg_name(mg_tensor *t, const char *name) {
     if (t && name) snprintf(t->name, sizeof t->name, "%s", name);
     return t;

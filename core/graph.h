@@ -70,12 +70,18 @@ bool mg_graph_is_kept(const mg_graph *g, const mg_tensor *t);
  * loss is NULL. Allocates the parameter store if needed and the arena. */
 mg_status mg_graph_compile(mg_graph *g, mg_tensor *loss);
 
+/* Whether a gradient's first writer stores into it instead of the planner
+ * zeroing it for an add (on by default; call before compiling). Off runs
+ * every backward kernel in its adding form: tests check both forms. */
+void mg_graph_set_grad_write(mg_graph *g, bool on);
+
 /* Runs the forward pass. Fails only on bad input data (an index out of
  * range), with a message. */
 mg_status mg_graph_forward(mg_graph *g);
 
-/* Runs the backward pass: the store's gradients become d(loss)/d(param)
- * (they are zeroed first). Requires a compile with a loss and a forward. */
+/* Runs the backward pass: the store's gradients of the parameters the loss
+ * depends on become d(loss)/d(param) (overwritten, not added to); the
+ * others are left as they are. Requires a compile with a loss and a forward. */
 mg_status mg_graph_backward(mg_graph *g);
 
 /* Introspection. */
@@ -90,5 +96,12 @@ float mg_scalar(const mg_tensor *t);                /* first element of a float 
 double mg_graph_step_flops(const mg_graph *g);
 /* Of one node, forward or backward (0 for views and leaves). */
 double mg_node_flops(const mg_tensor *t, bool backward);
+
+/* Kernel timing for profiles (tools/bench/bench_step --profile): while on,
+ * each forward and backward kernel adds its wall time in seconds to
+ * fwd_s[id] / bwd_s[id] of its node, and gradient zeroing adds to
+ * bwd_s[mg_graph_node_count(g)]; the caller owns both arrays (node count + 1
+ * entries, zeroed by the caller). NULL, NULL turns it off. */
+void mg_graph_profile(mg_graph *g, double *fwd_s, double *bwd_s);
 
 #endif

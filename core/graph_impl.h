@@ -33,6 +33,9 @@ struct mg_graph {
     int *zero_at; /* zero_at[k]..zero_at[k+1]-1 index zero_list: grads born at step k */
     float **zero_ptr;
     size_t *zero_len;
+
+    bool no_grad_write;          /* mg_graph_set_grad_write(g, false) */
+    double *prof_fwd, *prof_bwd; /* mg_graph_profile, NULL when off */
 };
 
 #endif

@@ -13,7 +13,11 @@
  *  - the output of a non-view op is contiguous;
  *  - backward ADDS d(loss)/d(input) into out->in[i]->grad for every input
  *    whose grad is non-NULL, reading out->grad (contiguous). Adding makes a
- *    tensor with several consumers correct for free;
+ *    tensor with several consumers correct for free. An op that declares
+ *    MG_OP_BWD_WRITE instead STORES into in[i]->grad when mg_grad_writes(out,
+ *    i) (its backward is the first to touch that gradient): it must then
+ *    write every element (zeros included), since the buffer holds garbage.
+ *    That saves the planner zeroing the buffer and the kernel reading it;
  *  - kernels never allocate: scratch they keep for backward is out->aux. */
 #ifndef MG_OP_H
 #define MG_OP_H
@@ -22,11 +26,17 @@
 #include "core/tensor.h"
 
 enum {
-    MG_OP_VIEW = 1u << 0,    /* output is a view of in[0]'s storage; no forward kernel */
-    MG_OP_STRIDED = 1u << 1, /* kernels accept non-contiguous inputs */
-    MG_OP_BWD_IN = 1u << 2,  /* backward reads the inputs' values */
-    MG_OP_BWD_OUT = 1u << 3, /* backward reads the output's value */
+    MG_OP_VIEW = 1u << 0,      /* output is a view of in[0]'s storage; no forward kernel */
+    MG_OP_STRIDED = 1u << 1,   /* kernels accept non-contiguous inputs */
+    MG_OP_BWD_IN = 1u << 2,    /* backward reads the inputs' values */
+    MG_OP_BWD_OUT = 1u << 3,   /* backward reads the output's value */
+    MG_OP_BWD_WRITE = 1u << 4, /* backward honours mg_grad_writes (see above) */
 };
+
+/* Whether out's backward stores (true) or adds (false) into in[i]->grad. */
+static inline bool mg_grad_writes(const mg_tensor *out, int i) {
+    return (out->grad_write >> i) & 1u;
+}
 
 struct mg_op {
     const char *name;

@@ -201,21 +201,56 @@ mg_status mg_graph_compile(mg_graph *g, mg_tensor *loss) {
             t->data = (float *)t->root->data + t->offset;
     }
 
-    /* Schedules; each gradient is zeroed just before its first writer. */
+    /* Schedules. Each gradient's first writer stores into it when its op
+     * can (MG_OP_BWD_WRITE); otherwise the gradient is zeroed just before
+     * that writer runs. A parameter read through several nodes of this
+     * graph shares one gradient among them: it is zeroed before the first
+     * backward kernel instead. */
     g->n_fwd = g->n_bwd = 0;
     for (int i = 0; i < n; i++)
         if (needed[i] && g->nodes[i]->op && !(g->nodes[i]->op->flags & MG_OP_VIEW))
             g->fwd[g->n_fwd++] = i;
     for (int i = n - 1; i >= 0; i--)
         if (needed[i] && g->nodes[i]->op && HAS_GRAD(g->nodes[i])) g->bwd[g->n_bwd++] = i;
+    for (int i = 0; i < n; i++) {
+        g->nodes[i]->grad_write = 0;
+        last[i] = INT_MAX; /* reused: the slot at which node i's gradient is zeroed */
+    }
+    for (int i = 0; i < n; i++) {
+        mg_tensor *t = g->nodes[i];
+        if (!needed[i] || !HAS_GRAD(t) || first_write[i] == INT_MAX) continue;
+        bool shared = false;
+        for (int j = 0; t->kind == MG_TENSOR_PARAM && j < n; j++)
+            shared |= j != i && needed[j] && g->nodes[j]->kind == MG_TENSOR_PARAM &&
+                      g->nodes[j]->param_index == t->param_index && HAS_GRAD(g->nodes[j]);
+        if (shared) {
+            /* zeroed once, by the lowest such node */
+            bool lowest = true;
+            for (int j = 0; j < i; j++)
+                lowest &= !(needed[j] && g->nodes[j]->kind == MG_TENSOR_PARAM &&
+                            g->nodes[j]->param_index == t->param_index && HAS_GRAD(g->nodes[j]));
+            if (lowest) last[i] = g->n_bwd ? BWD(g->bwd[0]) : INT_MAX;
+            continue;
+        }
+        mg_tensor *w = t == loss ? NULL : g->nodes[2 * n - 1 - first_write[i]];
+        int k_first = -1, count = 0;
+        for (int k = 0; w && k < w->n_in; k++)
+            if (w->in[k] == t) {
+                if (k_first < 0) k_first = k;
+                count++;
+            }
+        if (w && !g->no_grad_write && (w->op->flags & MG_OP_BWD_WRITE) && count == 1)
+            w->grad_write |= 1u << k_first;
+        else last[i] = first_write[i];
+    }
     int nz = 0;
     for (int b = 0; b < g->n_bwd; b++) {
         g->zero_at[b] = nz;
         int slot = BWD(g->bwd[b]);
-        for (int k = 0; k < n_iv; k++)
-            if (iv[k].which == 1 && iv[k].birth == slot) {
-                g->zero_ptr[nz] = iv[k].t->grad;
-                g->zero_len[nz++] = (size_t)mg_numel(iv[k].t);
+        for (int i = 0; i < n; i++)
+            if (last[i] == slot) {
+                g->zero_ptr[nz] = g->nodes[i]->grad;
+                g->zero_len[nz++] = (size_t)mg_numel(g->nodes[i]);
             }
     }
     g->zero_at[g->n_bwd] = nz;

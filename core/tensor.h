@@ -60,6 +60,10 @@ struct mg_tensor {
     void *data;  /* element 0, i.e. root storage + offset */
     float *grad; /* contiguous, same shape; NULL when no gradient is needed */
     float *aux;  /* the op's saved buffer, live from its forward to its backward */
+    /* bit i set: this node's backward is the first to write in[i]->grad and
+     * stores (=) into it instead of adding (ops with MG_OP_BWD_WRITE only;
+     * see core/op.h) */
+    unsigned grad_write;
 };
 
 /* Number of elements. */

@@ -53,7 +53,9 @@ static double weighted(const mg_tensor *y, const mg_tensor *r) {
     return s;
 }
 
-int mg_gradcheck(const mg_gradcheck_spec *spec, mg_gradcheck_result *res) {
+/* One check, with the backward kernels storing into each gradient's first
+ * write (write) or adding into zeroed gradients (!write). */
+static int check_once(const mg_gradcheck_spec *spec, mg_gradcheck_result *res, bool write) {
     memset(res, 0, sizeof *res);
     double eps = spec->eps > 0 ? spec->eps : 1e-3;
     double atol = spec->atol > 0 ? spec->atol : 1e-3;
@@ -62,6 +64,7 @@ int mg_gradcheck(const mg_gradcheck_spec *spec, mg_gradcheck_result *res) {
     mg_op_register(&test_wsum);
     mg_params *P = mg_params_new();
     mg_graph *g = mg_graph_new(P);
+    mg_graph_set_grad_write(g, write);
     mg_tensor *y = spec->build(g, spec->ctx);
     /* weighted() reads y as one block: give it y's logical order */
     if (y && !mg_is_contiguous(y)) y = mg_contiguous(g, y);
@@ -78,12 +81,18 @@ int mg_gradcheck(const mg_gradcheck_spec *spec, mg_gradcheck_result *res) {
     mg_params_init(P, &rng);
     for (int64_t i = 0; i < mg_numel(r); i++) mg_f32(r)[i] = (float)mg_rng_normal(&rng);
     if (spec->fill) spec->fill(g, spec->ctx);
-    if (mg_graph_forward(g) || mg_graph_backward(g)) {
-        snprintf(res->error, sizeof res->error, "%s", mg_errmsg());
-        goto out;
-    }
     size_t total = mg_params_total(P);
     float *w = mg_params_data(P), *grad = mg_params_grad(P);
+    /* Two steps, each on gradients poisoned with NaN (the second also on
+     * buffers holding the first step's values): a kernel that stores must
+     * write every element, one that adds must find its gradient zeroed. */
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t i = 0; i < total; i++) grad[i] = NAN;
+        if (mg_graph_forward(g) || mg_graph_backward(g)) {
+            snprintf(res->error, sizeof res->error, "%s", mg_errmsg());
+            goto out;
+        }
+    }
     size_t stride = total > (size_t)max_checks ? (total + max_checks - 1) / max_checks : 1;
     double worst = 0;
     for (size_t i = 0; i < total; i += stride) {
@@ -124,4 +133,18 @@ out:
     mg_graph_free(g);
     mg_params_free(P);
     return rc;
+}
+
+int mg_gradcheck(const mg_gradcheck_spec *spec, mg_gradcheck_result *res) {
+    mg_gradcheck_result add;
+    int rc = check_once(spec, res, true);
+    int rc_add = check_once(spec, &add, false);
+    if (!res->error[0] && add.error[0])
+        snprintf(res->error, sizeof res->error, "(adding) %.480s", add.error);
+    if (rc_add && !rc) snprintf(res->worst, sizeof res->worst, "(adding) %.230s", add.worst);
+    res->n_checked += add.n_checked;
+    res->n_bad += add.n_bad;
+    res->max_abs_err = fmax(res->max_abs_err, add.max_abs_err);
+    res->max_rel_err = fmax(res->max_rel_err, add.max_rel_err);
+    return rc || rc_add;
 }

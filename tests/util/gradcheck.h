@@ -5,7 +5,10 @@
  * tensor y to a scalar L = sum_i y_i r_i with fixed random weights r, and
  * compares the engine's d L / d theta with (L(theta + eps) - L(theta - eps))
  * / (2 eps) for every parameter element (or an evenly spread sample of at
- * most max_checks). L is summed in double from y's float32 values. */
+ * most max_checks). L is summed in double from y's float32 values. The
+ * check runs twice: with each gradient's first writer storing into it, and
+ * with every backward kernel adding into zeroed gradients
+ * (mg_graph_set_grad_write); both must pass. */
 #ifndef MG_TEST_GRADCHECK_H
 #define MG_TEST_GRADCHECK_H
 

@@ -1,7 +1,7 @@
 /* bench_step.c — the median time of a full-batch training step (forward,
  * backward, AdamW) of a model in its canonical setting, for tools/bench.
  *
- *   bench_step MODEL [--steps N] [--threads T] [--no-rewrites] [--dump DIR]
+ *   bench_step MODEL [--steps N] [--threads T] [--no-rewrites] [--dump DIR] [--profile]
  *
  * Prints one line of key=value pairs: the model, median and min step time,
  * the loss at step 0, the step's FLOPs after rewrites and as written, the
@@ -9,7 +9,10 @@
  * resident memory, and BLIS's kernels. --dump writes DIR/init.safetensors
  * (the step-0 parameters) and DIR/data.safetensors (the training split's a,
  * b and labels as float tensors "a", "b", "y") so that the peers start from
- * the same weights on the same data. A benchmark, not a test. */
+ * the same weights on the same data. --profile then runs the steps again
+ * with kernel timing on and prints, per node, the mean forward and backward
+ * kernel times (most expensive first), the gradient zeroing and the rest of
+ * the step (optimizer, checks). A benchmark, not a test. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,6 +76,43 @@ static int dump(mg_trainer *t, const char *dir) {
     return rc;
 }
 
+static void profile(mg_trainer *t, int steps) {
+    mg_graph *g = mg_trainer_graph(t);
+    int n = mg_graph_node_count(g);
+    double *f = calloc((size_t)n + 1, sizeof *f), *b = calloc((size_t)n + 1, sizeof *b);
+    int *order = malloc((size_t)n * sizeof *order);
+    mg_graph_profile(g, f, b);
+    double t0 = now();
+    for (int s = 0; s < steps; s++) mg_trainer_step(t);
+    double total = (now() - t0) / steps * 1e3, kernels = 0;
+    mg_graph_profile(g, NULL, NULL);
+    for (int i = 0; i <= n; i++) kernels += (f[i] + b[i]) / steps * 1e3;
+    for (int i = 0; i < n; i++) order[i] = i;
+    for (int i = 1; i < n; i++) /* insertion sort by total time, largest first */
+        for (int j = i; j > 0 && f[order[j]] + b[order[j]] > f[order[j - 1]] + b[order[j - 1]];
+             j--) {
+            int x = order[j];
+            order[j] = order[j - 1];
+            order[j - 1] = x;
+        }
+    printf("profile: %.3f ms per step, mean of %d\n", total, steps);
+    printf("  node  op              shape                 fwd ms   bwd ms  share\n");
+    for (int k = 0; k < n; k++) {
+        int i = order[k];
+        if (f[i] + b[i] <= 0) break;
+        const mg_tensor *x = mg_graph_node(g, i);
+        char shape[48];
+        printf("  %4d  %-14s  %-20s %7.3f  %7.3f  %4.1f%%\n", i, x->op->name,
+               mg_shape_str(x, shape, sizeof shape), f[i] / steps * 1e3, b[i] / steps * 1e3,
+               100 * (f[i] + b[i]) / steps * 1e3 / total);
+    }
+    printf("  gradient zeroing                           %7.3f  %4.1f%%\n", b[n] / steps * 1e3,
+           100 * b[n] / steps * 1e3 / total);
+    printf("  rest of the step (optimizer, checks)       %7.3f  %4.1f%%\n", total - kernels,
+           100 * (total - kernels) / total);
+    free(f), free(b), free(order);
+}
+
 static mg_trainer *make(const mg_model_def *m, int threads, const char *off) {
     mg_train_cfg cfg;
     mg_train_defaults(&cfg, m);
@@ -88,17 +128,19 @@ static mg_trainer *make(const mg_model_def *m, int threads, const char *off) {
 
 int main(int argc, char **argv) {
     const char *model = NULL, *dir = NULL, *off = "";
-    int steps = 20, threads = 0;
+    int steps = 20, threads = 0, prof = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--steps") && i + 1 < argc) steps = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--dump") && i + 1 < argc) dir = argv[++i];
         else if (!strcmp(argv[i], "--no-rewrites")) off = "all";
+        else if (!strcmp(argv[i], "--profile")) prof = 1;
         else if (!model && argv[i][0] != '-') model = argv[i];
         else {
             fprintf(
                 stderr,
-                "usage: bench_step MODEL [--steps N] [--threads T] [--no-rewrites] [--dump DIR]\n");
+                "usage: bench_step MODEL [--steps N] [--threads T] [--no-rewrites] [--dump DIR] "
+                "[--profile]\n");
             return 2;
         }
     }
@@ -138,6 +180,7 @@ int main(int argc, char **argv) {
            "rewrites=%s\n",
            m->name, steps, mg_gemm_threads(), med, dt[0], e0.loss, flops, flops_written,
            flops / med * 1e-9, rate, ru.ru_maxrss, mg_blis_arch(), *off ? "off" : "on");
+    if (prof) profile(t, steps);
     free(dt);
     mg_trainer_free(t);
     return 0;
