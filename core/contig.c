@@ -43,13 +43,15 @@ static void contig_backward(mg_tensor *out) {
     mg_tensor *x = out->in[0];
     if (!x->grad) return;
     int64_t n = mg_numel(out);
-    for (int64_t i = 0; i < n; i++) x->grad[i] += out->grad[i];
+    if (mg_grad_writes(out, 0)) memcpy(x->grad, out->grad, (size_t)n * sizeof(float));
+    else
+        for (int64_t i = 0; i < n; i++) x->grad[i] += out->grad[i];
 }
 
 const mg_op mg_op_contiguous = {
     .name = "contiguous",
     .arity = 1,
-    .flags = MG_OP_STRIDED,
+    .flags = MG_OP_STRIDED | MG_OP_BWD_WRITE,
     .shape = contig_shape,
     .forward = contig_forward,
     .backward = contig_backward,

@@ -11,6 +11,7 @@
  * row (n) against (m, n), a position table (t, d) against (b, t, d)). */
 #include <omp.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "core/gemm.h"
 #include "core/op.h"
@@ -162,8 +163,11 @@ static void accumulate_grad(const mg_tensor *out, int which, float sign, bool ti
             }
 }
 
-/* Fast paths of accumulate_grad: every layout but LAYOUT_GENERAL. */
-static bool accumulate_fast(const mg_tensor *out, int which, float sign, bool times_other) {
+/* Fast paths of accumulate_grad: every layout but LAYOUT_GENERAL. With
+ * write, the gradient is stored rather than added to (the first repeat of
+ * a reduction stores, the others add). */
+static inline __attribute__((always_inline)) bool
+grad_fast(const mg_tensor *out, int which, float sign, bool times_other, bool write) {
     bin_layout lay = layout_of(out);
     const mg_tensor *t = out->in[which], *o = out->in[1 - which];
     float *dx = t->grad;
@@ -171,7 +175,10 @@ static bool accumulate_fast(const mg_tensor *out, int which, float sign, bool ti
     int64_t total = mg_numel(out);
     if (lay == LAYOUT_SAME) {
         _Pragma("omp parallel for schedule(static) num_threads(mg_kernel_threads(total))") for (
-            int64_t i = 0; i < total; i++) dx[i] += sign * (times_other ? dy[i] * ov[i] : dy[i]);
+            int64_t i = 0; i < total; i++) {
+            float v = sign * (times_other ? dy[i] * ov[i] : dy[i]);
+            dx[i] = write ? v : dx[i] + v;
+        }
         return true;
     }
     if (lay == LAYOUT_GENERAL) return false;
@@ -187,8 +194,12 @@ static bool accumulate_fast(const mg_tensor *out, int which, float sign, bool ti
             int64_t j0 = n * id / nt, j1 = n * (id + 1) / nt;
             for (int64_t r = 0; r < total; r += n) {
                 const float *d = dy + r;
-                for (int64_t j = j0; j < j1; j++)
-                    dx[j] += sign * (times_other ? d[j] * ov[r + j] : d[j]);
+                if (write && r == 0)
+                    for (int64_t j = j0; j < j1; j++)
+                        dx[j] = sign * (times_other ? d[j] * ov[r + j] : d[j]);
+                else
+                    for (int64_t j = j0; j < j1; j++)
+                        dx[j] += sign * (times_other ? d[j] * ov[r + j] : d[j]);
             }
         }
         return true;
@@ -200,15 +211,23 @@ static bool accumulate_fast(const mg_tensor *out, int which, float sign, bool ti
                                                                                         r < total;
                                                                                         r += n) {
         const float *d = dy + r;
-        for (int64_t j = 0; j < n; j++) dx[r + j] += sign * (times_other ? d[j] * ov[j] : d[j]);
+        for (int64_t j = 0; j < n; j++) {
+            float v = sign * (times_other ? d[j] * ov[j] : d[j]);
+            dx[r + j] = write ? v : dx[r + j] + v;
+        }
     }
     return true;
 }
 
 static void binary_backward_input(const mg_tensor *out, int which, float sign, bool times_other) {
-    if (!out->in[which]->grad) return;
-    if (!accumulate_fast(out, which, sign, times_other))
-        accumulate_grad(out, which, sign, times_other);
+    const mg_tensor *t = out->in[which];
+    if (!t->grad) return;
+    bool write = mg_grad_writes(out, which);
+    if (write ? grad_fast(out, which, sign, times_other, true)
+              : grad_fast(out, which, sign, times_other, false))
+        return;
+    if (write) memset(t->grad, 0, (size_t)mg_numel(t) * sizeof(float));
+    accumulate_grad(out, which, sign, times_other);
 }
 
 /* y = a + b;  da += sum_bcast dy;  db += sum_bcast dy */
@@ -220,6 +239,7 @@ static void add_backward(mg_tensor *out) {
 const mg_op mg_op_add = {
     .name = "add",
     .arity = 2,
+    .flags = MG_OP_BWD_WRITE,
     .shape = broadcast_shape,
     .forward = add_forward,
     .backward = add_backward,
@@ -235,6 +255,7 @@ static void sub_backward(mg_tensor *out) {
 const mg_op mg_op_sub = {
     .name = "sub",
     .arity = 2,
+    .flags = MG_OP_BWD_WRITE,
     .shape = broadcast_shape,
     .forward = sub_forward,
     .backward = sub_backward,
@@ -250,7 +271,7 @@ static void mul_backward(mg_tensor *out) {
 const mg_op mg_op_mul = {
     .name = "mul",
     .arity = 2,
-    .flags = MG_OP_BWD_IN,
+    .flags = MG_OP_BWD_IN | MG_OP_BWD_WRITE,
     .shape = broadcast_shape,
     .forward = mul_forward,
     .backward = mul_backward,

@@ -57,11 +57,14 @@ static void concat_backward(mg_tensor *out) {
     for (int k = 0; k < out->n_in; k++) {
         const mg_tensor *x = out->in[k];
         int64_t ck = x->shape[x->ndim - 1];
+        bool write = mg_grad_writes(out, k);
         if (x->grad)
             for (int64_t r = 0; r < rows; r++) {
                 const float *dr = out->grad + r * c + off;
                 float *xr = x->grad + r * ck;
-                for (int64_t j = 0; j < ck; j++) xr[j] += dr[j];
+                if (write) memcpy(xr, dr, (size_t)ck * sizeof *xr);
+                else
+                    for (int64_t j = 0; j < ck; j++) xr[j] += dr[j];
             }
         off += ck;
     }
@@ -70,6 +73,7 @@ static void concat_backward(mg_tensor *out) {
 const mg_op mg_op_concat = {
     .name = "concat",
     .arity = 0, /* 1 to MG_MAX_INPUTS */
+    .flags = MG_OP_BWD_WRITE,
     .shape = concat_shape,
     .forward = concat_forward,
     .backward = concat_backward,

@@ -55,13 +55,17 @@ static void mask_backward(mg_tensor *out) {
     for (int64_t b = 0; b < batch; b++)
         for (int64_t i = 0; i < r; i++) {
             int64_t row = (b * r + i) * t;
-            for (int64_t j = 0; j <= i + o; j++) dx[row + j] += dy[row + j];
+            if (!mg_grad_writes(out, 0))
+                for (int64_t j = 0; j <= i + o && j < t; j++) dx[row + j] += dy[row + j];
+            else
+                for (int64_t j = 0; j < t; j++) dx[row + j] = j <= i + o ? dy[row + j] : 0.0f;
         }
 }
 
 const mg_op mg_op_causal_mask = {
     .name = "causal_mask",
     .arity = 1,
+    .flags = MG_OP_BWD_WRITE,
     .shape = mask_shape,
     .forward = mask_forward,
     .backward = mask_backward,

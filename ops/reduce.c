@@ -84,7 +84,10 @@ static void axis_backward(mg_tensor *out) {
         for (int64_t k = 0; k < len; k++) {
             float *row = dx + (o * len + k) * inner;
             const float *d = dy + o * inner;
-            for (int64_t i = 0; i < inner; i++) row[i] += scale * d[i];
+            if (mg_grad_writes(out, 0))
+                for (int64_t i = 0; i < inner; i++) row[i] = scale * d[i];
+            else
+                for (int64_t i = 0; i < inner; i++) row[i] += scale * d[i];
         }
 }
 
@@ -92,6 +95,7 @@ static void axis_backward(mg_tensor *out) {
 const mg_op mg_op_sum = {
     .name = "sum",
     .arity = 1,
+    .flags = MG_OP_BWD_WRITE,
     .shape = sum_shape,
     .forward = axis_forward,
     .backward = axis_backward,
@@ -102,6 +106,7 @@ MG_REGISTER_OP(mg_op_sum)
 const mg_op mg_op_mean = {
     .name = "mean",
     .arity = 1,
+    .flags = MG_OP_BWD_WRITE,
     .shape = mean_shape,
     .forward = axis_forward,
     .backward = axis_backward,
@@ -133,13 +138,15 @@ static void all_backward(mg_tensor *out) {
     float *dx = out->in[0]->grad;
     if (!dx) return;
     float d = (float)((double)out->grad[0] / (double)out->attr.i[0]);
-    for (int64_t i = 0, n = mg_numel(out->in[0]); i < n; i++) dx[i] += d;
+    bool write = mg_grad_writes(out, 0);
+    for (int64_t i = 0, n = mg_numel(out->in[0]); i < n; i++) dx[i] = write ? d : dx[i] + d;
 }
 
 /* y = sum_i x_i;  dx_i += dy */
 const mg_op mg_op_sum_all = {
     .name = "sum_all",
     .arity = 1,
+    .flags = MG_OP_BWD_WRITE,
     .shape = sum_all_shape,
     .forward = all_forward,
     .backward = all_backward,
@@ -150,6 +157,7 @@ MG_REGISTER_OP(mg_op_sum_all)
 const mg_op mg_op_mean_all = {
     .name = "mean_all",
     .arity = 1,
+    .flags = MG_OP_BWD_WRITE,
     .shape = mean_all_shape,
     .forward = all_forward,
     .backward = all_backward,

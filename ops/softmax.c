@@ -8,12 +8,17 @@
  *   loss = log(sum_j exp(z_j - m)) - (z_y - m)         otherwise,
  * and the true class's gradient is minus the sum of the other classes'
  * probabilities (positive terms, no cancellation), not p_y - 1. Row sums
- * and the mean over rows accumulate in double. */
+ * and the mean over rows accumulate in double. Exponentials use mg_vexp
+ * (ops/vexp.h) so that rows vectorise; rows run on the kernel threads in
+ * fixed blocks (deterministic for a thread count). */
 #include <math.h>
+#include <omp.h>
 #include <stdio.h>
 
+#include "core/gemm.h"
 #include "core/op.h"
 #include "ops/ops.h"
+#include "ops/vexp.h"
 
 /* softmax ---------------------------------------------------------------- */
 
@@ -40,13 +45,16 @@ static mg_status softmax_forward(mg_tensor *out) {
     const float *x = out->in[0]->data;
     float *y = out->data;
     int64_t c = out->shape[out->ndim - 1], rows = mg_numel(out) / c;
+#pragma omp parallel for schedule(static) num_threads(mg_kernel_threads(mg_numel(out)))
     for (int64_t r = 0; r < rows; r++) {
         const float *xr = x + r * c;
         float *yr = y + r * c, m = xr[0];
+#pragma omp simd reduction(max : m)
         for (int64_t j = 1; j < c; j++) m = xr[j] > m ? xr[j] : m;
         double s = 0.0;
+#pragma omp simd reduction(+ : s)
         for (int64_t j = 0; j < c; j++) {
-            yr[j] = expf(xr[j] - m);
+            yr[j] = mg_vexp(xr[j] - m);
             s += yr[j];
         }
         float inv = (float)(1.0 / s);
@@ -60,20 +68,25 @@ static void softmax_backward(mg_tensor *out) {
     float *dx = out->in[0]->grad;
     if (!dx) return;
     const float *y = out->data, *dy = out->grad;
+    bool write = mg_grad_writes(out, 0);
     int64_t c = out->shape[out->ndim - 1], rows = mg_numel(out) / c;
+#pragma omp parallel for schedule(static) num_threads(mg_kernel_threads(mg_numel(out)))
     for (int64_t r = 0; r < rows; r++) {
         const float *yr = y + r * c, *dr = dy + r * c;
         double dot = 0.0;
         for (int64_t j = 0; j < c; j++) dot += (double)dr[j] * yr[j];
-        float d = (float)dot;
-        for (int64_t j = 0; j < c; j++) dx[r * c + j] += yr[j] * (dr[j] - d);
+        float d = (float)dot, *xr = dx + r * c;
+        if (write)
+            for (int64_t j = 0; j < c; j++) xr[j] = yr[j] * (dr[j] - d);
+        else
+            for (int64_t j = 0; j < c; j++) xr[j] += yr[j] * (dr[j] - d);
     }
 }
 
 const mg_op mg_op_softmax = {
     .name = "softmax",
     .arity = 1,
-    .flags = MG_OP_BWD_OUT,
+    .flags = MG_OP_BWD_OUT | MG_OP_BWD_WRITE,
     .shape = softmax_shape,
     .forward = softmax_forward,
     .backward = softmax_backward,
@@ -110,25 +123,41 @@ static mg_status ce_forward(mg_tensor *out) {
     const int32_t *labels = mg_i32(out->in[1]);
     float *p = out->aux;
     int64_t n = tz->shape[0], c = tz->shape[1];
-    double total = 0.0;
-    for (int64_t i = 0; i < n; i++) {
-        int32_t y = labels[i];
-        if (y < 0 || y >= c)
+    for (int64_t i = 0; i < n; i++)
+        if (labels[i] < 0 || labels[i] >= c)
             return mg_fail(MG_ERR_ARG, "cross_entropy: label %d at row %lld is outside [0, %lld)",
-                           (int)y, (long long)i, (long long)c);
-        const float *zr = z + i * c;
-        float *pr = p + i * c, m = zr[0];
-        for (int64_t j = 1; j < c; j++) m = zr[j] > m ? zr[j] : m;
-        double others = 0.0; /* sum_{j != y} exp(z_j - m) */
-        for (int64_t j = 0; j < c; j++) {
-            pr[j] = expf(zr[j] - m);
-            if (j != y) others += pr[j];
+                           (int)labels[i], (long long)i, (long long)c);
+    /* per-thread partial sums over fixed blocks of rows, added in order */
+    enum { MAX_T = 64 };
+    double part[MAX_T] = {0};
+    int nt = mg_kernel_threads(n * c);
+    if (nt > MAX_T) nt = MAX_T;
+#pragma omp parallel num_threads(nt)
+    {
+        int id = nt > 1 ? omp_get_thread_num() : 0;
+        double total = 0.0;
+        for (int64_t i = n * id / nt; i < n * (id + 1) / nt; i++) {
+            int32_t y = labels[i];
+            const float *zr = z + i * c;
+            float *pr = p + i * c, m = zr[0];
+#pragma omp simd reduction(max : m)
+            for (int64_t j = 1; j < c; j++) m = zr[j] > m ? zr[j] : m;
+            for (int64_t j = 0; j < c; j++) pr[j] = mg_vexp(zr[j] - m);
+            float ey = pr[y];
+            pr[y] = 0.0f;        /* out of the sum below, which then vectorises */
+            double others = 0.0; /* sum_{j != y} exp(z_j - m) */
+#pragma omp simd reduction(+ : others)
+            for (int64_t j = 0; j < c; j++) others += pr[j];
+            pr[y] = ey;
+            double s = others + ey;
+            total += zr[y] == m ? log1p(others) : log(s) - ((double)zr[y] - m);
+            float inv = (float)(1.0 / s);
+            for (int64_t j = 0; j < c; j++) pr[j] *= inv;
         }
-        double ey = pr[y], s = others + ey;
-        total += zr[y] == m ? log1p(others) : log(s) - ((double)zr[y] - m);
-        double inv = 1.0 / s;
-        for (int64_t j = 0; j < c; j++) pr[j] = (float)(pr[j] * inv);
+        part[id] = total;
     }
+    double total = 0.0;
+    for (int t = 0; t < nt; t++) total += part[t];
     mg_f32(out)[0] = (float)(total / (double)n);
     return MG_OK;
 }
@@ -140,18 +169,21 @@ static void ce_backward(mg_tensor *out) {
     if (!dz) return;
     const int32_t *labels = mg_i32(out->in[1]);
     const float *p = out->aux;
+    bool write = mg_grad_writes(out, 0);
     int64_t n = tz->shape[0], c = tz->shape[1];
     float scale = (float)((double)out->grad[0] / (double)n);
+#pragma omp parallel for schedule(static) num_threads(mg_kernel_threads(n *c))
     for (int64_t i = 0; i < n; i++) {
         int32_t y = labels[i];
         const float *pr = p + i * c;
         float *dr = dz + i * c;
-        double others = 0.0;
-        for (int64_t j = 0; j < c; j++) {
-            if (j == y) continue;
-            others += pr[j];
-            dr[j] += scale * pr[j];
-        }
+        double others = 0.0; /* sum_{j != y} p_j, p_y left out by a mask */
+        if (write)
+            for (int64_t j = 0; j < c; j++) dr[j] = scale * pr[j] * (float)(j != y);
+        else
+            for (int64_t j = 0; j < c; j++) dr[j] += scale * pr[j] * (float)(j != y);
+#pragma omp simd reduction(+ : others)
+        for (int64_t j = 0; j < c; j++) others += (double)pr[j] * (double)(j != y);
         dr[y] += (float)(-(double)scale * others);
     }
 }
@@ -162,7 +194,7 @@ static void ce_backward(mg_tensor *out) {
 const mg_op mg_op_cross_entropy = {
     .name = "cross_entropy",
     .arity = 2,
-    .flags = MG_OP_BWD_IN,
+    .flags = MG_OP_BWD_IN | MG_OP_BWD_WRITE,
     .shape = ce_shape,
     .aux_size = ce_aux_size,
     .forward = ce_forward,

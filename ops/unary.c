@@ -33,12 +33,18 @@ static void scale_backward(mg_tensor *out) {
     const float *restrict dy = out->grad;
     if (!dx) return;
     const int64_t n = mg_numel(out);
+    if (mg_grad_writes(out, 0)) {
 #pragma omp parallel for schedule(static) num_threads(mg_kernel_threads(n))
-    for (int64_t i = 0; i < n; i++) dx[i] += s * dy[i];
+        for (int64_t i = 0; i < n; i++) dx[i] = s * dy[i];
+    } else {
+#pragma omp parallel for schedule(static) num_threads(mg_kernel_threads(n))
+        for (int64_t i = 0; i < n; i++) dx[i] += s * dy[i];
+    }
 }
 const mg_op mg_op_scale = {
     .name = "scale",
     .arity = 1,
+    .flags = MG_OP_BWD_WRITE,
     .shape = same_shape,
     .forward = scale_forward,
     .backward = scale_backward,
@@ -60,16 +66,24 @@ static void relu_backward(mg_tensor *out) {
     if (!dx) return;
     /* both loads unconditional, so the select vectorises */
     const int64_t n = mg_numel(out);
+    if (mg_grad_writes(out, 0)) {
 #pragma omp parallel for schedule(static) num_threads(mg_kernel_threads(n))
-    for (int64_t i = 0; i < n; i++) {
-        float g = dy[i];
-        dx[i] += y[i] > 0.0f ? g : 0.0f;
+        for (int64_t i = 0; i < n; i++) {
+            float g = dy[i];
+            dx[i] = y[i] > 0.0f ? g : 0.0f;
+        }
+    } else {
+#pragma omp parallel for schedule(static) num_threads(mg_kernel_threads(n))
+        for (int64_t i = 0; i < n; i++) {
+            float g = dy[i];
+            dx[i] += y[i] > 0.0f ? g : 0.0f;
+        }
     }
 }
 const mg_op mg_op_relu = {
     .name = "relu",
     .arity = 1,
-    .flags = MG_OP_BWD_OUT,
+    .flags = MG_OP_BWD_OUT | MG_OP_BWD_WRITE,
     .shape = same_shape,
     .forward = relu_forward,
     .backward = relu_backward,
@@ -90,13 +104,18 @@ static void square_backward(mg_tensor *out) {
     const float *restrict x = out->in[0]->data, *restrict dy = out->grad;
     if (!dx) return;
     const int64_t n = mg_numel(out);
+    if (mg_grad_writes(out, 0)) {
 #pragma omp parallel for schedule(static) num_threads(mg_kernel_threads(n))
-    for (int64_t i = 0; i < n; i++) dx[i] += 2.0f * x[i] * dy[i];
+        for (int64_t i = 0; i < n; i++) dx[i] = 2.0f * x[i] * dy[i];
+    } else {
+#pragma omp parallel for schedule(static) num_threads(mg_kernel_threads(n))
+        for (int64_t i = 0; i < n; i++) dx[i] += 2.0f * x[i] * dy[i];
+    }
 }
 const mg_op mg_op_square = {
     .name = "square",
     .arity = 1,
-    .flags = MG_OP_BWD_IN,
+    .flags = MG_OP_BWD_IN | MG_OP_BWD_WRITE,
     .shape = same_shape,
     .forward = square_forward,
     .backward = square_backward,

@@ -13,8 +13,10 @@
 
 /* dx[map(i)] += dy[i] over the view's elements, where element i of the
  * view (row-major over out->shape) sits at sum_k idx_k * gs[k] + goff in the
- * input's contiguous gradient. */
-static void scatter_view_grad(const mg_tensor *out, const int64_t *gs, int64_t goff, float *dx) {
+ * input's contiguous gradient; with write, dx[map(i)] = dy[i] (the caller
+ * makes sure the map covers dx or zeroes the rest). */
+static void scatter_view_grad(const mg_tensor *out, const int64_t *gs, int64_t goff, float *dx,
+                              bool write) {
     int64_t n[4] = {1, 1, 1, 1}, s[4] = {0, 0, 0, 0};
     int lead = MG_MAX_DIMS - out->ndim;
     for (int k = 0; k < out->ndim; k++) {
@@ -26,7 +28,10 @@ static void scatter_view_grad(const mg_tensor *out, const int64_t *gs, int64_t g
         for (int64_t b = 0; b < n[1]; b++)
             for (int64_t c = 0; c < n[2]; c++) {
                 float *row = dx + goff + a * s[0] + b * s[1] + c * s[2];
-                for (int64_t d = 0; d < n[3]; d++) row[d * s[3]] += *dy++;
+                if (write)
+                    for (int64_t d = 0; d < n[3]; d++) row[d * s[3]] = *dy++;
+                else
+                    for (int64_t d = 0; d < n[3]; d++) row[d * s[3]] += *dy++;
             }
 }
 
@@ -59,13 +64,13 @@ static void permute_backward(mg_tensor *out) {
     int64_t xs[MG_MAX_DIMS], gs[MG_MAX_DIMS];
     mg_contiguous_strides(x->ndim, x->shape, xs);
     for (int k = 0; k < out->ndim; k++) gs[k] = xs[out->attr.i[k]];
-    scatter_view_grad(out, gs, 0, x->grad);
+    scatter_view_grad(out, gs, 0, x->grad, mg_grad_writes(out, 0)); /* a permutation covers dx */
 }
 
 const mg_op mg_op_permute = {
     .name = "permute",
     .arity = 1,
-    .flags = MG_OP_VIEW | MG_OP_STRIDED,
+    .flags = MG_OP_VIEW | MG_OP_STRIDED | MG_OP_BWD_WRITE,
     .shape = permute_shape,
     .backward = permute_backward,
 };
@@ -120,7 +125,7 @@ static void slice_backward(mg_tensor *out) {
     if (!x->grad) return;
     int64_t gs[MG_MAX_DIMS];
     mg_contiguous_strides(x->ndim, x->shape, gs);
-    scatter_view_grad(out, gs, out->attr.i[1] * gs[out->attr.i[0]], x->grad);
+    scatter_view_grad(out, gs, out->attr.i[1] * gs[out->attr.i[0]], x->grad, false);
 }
 
 const mg_op mg_op_slice = {
@@ -181,13 +186,15 @@ static void reshape_backward(mg_tensor *out) {
     mg_tensor *x = out->in[0];
     if (!x->grad) return;
     int64_t n = mg_numel(out);
-    for (int64_t i = 0; i < n; i++) x->grad[i] += out->grad[i];
+    if (mg_grad_writes(out, 0)) memcpy(x->grad, out->grad, (size_t)n * sizeof(float));
+    else
+        for (int64_t i = 0; i < n; i++) x->grad[i] += out->grad[i];
 }
 
 const mg_op mg_op_reshape = {
     .name = "reshape",
     .arity = 1,
-    .flags = MG_OP_VIEW,
+    .flags = MG_OP_VIEW | MG_OP_BWD_WRITE,
     .shape = reshape_shape,
     .backward = reshape_backward,
 };

@@ -3,6 +3,7 @@
  * of late grokking, label and shape errors. */
 #include <criterion/criterion.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ops/ops.h"
@@ -246,4 +247,25 @@ Test(cross_entropy, labels_must_be_int) {
 }
 Test(cross_entropy, labels_must_have_one_per_row) {
     expect_shape_error(MG_F32, MG_SHAPE(2, 3), MG_I32, MG_SHAPE(3), "(3,)");
+}
+
+#include "ops/vexp.h"
+
+Test(vexp, within_two_ulp_of_expf_and_zero_below_the_normal_range) {
+    int worst = 0;
+    float at = 0;
+    for (int i = 0; i <= 200000; i++) {
+        float x = -87.0f * (float)i / 200000.0f;
+        float got = mg_vexp(x), want = expf(x);
+        int32_t gb, wb;
+        memcpy(&gb, &got, sizeof gb);
+        memcpy(&wb, &want, sizeof wb);
+        int ulp = abs(gb - wb);
+        if (ulp > worst) worst = ulp, at = x;
+    }
+    cr_log_info("mg_vexp: worst %d ulp at x = %.7g", worst, at);
+    cr_assert_leq(worst, 2, "mg_vexp is %d ulp from expf at x = %.7g", worst, at);
+    cr_assert_eq(mg_vexp(0.0f), 1.0f);
+    cr_assert_eq(mg_vexp(-90.0f), 0.0f);
+    cr_assert_eq(mg_vexp(-INFINITY), 0.0f);
 }
