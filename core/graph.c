@@ -142,6 +142,20 @@ mg_tensor *mg_param(mg_graph *g, const char *name, mg_init init, int ndim, const
     return t;
 }
 
+mg_status mg_input_uniform(mg_tensor *t, int axis, int64_t start, int64_t len) {
+    if (!t || t->kind != MG_TENSOR_INPUT)
+        return mg_fail(MG_ERR_ARG, "mg_input_uniform: '%s' is not an input", t ? t->name : "NULL");
+    if (axis < 1 || axis >= t->ndim || start < 0 || len < 1 || start + len > t->shape[axis])
+        return mg_fail(MG_ERR_ARG,
+                       "mg_input_uniform: '%s': axis %d, [%lld, %lld) is not a range of a dim "
+                       "after the first",
+                       t->name, axis, (long long)start, (long long)(start + len));
+    t->attr.i[0] = axis + 1;
+    t->attr.i[1] = start;
+    t->attr.i[2] = len;
+    return MG_OK;
+}
+
 void mg_graph_set_grad_write(mg_graph *g, bool on) {
     if (g) g->no_grad_write = !on;
 }

@@ -43,6 +43,12 @@ mg_status mg_graph_fail(mg_graph *g, mg_status s, const char *fmt, ...)
 
 /* Leaves. */
 mg_tensor *mg_input(mg_graph *g, const char *name, mg_dtype dtype, int ndim, const int64_t *shape);
+/* Declares that input[..., start:start+len, ...] along axis (>= 1) holds
+ * the same values in every row of axis 0 (the batch): a token that every
+ * example has, like the "=" of "a b =". The constants pass
+ * (ops/pass_constants.c) then computes what depends only on that part once
+ * per step instead of once per row. The caller must fill it so. */
+mg_status mg_input_uniform(mg_tensor *input, int axis, int64_t start, int64_t len);
 mg_tensor *mg_param(mg_graph *g, const char *name, mg_init init, int ndim, const int64_t *shape);
 
 /* Applies op to inputs; attr (may be NULL) holds the op's settings. Returns

@@ -7,6 +7,7 @@
 
 #include "core/alloc.h"
 #include "core/graph_impl.h"
+#include "core/op.h"
 
 #define MG_MAX_PASSES 32
 
@@ -64,12 +65,35 @@ int mg_graph_rewrite_count(const mg_graph *g, int pass) {
 }
 
 void mg_graph_replace(mg_graph *g, mg_tensor *old, mg_tensor *new_, int since) {
+    mg_tensor *copy = NULL; /* new_ made contiguous, for consumers that need it */
     for (int i = 0; i < since && i < g->n_nodes; i++) {
         mg_tensor *c = g->nodes[i];
-        for (int k = 0; k < c->n_in; k++)
-            if (c->in[k] == old) c->in[k] = new_;
+        for (int k = 0; k < c->n_in; k++) {
+            if (c->in[k] != old) continue;
+            bool strided = !c->op || (c->op->flags & MG_OP_STRIDED);
+            if (!strided && !mg_is_contiguous(new_)) {
+                if (!copy) copy = mg_apply(g, &mg_op_contiguous, 1, &new_, NULL);
+                if (copy) c->in[k] = copy;
+            } else {
+                c->in[k] = new_;
+            }
+        }
     }
-    if (g->kept[old->id]) g->kept[new_->id] = true;
+    if (!g->kept[old->id] || old == new_) return;
+    /* The caller holds old: it becomes a free view of new_ (a reshape to its
+     * own shape) when new_ is contiguous, else it stays, computed as before. */
+    const mg_op *reshape = mg_op_find("reshape");
+    if (reshape && mg_is_contiguous(new_) && new_->dtype == old->dtype) {
+        old->op = reshape;
+        old->n_in = 1;
+        old->in[0] = new_;
+        memset(&old->attr, 0, sizeof old->attr);
+        old->attr.i[0] = old->ndim;
+        for (int k = 0; k < old->ndim; k++) old->attr.i[1 + k] = old->shape[k];
+        old->root = new_->root;
+    } else {
+        g->kept[new_->id] = true;
+    }
 }
 
 /* live[i]: node i is reachable backwards from a kept node (the outputs and
@@ -160,17 +184,18 @@ mg_status mg_graph_run_passes(mg_graph *g, mg_tensor **loss) {
     (void)loss; /* passes never replace the loss: it is a scalar no pass matches */
     memset(g->pass_count, 0, sizeof g->pass_count);
     bool any = false;
-    for (int round = 0; round < 8; round++) {
-        int changed = 0;
-        for (int i = 0; i < n_passes; i++) {
-            if (g->pass_off[i]) continue;
-            int r = passes[i]->run(g);
-            if (r < 0 || g->status) return g->status ? g->status : MG_ERR_STATE;
-            g->pass_count[i] += r;
-            changed += r;
+    for (int late = 0; late < 2; late++)
+        for (int round = 0; round < 8; round++) {
+            int changed = 0;
+            for (int i = 0; i < n_passes; i++) {
+                if (g->pass_off[i] || (passes[i]->order >= MG_PASS_LATE) != late) continue;
+                int r = passes[i]->run(g);
+                if (r < 0 || g->status) return g->status ? g->status : MG_ERR_STATE;
+                g->pass_count[i] += r;
+                changed += r;
+            }
+            if (!changed) break;
+            any = true;
         }
-        if (!changed) break;
-        any = true;
-    }
     return any ? resort(g) : MG_OK;
 }

@@ -4,7 +4,8 @@
  * A pass is one struct in its own file of ops/ (it knows the ops it
  * rewrites), registered like an op. mg_graph_compile runs the enabled passes
  * before it plans memory, in increasing `order`, repeating the sequence until
- * no pass changes anything; then it re-sorts the nodes. A pass builds its
+ * no pass changes anything (late passes, order >= MG_PASS_LATE, only after
+ * the others are done, the same way); then it re-sorts the nodes. A pass builds its
  * replacement with the ordinary builders (mg_apply, mg_matmul, ...) and
  * redirects the consumers of the old tensor with mg_graph_replace; the old
  * nodes, no longer read, are never scheduled. Each pass can be turned off
@@ -14,6 +15,10 @@
 #define MG_REWRITE_H
 
 #include "core/graph.h"
+
+/* Passes of this order or above run only once the others have reached their
+ * fixed point (fusions, which hide the ops the others match). */
+#define MG_PASS_LATE 100
 
 typedef struct mg_pass {
     const char *name;    /* "gather_hoist" */
@@ -43,8 +48,10 @@ mg_status mg_graph_set_rewrites(mg_graph *g, const char *disabled);
 int mg_graph_rewrite_count(const mg_graph *g, int pass);
 
 /* Every consumer of old among the nodes made before node `since` reads
- * new_ instead (nodes made from `since` on are the replacement itself). A
- * kept old stays kept through new_. */
+ * new_ instead (nodes made from `since` on are the replacement itself);
+ * a consumer whose op needs contiguous input reads a copy of a strided new_. A
+ * kept old (the caller holds it) becomes a view of new_ when new_ is
+ * contiguous, costing nothing; otherwise it stays and new_ is kept too. */
 void mg_graph_replace(mg_graph *g, mg_tensor *old, mg_tensor *new_, int since);
 
 /* The number of live nodes that read t (views count as readers). */

@@ -15,7 +15,7 @@
 #include <stdint.h>
 
 #define MG_MAX_DIMS 4
-#define MG_MAX_INPUTS 4
+#define MG_MAX_INPUTS 8
 
 typedef enum { MG_F32 = 0, MG_I32 = 1 } mg_dtype;
 

@@ -78,6 +78,7 @@ static mg_status instantiate(mg_trainer *t, instance *in, int64_t n, bool traini
     in->a = mg_input(g, "a", MG_I32, MG_SHAPE(n));
     in->b = mg_input(g, "b", MG_I32, MG_SHAPE(n));
     in->tokens = mg_input(g, "tokens", MG_I32, MG_SHAPE(n, 3));
+    if (in->tokens) mg_input_uniform(in->tokens, 1, 2, 1); /* "=" in every row */
     in->y = mg_input(g, "labels", MG_I32, MG_SHAPE(n));
     mg_model_io io = {.p = p, .n = n, .a = in->a, .b = in->b, .tokens = in->tokens};
     st = c->model->build(g, &io, c->opt, &in->out);

@@ -14,7 +14,7 @@
 extern const mg_op mg_op_matmul, mg_op_add, mg_op_sub, mg_op_mul, mg_op_scale, mg_op_relu,
     mg_op_square, mg_op_sum, mg_op_mean, mg_op_sum_all, mg_op_mean_all, mg_op_softmax,
     mg_op_cross_entropy, mg_op_gather, mg_op_concat, mg_op_permute, mg_op_slice, mg_op_reshape,
-    mg_op_causal_mask;
+    mg_op_causal_mask, mg_op_fused_sum, mg_op_expand;
 
 /* matmul.c ------------------------------------------------------------ */
 /* a: (..., m, k) @ b: (..., k, n) -> (..., n). Batch dims must match, or one
@@ -67,6 +67,9 @@ mg_tensor *mg_permute(mg_graph *g, mg_tensor *x, const int *perm);
 mg_tensor *mg_transpose(mg_graph *g, mg_tensor *x);
 /* x[..., start:start+len, ...] along axis. */
 mg_tensor *mg_slice(mg_graph *g, mg_tensor *x, int axis, int64_t start, int64_t len);
+/* x: (1, ...) -> (n, ...): the one row seen n times (stride 0, no copy);
+ * backward sums the rows' gradients. */
+mg_tensor *mg_expand(mg_graph *g, mg_tensor *x, int64_t n);
 /* A contiguous copy of x. */
 mg_tensor *mg_contiguous(mg_graph *g, mg_tensor *x);
 
@@ -77,5 +80,17 @@ mg_tensor *mg_causal_mask(mg_graph *g, mg_tensor *x);
 /* Rows [first_row, first_row + r) of the causal mask of a (t, t) input,
  * applied to x: (..., r, t). */
 mg_tensor *mg_causal_mask_rows(mg_graph *g, mg_tensor *x, int64_t first_row);
+
+/* fused_sum.c ------------------------------------------------------------ */
+/* One term of a fused sum: gather(t, idx) when idx is set, else t itself,
+ * either of the output's size or a block of its trailing dims repeated
+ * along the leading ones (a bias row, a position table). */
+typedef struct {
+    mg_tensor *t, *idx;
+} mg_sum_term;
+/* relu?(sum of the terms) in one op (at most MG_MAX_INPUTS inputs, a gather
+ * counting two). Made by the fuse pass (ops/pass_fuse.c) from chains of add;
+ * a model may also call it directly. */
+mg_tensor *mg_fused_sum(mg_graph *g, int n, const mg_sum_term *terms, bool relu);
 
 #endif

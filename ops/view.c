@@ -206,6 +206,52 @@ mg_tensor *mg_reshape(mg_graph *g, mg_tensor *x, int ndim, const int64_t *shape)
     return mg_apply(g, &mg_op_reshape, 1, &x, &attr);
 }
 
+/* expand: x (1, ...) -> (n, ...), every row the same storage (stride 0) -- */
+static mg_status expand_shape(mg_tensor *out) {
+    const mg_tensor *x = out->in[0];
+    if (x->ndim < 1 || x->shape[0] != 1 || out->attr.i[0] < 1) {
+        char sx[64];
+        return mg_fail(MG_ERR_SHAPE, "expand: needs a first dim of 1 and n >= 1, got %s and n %lld",
+                       mg_shape_str(x, sx, sizeof sx), (long long)out->attr.i[0]);
+    }
+    out->ndim = x->ndim;
+    out->dtype = x->dtype;
+    memcpy(out->shape, x->shape, sizeof out->shape);
+    memcpy(out->stride, x->stride, sizeof out->stride);
+    out->shape[0] = out->attr.i[0];
+    out->stride[0] = 0;
+    out->offset = x->offset;
+    return MG_OK;
+}
+
+/* dx = sum over the rows of dy (each column's rows added in order) */
+static void expand_backward(mg_tensor *out) {
+    const mg_tensor *x = out->in[0];
+    if (!x->grad) return;
+    int64_t m = mg_numel(x), rows = out->shape[0];
+    const float *dy = out->grad;
+    float *dx = x->grad;
+    if (mg_grad_writes(out, 0)) memcpy(dx, dy, (size_t)m * sizeof *dx);
+    else
+        for (int64_t j = 0; j < m; j++) dx[j] += dy[j];
+    for (int64_t r = 1; r < rows; r++)
+        for (int64_t j = 0; j < m; j++) dx[j] += dy[r * m + j];
+}
+
+const mg_op mg_op_expand = {
+    .name = "expand",
+    .arity = 1,
+    .flags = MG_OP_VIEW | MG_OP_STRIDED | MG_OP_BWD_WRITE,
+    .shape = expand_shape,
+    .backward = expand_backward,
+};
+MG_REGISTER_OP(mg_op_expand)
+
+mg_tensor *mg_expand(mg_graph *g, mg_tensor *x, int64_t n) {
+    mg_attr attr = {.i = {n}};
+    return mg_apply(g, &mg_op_expand, 1, &x, &attr);
+}
+
 mg_tensor *mg_contiguous(mg_graph *g, mg_tensor *x) {
     return mg_apply(g, &mg_op_contiguous, 1, &x, NULL);
 }

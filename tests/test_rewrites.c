@@ -55,8 +55,18 @@ static double rel_diff(const float *a, const float *b, size_t n) {
     return d / fmax(s, 1e-30);
 }
 
-static void same_step(rcase c) {
-    mg_trainer *rw = make(&c, ""), *plain = make(&c, "all");
+/* How many rewrites the pass of that name made in t's training graph. */
+static int rewrites_by(mg_trainer *t, const char *pass) {
+    for (int i = 0; i < mg_pass_count(); i++)
+        if (!strcmp(mg_pass_at(i)->name, pass))
+            return mg_graph_rewrite_count(mg_trainer_graph(t), i);
+    cr_assert_fail("no pass named %s", pass);
+    return 0;
+}
+
+/* The graph with the rewrites but those in `off`, against the plain one. */
+static void same_step_without(rcase c, const char *off) {
+    mg_trainer *rw = make(&c, off), *plain = make(&c, "all");
     cr_assert_gt(total_rewrites(rw), 0, "%s: no rewrite applied", c.model);
     cr_assert_eq(total_rewrites(plain), 0);
     mg_params *P = mg_trainer_params(rw), *Q = mg_trainer_params(plain);
@@ -87,6 +97,8 @@ static void same_step(rcase c) {
     mg_trainer_free(plain);
 }
 
+static void same_step(rcase c) { same_step_without(c, ""); }
+
 Test(rewrites, mlp_concat) { same_step((rcase){"mlp", {{"d", "8"}, {"width", "16"}}, 11, 0}); }
 Test(rewrites, mlp_sum_square_no_bias) {
     same_step((rcase){
@@ -107,6 +119,38 @@ Test(rewrites, mlp_tied_variant) {
 }
 Test(rewrites, deep_linear) {
     same_step((rcase){"deep_linear", {{"layers", "3"}, {"width", "12"}}, 11, 0});
+}
+
+/* Each pass fires on the canonical shapes, and the step stays the same
+ * with any one of them left out (the others then see a different graph). */
+static void each_pass(rcase c, const char *const *must_fire) {
+    mg_trainer *t = make(&c, "");
+    for (int k = 0; must_fire[k]; k++)
+        cr_assert_gt(rewrites_by(t, must_fire[k]), 0, "%s: pass %s made no rewrite", c.model,
+                     must_fire[k]);
+    mg_trainer_free(t);
+    for (int i = 0; i < mg_pass_count(); i++) same_step_without(c, mg_pass_at(i)->name);
+}
+Test(rewrites, mlp_each_pass) {
+    each_pass((rcase){"mlp", {{"d", "8"}, {"width", "16"}}, 11, 0},
+              (const char *const[]){"gather_hoist", "fuse", NULL});
+}
+Test(rewrites, transformer_each_pass) {
+    each_pass(
+        (rcase){"transformer", {{"d-model", "16"}, {"heads", "2"}, {"d-mlp", "32"}}, 11, 0},
+        (const char *const[]){"gather_hoist", "dead_rows", "constants", "copies", "fuse", NULL});
+}
+
+Test(rewrites, a_uniform_part_must_be_a_range_of_an_input_after_the_batch_axis) {
+    mg_params *P = mg_params_new();
+    mg_graph *g = mg_graph_new(P);
+    mg_tensor *tokens = mg_input(g, "tokens", MG_I32, MG_SHAPE(6, 3));
+    cr_assert_eq(mg_input_uniform(tokens, 0, 0, 1), MG_ERR_ARG);
+    cr_assert_eq(mg_input_uniform(tokens, 1, 2, 2), MG_ERR_ARG);
+    cr_assert(strstr(mg_errmsg(), "tokens"), "%s", mg_errmsg());
+    cr_assert_eq(mg_input_uniform(tokens, 1, 2, 1), MG_OK);
+    mg_graph_free(g);
+    mg_params_free(P);
 }
 
 Test(rewrites, unknown_name_is_refused_with_the_list) {

@@ -21,6 +21,8 @@ typedef enum {
     RESHAPE_INFER,
     RESHAPE_OF_TRANSPOSE,
     MATMUL_OF_SLICES,
+    EXPAND,
+    MATMUL_OF_EXPAND,
 } view_case;
 
 static mg_tensor *build_view(mg_graph *g, void *ctx) {
@@ -56,6 +58,12 @@ static mg_tensor *build_view(mg_graph *g, void *ctx) {
         mg_tensor *b = mg_slice(g, mg_param(g, "b", MG_NORMAL(1), MG_SHAPE(7, 3)), 0, 2, 4);
         return mg_matmul(g, a, b);
     }
+    case EXPAND: /* (1, 3, 4) seen 5 times, times a per-row weight */
+        return mg_mul(g, mg_expand(g, mg_param(g, "x", MG_NORMAL(1), MG_SHAPE(1, 3, 4)), 5),
+                      mg_param(g, "w", MG_NORMAL(1), MG_SHAPE(5, 3, 4)));
+    case MATMUL_OF_EXPAND: /* a batch stride of 0, as the attention query of "=" */
+        return mg_matmul(g, mg_expand(g, mg_param(g, "q", MG_NORMAL(1), MG_SHAPE(1, 2, 1, 3)), 4),
+                         mg_param(g, "k", MG_NORMAL(1), MG_SHAPE(4, 2, 3, 5)));
     }
     return mg_contiguous(g, y);
 }
@@ -79,6 +87,16 @@ Test(reshape, gradient_of_a_reshaped_transpose) {
     check("reshape of transpose", RESHAPE_OF_TRANSPOSE);
 }
 Test(matmul, gradient_of_sliced_operands) { check("matmul of slices", MATMUL_OF_SLICES); }
+
+Test(expand, gradient_sums_the_rows) { check("expand", EXPAND); }
+Test(expand, gradient_through_a_batched_matmul) { check("matmul of expand", MATMUL_OF_EXPAND); }
+Test(expand, needs_a_first_dim_of_one) {
+    gp r = gp_new();
+    cr_assert_null(mg_expand(r.g, mg_input(r.g, "x", MG_F32, MG_SHAPE(2, 3)), 4));
+    cr_assert(strstr(mg_graph_error(r.g), "expand") && strstr(mg_graph_error(r.g), "(2, 3)"), "%s",
+              mg_graph_error(r.g));
+    gp_free(&r);
+}
 
 Test(transpose, is_a_view_sharing_the_input_storage) {
     gp r = gp_new();

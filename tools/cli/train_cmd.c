@@ -61,16 +61,18 @@ static int list_graph(const mg_train_cfg *cfg, const char *title) {
     }
     mg_graph *g = mg_trainer_graph(t);
     printf("%s: %.3f GFLOP per step\n", title, mg_graph_step_flops(g) * 1e-9);
-    printf("  %4s  %-12s %-22s %-20s %10s %10s\n", "node", "op", "name", "shape", "fwd MFLOP",
-           "bwd MFLOP");
+    printf("  %4s  %-12s %-22s %-20s %10s %10s  %s\n", "node", "op", "name", "shape", "fwd MFLOP",
+           "bwd MFLOP", "inputs");
     for (int i = 0; i < mg_graph_node_count(g); i++) {
         mg_tensor *n = mg_graph_node(g, i);
         if (!n->data) continue; /* not part of the step */
         char shape[64];
         const char *op = n->op ? n->op->name : n->kind == MG_TENSOR_PARAM ? "param" : "input";
-        printf("  %4d  %-12s %-22.22s %-20s %10.2f %10.2f\n", i, op, n->name,
+        printf("  %4d  %-12s %-22.22s %-20s %10.2f %10.2f  ", i, op, n->name,
                mg_shape_str(n, shape, sizeof shape), mg_node_flops(n, false) * 1e-6,
                n->grad && n->op ? mg_node_flops(n, true) * 1e-6 : 0.0);
+        for (int k = 0; k < n->n_in; k++) printf("%s%d", k ? "," : "", n->in[k]->id);
+        printf("\n");
     }
     for (int k = 0; k < mg_pass_count(); k++)
         if (mg_graph_rewrite_count(g, k))
