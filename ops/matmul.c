@@ -4,9 +4,17 @@
  * Operands are passed to BLIS by their strides, so a transposed view costs
  * nothing. When b is 2-D and a's batch dims are laid out as one run of rows,
  * the whole batch is one GEMM (m = batch * rows). A batch of tiny products
- * (attention's (3 x 32) @ (32 x 3) per row and head) runs as plain loops:
- * there BLIS's fixed cost per call is many times the arithmetic. */
+ * (attention's (1 x 32) @ (32 x 3) per row and head) runs as plain loops
+ * split over threads by batch entry: there BLIS's fixed cost per call is many
+ * times the arithmetic.
+ *
+ * Backward stores into a gradient it writes first (MG_OP_BWD_WRITE): BLIS's
+ * beta is 0 instead of 1, and where several batch entries sum into one
+ * gradient (an operand shared across the batch) the first entry stores and
+ * the others add. */
+#include <omp.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "core/gemm.h"
 #include "core/op.h"
@@ -15,27 +23,91 @@
 /* Products with at most this many multiply-adds go through small_gemm. */
 #define SMALL_MACS 8192
 
-/* c = alpha a b + beta c by plain loops over strided operands; the same
- * summation order every time (k ascending), so results are reproducible. */
-static void small_gemm(int64_t m, int64_t n, int64_t k, float alpha, const float *a, int64_t rsa,
-                       int64_t csa, const float *b, int64_t rsb, int64_t csb, float beta, float *c,
-                       int64_t rsc, int64_t csc) {
+/* The row form of small_gemm (b's rows contiguous): each row of c is a sum
+ * of rows of b, k ascending, vectorised over the columns. Inlined with n a
+ * constant for narrow products (attention's three keys), whose rows are too
+ * short for a vector loop; with k = 1 too (an outer product, the gradient of
+ * a one-row product), b's row stays in registers. */
+static inline __attribute__((always_inline)) void
+rows_form(int64_t m, int64_t n, int64_t k, const float *restrict a, int64_t rsa, int64_t csa,
+          const float *restrict b, int64_t rsb, float *restrict c, int64_t ldc, bool add) {
+    if (n <= 4 && k == 1) {
+        float bv[4];
+        for (int64_t j = 0; j < n; j++) bv[j] = b[j];
+        if (add)
+            for (int64_t i = 0; i < m; i++)
+                for (int64_t j = 0; j < n; j++) c[i * ldc + j] += a[i * rsa] * bv[j];
+        else
+            for (int64_t i = 0; i < m; i++)
+                for (int64_t j = 0; j < n; j++) c[i * ldc + j] = a[i * rsa] * bv[j];
+        return;
+    }
+    for (int64_t i = 0; i < m; i++) {
+        const float *ai = a + i * rsa;
+        float *ci = c + i * ldc;
+        int64_t p = 0;
+        if (!add && k == 0)
+            for (int64_t j = 0; j < n; j++) ci[j] = 0.0f;
+        else if (!add) {
+            const float a0 = ai[0];
+            for (int64_t j = 0; j < n; j++) ci[j] = a0 * b[j];
+            p = 1;
+        }
+        for (; p < k; p++) {
+            const float aip = ai[p * csa], *bp = b + p * rsb;
+            for (int64_t j = 0; j < n; j++) ci[j] += aip * bp[j];
+        }
+    }
+}
+
+/* c(m, n) = a(m, k) @ b(k, n), stored (add false) or added (add true) into
+ * c, whose rows are contiguous (row stride ldc). Plain loops in a form the
+ * compiler vectorises when the layout allows it, and in a fixed summation
+ * order, so results are reproducible and independent of the thread count.
+ * With add false, c is never read (and the bits are those of adding into
+ * zeros). */
+static inline __attribute__((always_inline)) void
+small_gemm(int64_t m, int64_t n, int64_t k, const float *restrict a, int64_t rsa, int64_t csa,
+           const float *restrict b, int64_t rsb, int64_t csb, float *restrict c, int64_t ldc,
+           bool add) {
+    if (csb == 1) {
+        switch (n) {
+        case 1: rows_form(m, 1, k, a, rsa, csa, b, rsb, c, ldc, add); return;
+        case 2: rows_form(m, 2, k, a, rsa, csa, b, rsb, c, ldc, add); return;
+        case 3: rows_form(m, 3, k, a, rsa, csa, b, rsb, c, ldc, add); return;
+        case 4: rows_form(m, 4, k, a, rsa, csa, b, rsb, c, ldc, add); return;
+        default: rows_form(m, n, k, a, rsa, csa, b, rsb, c, ldc, add); return;
+        }
+    }
+    if (csa == 1 && rsb == 1) {
+        /* k contiguous in both: dot products, eight partial sums (p mod 8)
+         * added pairwise, then the tail */
+        for (int64_t i = 0; i < m; i++)
+            for (int64_t j = 0; j < n; j++) {
+                const float *x = a + i * rsa, *y = b + j * csb;
+                float s[8] = {0};
+                int64_t p = 0;
+                for (; p + 8 <= k; p += 8)
+                    for (int l = 0; l < 8; l++) s[l] += x[p + l] * y[p + l];
+                float acc = ((s[0] + s[4]) + (s[1] + s[5])) + ((s[2] + s[6]) + (s[3] + s[7]));
+                for (; p < k; p++) acc += x[p] * y[p];
+                c[i * ldc + j] = add ? c[i * ldc + j] + acc : acc;
+            }
+        return;
+    }
     for (int64_t i = 0; i < m; i++)
         for (int64_t j = 0; j < n; j++) {
             float acc = 0.0f;
             for (int64_t p = 0; p < k; p++) acc += a[i * rsa + p * csa] * b[p * rsb + j * csb];
-            float *cij = &c[i * rsc + j * csc];
-            *cij = beta == 0.0f ? alpha * acc : alpha * acc + beta * *cij;
+            c[i * ldc + j] = add ? c[i * ldc + j] + acc : acc;
         }
 }
 
-/* One product of a batch: BLIS unless it is tiny. */
-static void gemm(int64_t m, int64_t n, int64_t k, float alpha, const float *a, int64_t rsa,
-                 int64_t csa, const float *b, int64_t rsb, int64_t csb, float beta, float *c,
-                 int64_t rsc, int64_t csc) {
-    if (m * n * k <= SMALL_MACS)
-        small_gemm(m, n, k, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc);
-    else mg_sgemm(m, n, k, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc);
+/* One product: BLIS unless it is tiny. c is contiguous (rows of n). */
+static void gemm(int64_t m, int64_t n, int64_t k, const float *a, int64_t rsa, int64_t csa,
+                 const float *b, int64_t rsb, int64_t csb, float *c, bool add) {
+    if (m * n * k <= SMALL_MACS) small_gemm(m, n, k, a, rsa, csa, b, rsb, csb, c, n, add);
+    else mg_sgemm(m, n, k, 1.0f, a, rsa, csa, b, rsb, csb, add ? 1.0f : 0.0f, c, n, 1);
 }
 
 /* Batch structure of a product: up to two leading batch dims. */
@@ -103,62 +175,102 @@ static mg_status matmul_shape(mg_tensor *out) {
 #define RS(t) ((t)->stride[(t)->ndim - 2])
 #define CS(t) ((t)->stride[(t)->ndim - 1])
 
-/* Offsets of batch entry e in a and b. */
-static void batch_offsets(const mm_dims *d, int64_t e, int64_t *oa, int64_t *ob) {
-    int64_t i0 = d->nbd == 2 ? e / d->bs[1] : e, i1 = d->nbd == 2 ? e % d->bs[1] : 0;
-    *oa = i0 * d->ab[0][0] + i1 * d->ab[0][1];
-    *ob = i0 * d->ab[1][0] + i1 * d->ab[1][1];
+/* One operand of a batched product: element (i, j) of batch entry (i0, i1)
+ * is at p[i0 * b0 + i1 * b1 + i * rs + j * cs]; b0 = b1 = 0 when the operand
+ * is shared by every entry. */
+typedef struct {
+    const float *p;
+    int64_t rs, cs, b0, b1;
+} mm_operand;
+
+/* For every batch entry (i0, i1) of d: c(m, n) = x(m, k) @ y(k, n), c's
+ * entry at c + i0 * c0 + i1 * c1 with contiguous rows. add false stores into
+ * c, true adds. c0 = c1 = 0: every entry sums into the same c (a gradient of
+ * an operand shared across the batch), the first storing when add is false;
+ * that sum runs in batch order on one thread (BLIS threads a large product
+ * itself). Otherwise entries are independent: tiny ones are split over
+ * threads in fixed blocks, each computed the same way whatever the thread
+ * count. */
+static void batched(const mm_dims *d, int64_t m, int64_t n, int64_t k, mm_operand x, mm_operand y,
+                    float *c, int64_t c0, int64_t c1, bool add) {
+    const int64_t nb = d->bs[0] * d->bs[1], bs1 = d->bs[1];
+    if (m == 0 || n == 0) return;
+    if (c0 == 0 && c1 == 0) {
+        if (nb == 0 && !add) memset(c, 0, (size_t)(m * n) * sizeof *c);
+        for (int64_t e = 0; e < nb; e++) {
+            int64_t i0 = e / bs1, i1 = e % bs1;
+            gemm(m, n, k, x.p + i0 * x.b0 + i1 * x.b1, x.rs, x.cs, y.p + i0 * y.b0 + i1 * y.b1,
+                 y.rs, y.cs, c, add || e > 0);
+        }
+        return;
+    }
+    if (nb == 0) return;
+    if (m * n * k > SMALL_MACS) {
+        for (int64_t e = 0; e < nb; e++) {
+            int64_t i0 = e / bs1, i1 = e % bs1;
+            gemm(m, n, k, x.p + i0 * x.b0 + i1 * x.b1, x.rs, x.cs, y.p + i0 * y.b0 + i1 * y.b1,
+                 y.rs, y.cs, c + i0 * c0 + i1 * c1, add);
+        }
+        return;
+    }
+    int nt = mg_kernel_threads(nb * m * n * (k + 1));
+    if (nt > nb) nt = (int)nb;
+#pragma omp parallel num_threads(nt)
+    {
+        int id = nt > 1 ? omp_get_thread_num() : 0, got = nt > 1 ? omp_get_num_threads() : 1;
+        int64_t lo = nb * id / got, hi = nb * (id + 1) / got;
+        int64_t i0 = lo / bs1, i1 = lo % bs1;
+        for (int64_t e = lo; e < hi; e++) {
+            small_gemm(m, n, k, x.p + i0 * x.b0 + i1 * x.b1, x.rs, x.cs,
+                       y.p + i0 * y.b0 + i1 * y.b1, y.rs, y.cs, c + i0 * c0 + i1 * c1, n, add);
+            if (++i1 == bs1) i1 = 0, i0++;
+        }
+    }
 }
 
 // a: (..., m, k) @ b: (..., k, n) -> c: (..., m, n), c contiguous
 static mg_status matmul_forward(mg_tensor *out) {
     const mg_tensor *a = out->in[0], *b = out->in[1];
     mm_dims d = dims_of(out);
-    const float *A = a->data, *B = b->data;
-    float *C = out->data;
     if (b->ndim == 2 && rows_merge(a)) {
-        mg_sgemm(d.nb * d.m, d.n, d.k, 1.0f, A, RS(a), CS(a), B, RS(b), CS(b), 0.0f, C, d.n, 1);
+        mg_sgemm(d.nb * d.m, d.n, d.k, 1.0f, a->data, RS(a), CS(a), b->data, RS(b), CS(b), 0.0f,
+                 out->data, d.n, 1);
         return MG_OK;
     }
-    for (int64_t e = 0; e < d.nb; e++) {
-        int64_t oa, ob;
-        batch_offsets(&d, e, &oa, &ob);
-        gemm(d.m, d.n, d.k, 1.0f, A + oa, RS(a), CS(a), B + ob, RS(b), CS(b), 0.0f,
-             C + e * d.m * d.n, d.n, 1);
-    }
+    mm_operand x = {a->data, RS(a), CS(a), d.ab[0][0], d.ab[0][1]};
+    mm_operand y = {b->data, RS(b), CS(b), d.ab[1][0], d.ab[1][1]};
+    batched(&d, d.m, d.n, d.k, x, y, out->data, d.bs[1] * d.m * d.n, d.m * d.n, false);
     return MG_OK;
 }
 
 // dc: (..., m, n) -> da (..., m, k) += dc @ b^T ; db (..., k, n) += a^T @ dc
+// (stored instead of added where mg_grad_writes)
 static void matmul_backward(mg_tensor *out) {
     mg_tensor *a = out->in[0], *b = out->in[1];
     mm_dims d = dims_of(out);
-    const float *A = a->data, *B = b->data, *dC = out->grad;
-    /* gradients are contiguous in the operand's logical shape */
-    int64_t ga_batch = a->ndim > 2 ? d.m * d.k : 0, gb_batch = b->ndim > 2 ? d.k * d.n : 0;
+    /* dc and the gradients are contiguous in their tensor's logical shape */
+    mm_operand dc = {out->grad, d.n, 1, d.bs[1] * d.m * d.n, d.m * d.n};
     if (a->grad) {
+        bool add = !mg_grad_writes(out, 0);
         if (b->ndim == 2) /* da rows merge: da and dc are contiguous */
-            mg_sgemm(d.nb * d.m, d.k, d.n, 1.0f, dC, d.n, 1, B, CS(b), RS(b), 1.0f, a->grad, d.k,
-                     1);
-        else
-            for (int64_t e = 0; e < d.nb; e++) {
-                int64_t oa, ob;
-                batch_offsets(&d, e, &oa, &ob);
-                gemm(d.m, d.k, d.n, 1.0f, dC + e * d.m * d.n, d.n, 1, B + ob, CS(b), RS(b), 1.0f,
-                     a->grad + e * ga_batch, d.k, 1);
-            }
+            mg_sgemm(d.nb * d.m, d.k, d.n, 1.0f, out->grad, d.n, 1, b->data, CS(b), RS(b),
+                     add ? 1.0f : 0.0f, a->grad, d.k, 1);
+        else {
+            mm_operand bt = {b->data, CS(b), RS(b), d.ab[1][0], d.ab[1][1]};
+            int64_t g1 = a->ndim > 2 ? d.m * d.k : 0;
+            batched(&d, d.m, d.k, d.n, dc, bt, a->grad, d.bs[1] * g1, g1, add);
+        }
     }
     if (b->grad) {
+        bool add = !mg_grad_writes(out, 1);
         if (b->ndim == 2 && rows_merge(a))
-            mg_sgemm(d.k, d.n, d.nb * d.m, 1.0f, A, CS(a), RS(a), dC, d.n, 1, 1.0f, b->grad, d.n,
-                     1);
-        else
-            for (int64_t e = 0; e < d.nb; e++) {
-                int64_t oa, ob;
-                batch_offsets(&d, e, &oa, &ob);
-                gemm(d.k, d.n, d.m, 1.0f, A + oa, CS(a), RS(a), dC + e * d.m * d.n, d.n, 1, 1.0f,
-                     b->grad + e * gb_batch, d.n, 1);
-            }
+            mg_sgemm(d.k, d.n, d.nb * d.m, 1.0f, a->data, CS(a), RS(a), out->grad, d.n, 1,
+                     add ? 1.0f : 0.0f, b->grad, d.n, 1);
+        else {
+            mm_operand at = {a->data, CS(a), RS(a), d.ab[0][0], d.ab[0][1]};
+            int64_t g1 = b->ndim > 2 ? d.k * d.n : 0;
+            batched(&d, d.k, d.n, d.m, at, dc, b->grad, d.bs[1] * g1, g1, add);
+        }
     }
 }
 
@@ -174,7 +286,7 @@ static double matmul_flops(const mg_tensor *out, bool backward) {
 const mg_op mg_op_matmul = {
     .name = "matmul",
     .arity = 2,
-    .flags = MG_OP_STRIDED | MG_OP_BWD_IN,
+    .flags = MG_OP_STRIDED | MG_OP_BWD_IN | MG_OP_BWD_WRITE,
     .shape = matmul_shape,
     .forward = matmul_forward,
     .backward = matmul_backward,

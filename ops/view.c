@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/gemm.h"
 #include "core/op.h"
 #include "ops/ops.h"
 
@@ -17,22 +18,41 @@
  * makes sure the map covers dx or zeroes the rest). */
 static void scatter_view_grad(const mg_tensor *out, const int64_t *gs, int64_t goff, float *dx,
                               bool write) {
-    int64_t n[4] = {1, 1, 1, 1}, s[4] = {0, 0, 0, 0};
+    int64_t n[4] = {1, 1, 1, 1}, s[4] = {0, 0, 0, 0}, ys[4], ycs[MG_MAX_DIMS];
     int lead = MG_MAX_DIMS - out->ndim;
+    mg_contiguous_strides(out->ndim, out->shape, ycs);
+    for (int k = 0; k < 4; k++) ys[k] = 0;
     for (int k = 0; k < out->ndim; k++) {
         n[lead + k] = out->shape[k];
         s[lead + k] = gs[k];
+        ys[lead + k] = ycs[k];
+    }
+    /* the innermost loop runs along the smallest gradient stride, so the
+     * writes are contiguous where the view allows (dy is read strided) */
+    int inner = 3;
+    for (int k = 0; k < 3; k++)
+        if (n[k] > 1 && (n[inner] == 1 || s[k] < s[inner])) inner = k;
+    if (inner != 3) {
+        int64_t t;
+        t = n[3], n[3] = n[inner], n[inner] = t;
+        t = s[3], s[3] = s[inner], s[inner] = t;
+        t = ys[3], ys[3] = ys[inner], ys[inner] = t;
     }
     const float *dy = out->grad;
-    for (int64_t a = 0; a < n[0]; a++)
-        for (int64_t b = 0; b < n[1]; b++)
-            for (int64_t c = 0; c < n[2]; c++) {
-                float *row = dx + goff + a * s[0] + b * s[1] + c * s[2];
-                if (write)
-                    for (int64_t d = 0; d < n[3]; d++) row[d * s[3]] = *dy++;
-                else
-                    for (int64_t d = 0; d < n[3]; d++) row[d * s[3]] += *dy++;
-            }
+    /* a view maps its elements to distinct positions: rows never collide */
+    int64_t outer = n[0] * n[1];
+#pragma omp parallel for schedule(static) num_threads(mg_kernel_threads(mg_numel(out)))
+    for (int64_t ab = 0; ab < outer; ab++) {
+        int64_t a = ab / n[1], b = ab % n[1];
+        for (int64_t c = 0; c < n[2]; c++) {
+            float *row = dx + goff + a * s[0] + b * s[1] + c * s[2];
+            const float *src = dy + a * ys[0] + b * ys[1] + c * ys[2];
+            if (write)
+                for (int64_t d = 0; d < n[3]; d++) row[d * s[3]] = src[d * ys[3]];
+            else
+                for (int64_t d = 0; d < n[3]; d++) row[d * s[3]] += src[d * ys[3]];
+        }
+    }
 }
 
 /* permute: out dim k is input dim perm[k] (attr.i[0..ndim-1]) ------------ */

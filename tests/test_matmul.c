@@ -1,6 +1,10 @@
 /* test_matmul.c — matrix products: values, gradients, views, errors. */
 #include <criterion/criterion.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "core/gemm.h"
+#include "core/rng.h"
 
 #include "ops/ops.h"
 #include "tests/util/gradcheck.h"
@@ -59,6 +63,147 @@ Test(matmul, gradient_batched_transposed) {
  * BLIS per batch entry; below it, plain loops. Both paths are checked. */
 Test(matmul, gradient_batched_through_blis) {
     check((mm_case){.m = 20, .k = 24, .n = 21, .batch = 2, .b_batch = true, .tb = true});
+}
+
+/* An operand shared across the batch while the other's batch does not merge
+ * into one run of rows: its gradient is a sum over the batch entries, the
+ * first of which stores into it in write mode and the others add. */
+typedef struct {
+    int64_t m, k, n, b0, b1; /* b1 = 0: one batch dim */
+    bool shared_a;           /* a 2-D, b batched (else a batched, b 2-D) */
+} shared_case;
+
+static mg_tensor *build_shared(mg_graph *g, void *ctx) {
+    const shared_case *c = ctx;
+    if (c->shared_a) {
+        mg_tensor *a = mg_param(g, "a", MG_NORMAL(1), MG_SHAPE(c->m, c->k));
+        mg_tensor *b = mg_param(g, "b", MG_NORMAL(1), MG_SHAPE(c->b0, c->k, c->n));
+        return mg_matmul(g, a, b);
+    }
+    /* a's storage puts the rows outside a batch dim: (b0, m, [b1,] k) */
+    mg_tensor *a;
+    if (c->b1)
+        a = mg_permute(g, mg_param(g, "a", MG_NORMAL(1), MG_SHAPE(c->b0, c->m, c->b1, c->k)),
+                       (const int[]){0, 2, 1, 3});
+    else
+        a = mg_permute(g, mg_param(g, "a", MG_NORMAL(1), MG_SHAPE(c->m, c->b0, c->k)),
+                       (const int[]){1, 0, 2});
+    mg_tensor *b = mg_param(g, "b", MG_NORMAL(1), MG_SHAPE(c->k, c->n));
+    return mg_matmul(g, a, b);
+}
+
+static void check_shared(shared_case c) {
+    /* y is linear in each parameter: a large step is exact and keeps float
+     * rounding of y out of the difference */
+    mg_gradcheck_spec spec = {.build = build_shared, .ctx = &c, .seed = 11, .eps = 0.05};
+    mg_gradcheck_result r;
+    int rc = mg_gradcheck(&spec, &r);
+    cr_assert_str_empty(r.error, "%s", r.error);
+    cr_assert(r.n_checked > 0);
+    cr_assert_eq(rc, 0, "%d of %d bad, worst %s (max rel %.3g)", r.n_bad, r.n_checked, r.worst,
+                 r.max_rel_err);
+}
+
+Test(matmul, gradient_shared_b_unmerged_batch) {
+    check_shared((shared_case){.m = 3, .k = 4, .n = 5, .b0 = 3});
+}
+Test(matmul, gradient_shared_b_unmerged_4d_batch) {
+    check_shared((shared_case){.m = 2, .k = 5, .n = 3, .b0 = 2, .b1 = 3});
+}
+Test(matmul, gradient_shared_b_unmerged_through_blis) {
+    check_shared((shared_case){.m = 20, .k = 24, .n = 21, .b0 = 2});
+}
+Test(matmul, gradient_shared_a) {
+    check_shared((shared_case){.m = 3, .k = 4, .n = 5, .b0 = 3, .shared_a = true});
+}
+Test(matmul, gradient_shared_a_through_blis) {
+    check_shared((shared_case){.m = 20, .k = 24, .n = 21, .b0 = 2, .shared_a = true});
+}
+
+/* Attention's products: q (n, 3, h, dh) seen as (n, h, rows, dh) through a
+ * permute (and a slice of the last row, as the dead-row rewrite leaves it),
+ * times k^T or with v, all strided views: a batch of tiny products, large
+ * enough to be split over threads. */
+typedef struct {
+    int64_t n, h, dh, rows;
+    bool values; /* p (n, h, rows, 3) @ v; else q @ k^T */
+} attn_case;
+
+static mg_tensor *build_attn(mg_graph *g, void *ctx) {
+    const attn_case *c = ctx;
+    const int split[] = {0, 2, 1, 3};
+    mg_tensor *y =
+        mg_permute(g, mg_param(g, "kv", MG_NORMAL(1), MG_SHAPE(c->n, 3, c->h, c->dh)), split);
+    if (c->values) {
+        mg_tensor *p = mg_param(g, "p", MG_NORMAL(1), MG_SHAPE(c->n, c->h, c->rows, 3));
+        return mg_matmul(g, p, y);
+    }
+    mg_tensor *q =
+        mg_permute(g, mg_param(g, "q", MG_NORMAL(1), MG_SHAPE(c->n, 3, c->h, c->dh)), split);
+    if (c->rows < 3) q = mg_slice(g, q, 2, 3 - c->rows, c->rows);
+    return mg_matmul(g, q, mg_transpose(g, y));
+}
+
+static void check_attn(attn_case c) {
+    mg_gemm_set_threads(2);
+    mg_gradcheck_spec spec = {
+        .build = build_attn, .ctx = &c, .seed = 5, .eps = 0.05, .max_checks = 1500};
+    mg_gradcheck_result r;
+    int rc = mg_gradcheck(&spec, &r);
+    cr_assert_str_empty(r.error, "%s", r.error);
+    cr_assert(r.n_checked > 0);
+    cr_assert_eq(rc, 0, "%d of %d bad, worst %s (max rel %.3g)", r.n_bad, r.n_checked, r.worst,
+                 r.max_rel_err);
+}
+
+Test(matmul, gradient_attention_scores) {
+    check_attn((attn_case){.n = 40, .h = 4, .dh = 32, .rows = 3});
+}
+Test(matmul, gradient_attention_scores_last_row) {
+    check_attn((attn_case){.n = 80, .h = 4, .dh = 32, .rows = 1});
+}
+Test(matmul, gradient_attention_values) {
+    check_attn((attn_case){.n = 40, .h = 4, .dh = 32, .rows = 3, .values = true});
+}
+Test(matmul, gradient_attention_values_last_row) {
+    check_attn((attn_case){.n = 80, .h = 4, .dh = 32, .rows = 1, .values = true});
+}
+
+/* The batch of tiny products is split over threads, each entry summed the
+ * same way: one and two threads give the same bits, forward and backward. */
+static void attn_run(int threads, const attn_case *c, float *y, float *grad) {
+    mg_gemm_set_threads(threads);
+    mg_params *P = mg_params_new();
+    mg_graph *g = mg_graph_new(P);
+    mg_tensor *s = build_attn(g, (void *)c);
+    mg_tensor *L = mg_sum_all(g, mg_square(g, s));
+    mg_graph_keep(g, s);
+    cr_assert_eq(mg_graph_compile(g, L), MG_OK, "%s", mg_errmsg());
+    mg_rng rng;
+    mg_rng_seed(&rng, 3);
+    mg_params_init(P, &rng);
+    cr_assert_eq(mg_graph_forward(g), MG_OK);
+    cr_assert_eq(mg_graph_backward(g), MG_OK);
+    memcpy(y, s->data, (size_t)mg_numel(s) * sizeof *y);
+    memcpy(grad, mg_params_grad(P), mg_params_total(P) * sizeof *grad);
+    mg_graph_free(g);
+    mg_params_free(P);
+}
+
+Test(matmul, tiny_batch_same_bits_for_any_thread_count) {
+    for (int values = 0; values < 2; values++) {
+        attn_case c = {.n = 300, .h = 4, .dh = 32, .rows = 1, .values = values};
+        size_t ny = (size_t)(c.n * c.h * c.rows * (values ? c.dh : 3));
+        size_t np = (size_t)(c.n * 3 * c.h * c.dh +
+                             (values ? c.n * c.h * c.rows * 3 : c.n * 3 * c.h * c.dh));
+        float *y1 = malloc(ny * sizeof *y1), *y2 = malloc(ny * sizeof *y2);
+        float *g1 = malloc(np * sizeof *g1), *g2 = malloc(np * sizeof *g2);
+        attn_run(1, &c, y1, g1);
+        attn_run(2, &c, y2, g2);
+        cr_expect(memcmp(y1, y2, ny * sizeof *y1) == 0, "forward differs (values %d)", values);
+        cr_expect(memcmp(g1, g2, np * sizeof *g1) == 0, "backward differs (values %d)", values);
+        free(y1), free(y2), free(g1), free(g2);
+    }
 }
 
 Test(matmul, values_match_hand_computation) {
