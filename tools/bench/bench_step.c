@@ -6,7 +6,8 @@
  * Prints one line of key=value pairs: the model, median and min step time,
  * the loss at step 0, the step's FLOPs after rewrites and as written, the
  * FLOP rate against the sgemm rate measured in the same process, the peak
- * resident memory, and BLIS's kernels. --dump writes DIR/init.safetensors
+ * resident memory, BLIS's kernels, and what the per-layer probes add to a
+ * step at the default rate (one probed step in 10). --dump writes DIR/init.safetensors
  * (the step-0 parameters) and DIR/data.safetensors (the training split's a,
  * b and labels as float tensors "a", "b", "y") so that the peers start from
  * the same weights on the same data. --profile then runs the steps again
@@ -19,6 +20,7 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include "analysis/probes.h"
 #include "core/gemm.h"
 #include "core/safetensors.h"
 #include "models/train.h"
@@ -113,6 +115,27 @@ static void profile(mg_trainer *t, int steps) {
     free(f), free(b), free(order);
 }
 
+/* The cost of the per-layer probes at the default rate (one probed step in
+ * 10, as modgrad train does): blocks of 10 steps with and without the probe,
+ * alternating; the percentage the median probed block adds. */
+static double probe_cost(mg_trainer *t, int blocks) {
+    mg_layer_probe probe[64];
+    if (mg_params_layer_count(mg_trainer_params(t)) > 64) return -1;
+    double *with = malloc(sizeof(double) * (size_t)blocks),
+           *without = malloc(sizeof(double) * (size_t)blocks);
+    for (int b = 0; b < blocks; b++)
+        for (int probed = 0; probed < 2; probed++) {
+            double t0 = now();
+            for (int s = 0; s < 10; s++) mg_trainer_step_probed(t, probed && s == 0 ? probe : NULL);
+            (probed ? with : without)[b] = now() - t0;
+        }
+    qsort(with, (size_t)blocks, sizeof *with, cmp);
+    qsort(without, (size_t)blocks, sizeof *without, cmp);
+    double pct = 100.0 * (with[blocks / 2] - without[blocks / 2]) / without[blocks / 2];
+    free(with), free(without);
+    return pct;
+}
+
 static mg_trainer *make(const mg_model_def *m, int threads, const char *off) {
     mg_train_cfg cfg;
     mg_train_defaults(&cfg, m);
@@ -173,13 +196,14 @@ int main(int argc, char **argv) {
     }
     qsort(dt, (size_t)steps, sizeof *dt, cmp);
     double med = dt[steps / 2], rate = gemm_rate();
+    double probes = probe_cost(t, steps / 4 > 3 ? steps / 4 : 3);
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     printf("model=%s steps=%d threads=%d median_s=%.6f min_s=%.6f loss0=%.7f flops=%.0f "
            "flops_written=%.0f gflops_achieved=%.1f gflops_sgemm=%.1f rss_kb=%ld blis=%s "
-           "rewrites=%s\n",
+           "rewrites=%s probe_cost_pct=%.2f\n",
            m->name, steps, mg_gemm_threads(), med, dt[0], e0.loss, flops, flops_written,
-           flops / med * 1e-9, rate, ru.ru_maxrss, mg_blis_arch(), *off ? "off" : "on");
+           flops / med * 1e-9, rate, ru.ru_maxrss, mg_blis_arch(), *off ? "off" : "on", probes);
     if (prof) profile(t, steps);
     free(dt);
     mg_trainer_free(t);

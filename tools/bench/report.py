@@ -87,6 +87,10 @@ for model in ("mlp", "transformer"):
     print("modgrad: %.3f GFLOP per step as written, %.3f after rewrites (%.1fx less); "
           "%.1f GFLOP/s achieved = %.0f%% of this process's sgemm rate (%.1f GFLOP/s); "
           "floor at that rate %.4f s" % (fw * 1e-9, f * 1e-9, fw / f, ach, 100 * ach / sg, sg, f / sg * 1e-9))
+    pc = [float(kv["probe_cost_pct"]) for kv in mk if "probe_cost_pct" in kv]
+    if pc:
+        print("modgrad: per-layer probes at the default rate (1 step in 10) add %.1f%% to a step "
+              "(median over repetitions)" % statistics.median(pc))
     if best.get(model):
         t, lab, blas = min(best[model])
         print("Debian's torch, faster optimised BLAS: %s (%s), %.6f s; modgrad/peer %.3f" % (blas, lab, t, mg / t))
