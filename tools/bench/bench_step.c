@@ -173,9 +173,6 @@ int main(int argc, char **argv) {
         return 2;
     }
     if (steps < 3) steps = 3;
-    mg_trainer *plain = make(m, threads, "all");
-    double flops_written = mg_graph_step_flops(mg_trainer_graph(plain));
-    mg_trainer_free(plain);
     mg_trainer *t = make(m, threads, off);
     double flops = mg_graph_step_flops(mg_trainer_graph(t));
     if (dir && dump(t, dir)) {
@@ -198,7 +195,10 @@ int main(int argc, char **argv) {
     double med = dt[steps / 2], rate = gemm_rate();
     double probes = probe_cost(t, steps / 4 > 3 ? steps / 4 : 3);
     struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
+    getrusage(RUSAGE_SELF, &ru); /* the peak of this run, before the plain graph below */
+    mg_trainer *plain = make(m, threads, "all");
+    double flops_written = mg_graph_step_flops(mg_trainer_graph(plain));
+    mg_trainer_free(plain);
     printf("model=%s steps=%d threads=%d median_s=%.6f min_s=%.6f loss0=%.7f flops=%.0f "
            "flops_written=%.0f gflops_achieved=%.1f gflops_sgemm=%.1f rss_kb=%ld blis=%s "
            "rewrites=%s probe_cost_pct=%.2f\n",
