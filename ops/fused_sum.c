@@ -141,30 +141,48 @@ static mg_status fused_forward(mg_tensor *out) {
     return MG_OK;
 }
 
+/* Threads split the rows; each sums its rows' gradients for the tables and
+ * blocks into its own copy of them in the saved buffer, and the copies are
+ * added in thread order (deterministic for a thread count). */
+#define FUSED_MAX_THREADS 8
+
+/* Floats of the tables' and blocks' gradients, one copy. */
+static int64_t small_total(const mg_tensor *out, const term *ts, int nt) {
+    int64_t n = 0;
+    for (int t = 0; t < nt; t++)
+        if (ts[t].kind != TERM_FULL) n += mg_numel(out->in[ts[t].in]);
+    return n;
+}
+
+static size_t fused_aux_size(const mg_tensor *out) {
+    term ts[MG_MAX_INPUTS];
+    int nt = terms_of(out, ts);
+    return (size_t)(FUSED_MAX_THREADS * small_total(out, ts, nt));
+}
+
 // dy: (rows, d), y -> dfull = dp; dtable[idx[r]] += dp[r]; dblock += dp's repeats
 static void fused_backward(mg_tensor *out) {
     term ts[MG_MAX_INPUTS];
     int nt = terms_of(out, ts);
     int64_t total = mg_numel(out), d = out->shape[out->ndim - 1], rows = total / d;
-    bool relu = out->attr.i[0] == 1;
-    /* the small targets start from zero when this node writes them first */
-    for (int t = 0; t < nt; t++) {
-        mg_tensor *x = out->in[ts[t].in];
-        if (ts[t].kind != TERM_FULL && x->grad && mg_grad_writes(out, ts[t].in))
-            memset(x->grad, 0, (size_t)mg_numel(x) * sizeof(float));
+    int64_t small = small_total(out, ts, nt), off[MG_MAX_INPUTS];
+    for (int t = 0, o = 0; t < nt; t++) {
+        off[t] = o;
+        if (ts[t].kind != TERM_FULL) o += (int)mg_numel(out->in[ts[t].in]);
     }
+    bool relu = out->attr.i[0] == 1;
     const float *dy = out->grad, *y = out->data;
-    /* rows repeat in the tables and blocks, so threads split the columns:
-     * each owns a block of every row and adds the rows in order */
     int nth = mg_kernel_threads(total);
+    if (nth > FUSED_MAX_THREADS) nth = FUSED_MAX_THREADS;
 #pragma omp parallel num_threads(nth)
     {
         int id = nth > 1 ? omp_get_thread_num() : 0;
-        int64_t j0 = d * id / nth, j1 = d * (id + 1) / nth;
+        float *part = out->aux + id * small;
+        memset(part, 0, (size_t)small * sizeof *part);
         float dp[512];
-        for (int64_t r = 0; r < rows; r++) {
-            for (int64_t c0 = j0; c0 < j1; c0 += 512) { /* dp in chunks that stay in L1 */
-                int64_t cw = j1 - c0 < 512 ? j1 - c0 : 512;
+        for (int64_t r = rows * id / nth; r < rows * (id + 1) / nth; r++) {
+            for (int64_t c0 = 0; c0 < d; c0 += 512) { /* dp in chunks that stay in L1 */
+                int64_t cw = d - c0 < 512 ? d - c0 : 512;
                 const float *dr = dy + r * d + c0, *yr = y + r * d + c0;
                 if (relu)
                     for (int64_t j = 0; j < cw; j++) dp[j] = yr[j] > 0.0f ? dr[j] : 0.0f;
@@ -175,15 +193,30 @@ static void fused_backward(mg_tensor *out) {
                     if (!x->grad) continue;
                     float *restrict g;
                     if (ts[t].kind == TERM_GATHER)
-                        g = x->grad + (int64_t)mg_i32(out->in[ts[t].in + 1])[r] * d + c0;
+                        g = part + off[t] + (int64_t)mg_i32(out->in[ts[t].in + 1])[r] * d + c0;
                     else if (ts[t].kind == TERM_FULL) g = x->grad + r * d + c0;
-                    else g = x->grad + (r * d) % ts[t].size + c0;
+                    else g = part + off[t] + (r * d) % ts[t].size + c0;
                     if (ts[t].kind == TERM_FULL && mg_grad_writes(out, ts[t].in))
                         for (int64_t j = 0; j < cw; j++) g[j] = dp[j];
                     else
                         for (int64_t j = 0; j < cw; j++) g[j] += dp[j];
                 }
             }
+        }
+    }
+    /* the copies, added in thread order into the tables' and blocks' gradients */
+    for (int t = 0; t < nt; t++) {
+        mg_tensor *x = out->in[ts[t].in];
+        if (ts[t].kind == TERM_FULL || !x->grad) continue;
+        int64_t m = mg_numel(x);
+        bool write = mg_grad_writes(out, ts[t].in);
+        float *g = x->grad;
+        const float *p0 = out->aux + off[t];
+#pragma omp parallel for schedule(static) num_threads(mg_kernel_threads(m))
+        for (int64_t j = 0; j < m; j++) {
+            float s = p0[j];
+            for (int k = 1; k < nth; k++) s += p0[k * small + j];
+            g[j] = write ? s : g[j] + s;
         }
     }
 }
@@ -201,6 +234,7 @@ const mg_op mg_op_fused_sum = {
     .arity = 0,
     .flags = MG_OP_BWD_IN | MG_OP_BWD_OUT | MG_OP_BWD_WRITE,
     .shape = fused_shape,
+    .aux_size = fused_aux_size,
     .forward = fused_forward,
     .backward = fused_backward,
     .flops = fused_flops,

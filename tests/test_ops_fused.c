@@ -6,6 +6,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "core/gemm.h"
 #include "core/rewrite.h"
 #include "core/rng.h"
 #include "ops/ops.h"
@@ -139,4 +140,49 @@ Test(fused_sum, bad_terms_and_indices_are_errors) {
     cr_assert_eq(mg_graph_forward(r.g), MG_ERR_ARG);
     cr_assert(strstr(mg_errmsg(), "index 5 at row 3"), "%s", mg_errmsg());
     gp_free(&r);
+}
+
+/* Large enough for the kernel threads: 2 threads (each summing its rows
+ * into its own copy of the tables) give the gradients of 1 thread. */
+static void grads_with_threads(int threads, float *out, size_t *n) {
+    mg_gemm_set_threads(threads);
+    gp r = gp_new();
+    enum { ROWS = 300, D = 256 };
+    mg_tensor *t1 = mg_param(r.g, "t1", MG_NORMAL(1), MG_SHAPE(7, D));
+    mg_tensor *t2 = mg_param(r.g, "t2", MG_NORMAL(1), MG_SHAPE(5, D));
+    mg_tensor *bias = mg_param(r.g, "bias", MG_NORMAL(1), MG_SHAPE(D));
+    mg_tensor *x = mg_param(r.g, "x", MG_NORMAL(1), MG_SHAPE(ROWS, D));
+    mg_tensor *ia = mg_input(r.g, "a", MG_I32, MG_SHAPE(ROWS));
+    mg_tensor *ib = mg_input(r.g, "b", MG_I32, MG_SHAPE(ROWS));
+    mg_sum_term terms[] = {{t1, ia}, {t2, ib}, {bias, NULL}, {x, NULL}};
+    mg_tensor *f = mg_fused_sum(r.g, 4, terms, true);
+    mg_tensor *loss = mg_sum_all(r.g, mg_square(r.g, f));
+    cr_assert_eq(mg_graph_compile(r.g, loss), MG_OK, "%s", mg_errmsg());
+    mg_rng rng;
+    mg_rng_seed(&rng, 9);
+    mg_params_init(r.P, &rng);
+    int32_t a[ROWS], b[ROWS];
+    for (int i = 0; i < ROWS; i++) a[i] = (i * 3) % 7, b[i] = (i * 7) % 5;
+    mg_fill_i32(ia, a);
+    mg_fill_i32(ib, b);
+    cr_assert_eq(mg_graph_forward(r.g), MG_OK, "%s", mg_errmsg());
+    cr_assert_eq(mg_graph_backward(r.g), MG_OK, "%s", mg_errmsg());
+    *n = mg_params_total(r.P);
+    memcpy(out, mg_params_grad(r.P), *n * sizeof(float));
+    gp_free(&r);
+    mg_gemm_set_threads(1);
+}
+
+Test(fused_sum, two_threads_give_the_gradients_of_one) {
+    static float g1[300 * 256 + 13 * 256], g2[300 * 256 + 13 * 256];
+    size_t n1, n2;
+    grads_with_threads(1, g1, &n1);
+    grads_with_threads(2, g2, &n2);
+    cr_assert_eq(n1, n2);
+    double worst = 0;
+    for (size_t i = 0; i < n1; i++) {
+        double e = fabs((double)g1[i] - g2[i]) / fmax(1.0, fabs((double)g1[i]));
+        if (e > worst) worst = e;
+    }
+    cr_assert_lt(worst, 1e-5, "1 and 2 threads differ by %.3g (relative)", worst);
 }
