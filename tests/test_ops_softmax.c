@@ -268,4 +268,6 @@ Test(vexp, within_two_ulp_of_expf_and_zero_below_the_normal_range) {
     cr_assert_eq(mg_vexp(0.0f), 1.0f);
     cr_assert_eq(mg_vexp(-90.0f), 0.0f);
     cr_assert_eq(mg_vexp(-INFINITY), 0.0f);
+    cr_assert(isinf(mg_vexp(90.0f)) && isinf(mg_vexp(INFINITY)));
+    cr_assert(isnan(mg_vexp(NAN)));
 }
