@@ -14,7 +14,7 @@
 extern const mg_op mg_op_matmul, mg_op_add, mg_op_sub, mg_op_mul, mg_op_scale, mg_op_relu,
     mg_op_square, mg_op_sum, mg_op_mean, mg_op_sum_all, mg_op_mean_all, mg_op_softmax,
     mg_op_cross_entropy, mg_op_gather, mg_op_concat, mg_op_permute, mg_op_slice, mg_op_reshape,
-    mg_op_causal_mask, mg_op_fused_sum, mg_op_expand;
+    mg_op_causal_mask, mg_op_fused_sum, mg_op_expand, mg_op_as_strided;
 
 /* matmul.c ------------------------------------------------------------ */
 /* a: (..., m, k) @ b: (..., k, n) -> (..., n). Batch dims must match, or one
@@ -70,6 +70,11 @@ mg_tensor *mg_slice(mg_graph *g, mg_tensor *x, int axis, int64_t start, int64_t 
 /* x: (1, ...) -> (n, ...): the one row seen n times (stride 0, no copy);
  * backward sums the rows' gradients. */
 mg_tensor *mg_expand(mg_graph *g, mg_tensor *x, int64_t n);
+/* Elements of a contiguous x at the given strides and offset (elements),
+ * which must stay inside x; each view element must be a distinct element
+ * of x. What a chain of views collapses to (ops/pass_views.c). */
+mg_tensor *mg_as_strided(mg_graph *g, mg_tensor *x, int ndim, const int64_t *shape,
+                         const int64_t *stride, int64_t offset);
 /* A contiguous copy of x. */
 mg_tensor *mg_contiguous(mg_graph *g, mg_tensor *x);
 

@@ -272,6 +272,60 @@ mg_tensor *mg_expand(mg_graph *g, mg_tensor *x, int64_t n) {
     return mg_apply(g, &mg_op_expand, 1, &x, &attr);
 }
 
+/* as_strided: any strides and offset over x's storage, x contiguous: what a
+ * chain of views collapses to (ops/pass_views.c). attr.i[0] = ndim,
+ * i[1] = offset, i[2 + k] = shape[k] | stride[k] << 32. ------------------ */
+static mg_status as_strided_shape(mg_tensor *out) {
+    const mg_tensor *x = out->in[0];
+    int nd = (int)out->attr.i[0];
+    int64_t last = out->attr.i[1];
+    for (int k = 0; k < nd && k < MG_MAX_DIMS; k++) {
+        out->shape[k] = out->attr.i[2 + k] & 0xffffffff;
+        out->stride[k] = out->attr.i[2 + k] >> 32;
+        last += (out->shape[k] - 1) * out->stride[k];
+    }
+    if (nd < 0 || nd > MG_MAX_DIMS || !mg_is_contiguous(x) || x->offset != 0 ||
+        out->attr.i[1] < 0 || last >= mg_numel(x)) {
+        char sx[64];
+        return mg_fail(MG_ERR_SHAPE,
+                       "as_strided: the view leaves the storage of %s (or it is not contiguous)",
+                       mg_shape_str(x, sx, sizeof sx));
+    }
+    out->ndim = nd;
+    out->dtype = x->dtype;
+    out->offset = out->attr.i[1];
+    return MG_OK;
+}
+
+static void as_strided_backward(mg_tensor *out) {
+    mg_tensor *x = out->in[0];
+    if (!x->grad) return;
+    /* a map onto every element of x is a permutation: store; else add */
+    bool write = mg_grad_writes(out, 0);
+    if (write && mg_numel(out) != mg_numel(x)) {
+        memset(x->grad, 0, (size_t)mg_numel(x) * sizeof(float));
+        write = false;
+    }
+    scatter_view_grad(out, out->stride, out->offset, x->grad, write);
+}
+
+const mg_op mg_op_as_strided = {
+    .name = "as_strided",
+    .arity = 1,
+    .flags = MG_OP_VIEW | MG_OP_STRIDED | MG_OP_BWD_WRITE,
+    .shape = as_strided_shape,
+    .backward = as_strided_backward,
+};
+MG_REGISTER_OP(mg_op_as_strided)
+
+mg_tensor *mg_as_strided(mg_graph *g, mg_tensor *x, int ndim, const int64_t *shape,
+                         const int64_t *stride, int64_t offset) {
+    mg_attr attr = {.i = {ndim, offset}};
+    for (int k = 0; k < ndim && k < MG_MAX_DIMS; k++)
+        attr.i[2 + k] = (shape[k] & 0xffffffff) | (stride[k] << 32);
+    return mg_apply(g, &mg_op_as_strided, 1, &x, &attr);
+}
+
 mg_tensor *mg_contiguous(mg_graph *g, mg_tensor *x) {
     return mg_apply(g, &mg_op_contiguous, 1, &x, NULL);
 }

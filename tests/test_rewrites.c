@@ -136,9 +136,9 @@ Test(rewrites, mlp_each_pass) {
               (const char *const[]){"gather_hoist", "fuse", NULL});
 }
 Test(rewrites, transformer_each_pass) {
-    each_pass(
-        (rcase){"transformer", {{"d-model", "16"}, {"heads", "2"}, {"d-mlp", "32"}}, 11, 0},
-        (const char *const[]){"gather_hoist", "dead_rows", "constants", "copies", "fuse", NULL});
+    each_pass((rcase){"transformer", {{"d-model", "16"}, {"heads", "2"}, {"d-mlp", "32"}}, 11, 0},
+              (const char *const[]){"gather_hoist", "dead_rows", "constants", "copies", "fuse",
+                                    "views", NULL});
 }
 
 Test(rewrites, a_uniform_part_must_be_a_range_of_an_input_after_the_batch_axis) {

@@ -23,6 +23,8 @@ typedef enum {
     MATMUL_OF_SLICES,
     EXPAND,
     MATMUL_OF_EXPAND,
+    AS_STRIDED_ALL,
+    AS_STRIDED_PART,
 } view_case;
 
 static mg_tensor *build_view(mg_graph *g, void *ctx) {
@@ -61,6 +63,14 @@ static mg_tensor *build_view(mg_graph *g, void *ctx) {
     case EXPAND: /* (1, 3, 4) seen 5 times, times a per-row weight */
         return mg_mul(g, mg_expand(g, mg_param(g, "x", MG_NORMAL(1), MG_SHAPE(1, 3, 4)), 5),
                       mg_param(g, "w", MG_NORMAL(1), MG_SHAPE(5, 3, 4)));
+    case AS_STRIDED_ALL: /* every element, permuted: (2, 3, 4) seen as (4, 2, 3) */
+        y = mg_as_strided(g, mg_param(g, "x", MG_NORMAL(1), MG_SHAPE(2, 3, 4)), 3,
+                          (int64_t[]){4, 2, 3}, (int64_t[]){1, 12, 4}, 0);
+        break;
+    case AS_STRIDED_PART: /* a (2, 2) window at offset 5: the rest gets no gradient */
+        y = mg_as_strided(g, mg_param(g, "x", MG_NORMAL(1), MG_SHAPE(2, 3, 4)), 2,
+                          (int64_t[]){2, 2}, (int64_t[]){12, 1}, 5);
+        break;
     case MATMUL_OF_EXPAND: /* a batch stride of 0, as the attention query of "=" */
         return mg_matmul(g, mg_expand(g, mg_param(g, "q", MG_NORMAL(1), MG_SHAPE(1, 2, 1, 3)), 4),
                          mg_param(g, "k", MG_NORMAL(1), MG_SHAPE(4, 2, 3, 5)));
@@ -90,6 +100,17 @@ Test(matmul, gradient_of_sliced_operands) { check("matmul of slices", MATMUL_OF_
 
 Test(expand, gradient_sums_the_rows) { check("expand", EXPAND); }
 Test(expand, gradient_through_a_batched_matmul) { check("matmul of expand", MATMUL_OF_EXPAND); }
+Test(as_strided, gradient_of_a_permutation_of_every_element) {
+    check("as_strided all", AS_STRIDED_ALL);
+}
+Test(as_strided, gradient_of_a_window) { check("as_strided part", AS_STRIDED_PART); }
+Test(as_strided, a_view_past_the_storage_is_an_error) {
+    gp r = gp_new();
+    mg_tensor *x = mg_input(r.g, "x", MG_F32, MG_SHAPE(2, 3));
+    cr_assert_null(mg_as_strided(r.g, x, 2, (int64_t[]){2, 3}, (int64_t[]){3, 1}, 1));
+    cr_assert(strstr(mg_graph_error(r.g), "as_strided"), "%s", mg_graph_error(r.g));
+    gp_free(&r);
+}
 Test(expand, needs_a_first_dim_of_one) {
     gp r = gp_new();
     cr_assert_null(mg_expand(r.g, mg_input(r.g, "x", MG_F32, MG_SHAPE(2, 3)), 4));
