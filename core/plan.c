@@ -219,17 +219,15 @@ mg_status mg_graph_compile(mg_graph *g, mg_tensor *loss) {
     for (int i = 0; i < n; i++) {
         mg_tensor *t = g->nodes[i];
         if (!needed[i] || !HAS_GRAD(t) || first_write[i] == INT_MAX) continue;
-        bool shared = false;
+        /* the nodes sharing t's parameter gradient: how many, and the lowest */
+        int sharing = 0, lowest = i;
         for (int j = 0; t->kind == MG_TENSOR_PARAM && j < n; j++)
-            shared |= j != i && needed[j] && g->nodes[j]->kind == MG_TENSOR_PARAM &&
-                      g->nodes[j]->param_index == t->param_index && HAS_GRAD(g->nodes[j]);
-        if (shared) {
-            /* zeroed once, by the lowest such node */
-            bool lowest = true;
-            for (int j = 0; j < i; j++)
-                lowest &= !(needed[j] && g->nodes[j]->kind == MG_TENSOR_PARAM &&
-                            g->nodes[j]->param_index == t->param_index && HAS_GRAD(g->nodes[j]));
-            if (lowest) last[i] = g->n_bwd ? BWD(g->bwd[0]) : INT_MAX;
+            if (needed[j] && g->nodes[j]->kind == MG_TENSOR_PARAM &&
+                g->nodes[j]->param_index == t->param_index && HAS_GRAD(g->nodes[j]) &&
+                sharing++ == 0)
+                lowest = j;
+        if (sharing > 1) { /* zeroed once, by the lowest such node */
+            if (lowest == i) last[i] = g->n_bwd ? BWD(g->bwd[0]) : INT_MAX;
             continue;
         }
         mg_tensor *w = t == loss ? NULL : g->nodes[2 * n - 1 - first_write[i]];

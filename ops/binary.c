@@ -55,10 +55,7 @@ static bool same_numel_as_out(const mg_tensor *t, const mg_tensor *out) {
     return mg_numel(t) == mg_numel(out);
 }
 
-/* t is out's trailing dims, repeated along the leading ones: right-aligned,
- * t's dims equal out's until their product is numel(t), and the rest of t's
- * dims are 1. Then t's element j meets out's elements r * numel(t) + j. */
-static bool is_tail_of(const mg_tensor *t, const mg_tensor *out) {
+bool mg_is_trailing_block(const mg_tensor *t, const mg_tensor *out) {
     int64_t n = mg_numel(t), prod = 1;
     for (int k = 1; k <= t->ndim; k++) {
         int64_t dt = t->shape[t->ndim - k];
@@ -76,8 +73,8 @@ static bin_layout layout_of(const mg_tensor *out) {
     const mg_tensor *a = out->in[0], *b = out->in[1];
     bool fa = same_numel_as_out(a, out), fb = same_numel_as_out(b, out);
     if (fa && fb) return LAYOUT_SAME;
-    if (fa && is_tail_of(b, out)) return LAYOUT_TAIL_B;
-    if (fb && is_tail_of(a, out)) return LAYOUT_TAIL_A;
+    if (fa && mg_is_trailing_block(b, out)) return LAYOUT_TAIL_B;
+    if (fb && mg_is_trailing_block(a, out)) return LAYOUT_TAIL_A;
     return LAYOUT_GENERAL;
 }
 

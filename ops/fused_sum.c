@@ -146,18 +146,22 @@ static mg_status fused_forward(mg_tensor *out) {
  * added in thread order (deterministic for a thread count). */
 #define FUSED_MAX_THREADS 8
 
-/* Floats of the tables' and blocks' gradients, one copy. */
-static int64_t small_total(const mg_tensor *out, const term *ts, int nt) {
+/* One copy of the tables' and blocks' gradients: off[t] is term t's place
+ * in it; returns its size in floats. */
+static int64_t copy_layout(const mg_tensor *out, const term *ts, int nt, int64_t *off) {
     int64_t n = 0;
-    for (int t = 0; t < nt; t++)
+    for (int t = 0; t < nt; t++) {
+        off[t] = n;
         if (ts[t].kind != TERM_FULL) n += mg_numel(out->in[ts[t].in]);
+    }
     return n;
 }
 
 static size_t fused_aux_size(const mg_tensor *out) {
     term ts[MG_MAX_INPUTS];
+    int64_t off[MG_MAX_INPUTS];
     int nt = terms_of(out, ts);
-    return (size_t)(FUSED_MAX_THREADS * small_total(out, ts, nt));
+    return (size_t)(FUSED_MAX_THREADS * copy_layout(out, ts, nt, off));
 }
 
 // dy: (rows, d), y -> dfull = dp; dtable[idx[r]] += dp[r]; dblock += dp's repeats
@@ -165,11 +169,7 @@ static void fused_backward(mg_tensor *out) {
     term ts[MG_MAX_INPUTS];
     int nt = terms_of(out, ts);
     int64_t total = mg_numel(out), d = out->shape[out->ndim - 1], rows = total / d;
-    int64_t small = small_total(out, ts, nt), off[MG_MAX_INPUTS];
-    for (int t = 0, o = 0; t < nt; t++) {
-        off[t] = o;
-        if (ts[t].kind != TERM_FULL) o += (int)mg_numel(out->in[ts[t].in]);
-    }
+    int64_t off[MG_MAX_INPUTS], small = copy_layout(out, ts, nt, off);
     bool relu = out->attr.i[0] == 1;
     const float *dy = out->grad, *y = out->data;
     int nth = mg_kernel_threads(total);

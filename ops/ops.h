@@ -27,6 +27,11 @@ mg_tensor *mg_matmul(mg_graph *g, mg_tensor *a, mg_tensor *b);
 mg_tensor *mg_add(mg_graph *g, mg_tensor *a, mg_tensor *b); /* a + b */
 mg_tensor *mg_sub(mg_graph *g, mg_tensor *a, mg_tensor *b); /* a - b */
 mg_tensor *mg_mul(mg_graph *g, mg_tensor *a, mg_tensor *b); /* a * b */
+/* t is out's trailing dims, repeated along the leading ones: right-aligned,
+ * t's dims equal out's until their product is numel(t), and the rest of t's
+ * dims are 1. Then t's element j meets out's elements r * numel(t) + j (a
+ * bias row against (m, n), a position table against (b, t, d)). */
+bool mg_is_trailing_block(const mg_tensor *t, const mg_tensor *out);
 
 /* unary.c ------------------------------------------------------------ */
 mg_tensor *mg_scale(mg_graph *g, mg_tensor *x, float s); /* s * x */
@@ -70,6 +75,9 @@ mg_tensor *mg_slice(mg_graph *g, mg_tensor *x, int axis, int64_t start, int64_t 
 /* x: (1, ...) -> (n, ...): the one row seen n times (stride 0, no copy);
  * backward sums the rows' gradients. */
 mg_tensor *mg_expand(mg_graph *g, mg_tensor *x, int64_t n);
+/* x when t is expand(x, n) or a contiguous copy of one, else NULL (for
+ * graph passes). */
+mg_tensor *mg_expanded_row(const mg_tensor *t);
 /* Elements of a contiguous x at the given strides and offset (elements),
  * which must stay inside x; each view element must be a distinct element
  * of x. What a chain of views collapses to (ops/pass_views.c). */

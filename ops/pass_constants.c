@@ -36,10 +36,7 @@ static bool uniform_index(mg_tensor *idx, mg_tensor **src) {
 
 /* An expand, or a copy of one (made for a consumer that needs contiguous
  * input, before the expand appeared). */
-static bool is_expand(const mg_tensor *t) {
-    if (t->op == &mg_op_contiguous) t = t->in[0];
-    return t->op == &mg_op_expand;
-}
+static bool is_expand(const mg_tensor *t) { return mg_expanded_row(t) != NULL; }
 
 /* Input u of x has no batch rows of its own: expanded, or broadcast along
  * x's first axis. */
@@ -49,8 +46,8 @@ static bool batch_free(const mg_tensor *u, const mg_tensor *x) {
 
 /* The one row of an expand (or its copy); any other tensor as it is. */
 static mg_tensor *unexpand(mg_tensor *u) {
-    if (!is_expand(u)) return u;
-    return u->op == &mg_op_contiguous ? u->in[0]->in[0] : u->in[0];
+    mg_tensor *row = mg_expanded_row(u);
+    return row ? row : u;
 }
 
 /* The replacement of x, or NULL. */

@@ -33,20 +33,11 @@ static bool same_shape(const mg_tensor *a, const mg_tensor *b) {
     return true;
 }
 
-/* t is out's trailing dims repeated along the leading ones (right-aligned,
- * equal dims up to t's size, leading 1s), its last dim out's last dim. */
+/* A block term of out: a smaller trailing block (mg_is_trailing_block) of
+ * whole rows (its last dim out's last dim). */
 static bool is_block_of(const mg_tensor *t, const mg_tensor *out) {
-    int64_t n = mg_numel(t), prod = 1;
-    for (int k = 1; k <= t->ndim; k++) {
-        int64_t dt = t->shape[t->ndim - k];
-        if (prod == n) {
-            if (dt != 1) return false;
-        } else {
-            if (k > out->ndim || dt != out->shape[out->ndim - k]) return false;
-            prod *= dt;
-        }
-    }
-    return prod == n && n < mg_numel(out) && t->shape[t->ndim - 1] == out->shape[out->ndim - 1];
+    return mg_is_trailing_block(t, out) && mg_numel(t) < mg_numel(out) &&
+           t->shape[t->ndim - 1] == out->shape[out->ndim - 1];
 }
 
 /* An add inside the tree: read only by its parent in the tree, same shape. */
@@ -63,17 +54,14 @@ typedef struct {
 
 static void leaf(mg_graph *g, mg_tensor *t, const mg_tensor *top, collect *c) {
     mg_sum_term term = {t, NULL};
+    mg_tensor *row = mg_expanded_row(t);
     if (t->op == &mg_op_gather && !mg_graph_is_kept(g, t) && mg_graph_uses(g, t) == 1 &&
         same_shape(t, top)) {
         term = (mg_sum_term){t->in[0], t->in[1]};
         c->gathers++;
-    } else if (t->op == &mg_op_expand && is_block_of(t->in[0], top)) {
-        term.t = t->in[0]; /* one row for every row: a block, not a copy */
-        c->expands++;
-    } else if (t->op == &mg_op_contiguous && t->in[0]->op == &mg_op_expand &&
-               mg_graph_uses(g, t) == 1 && !mg_graph_is_kept(g, t) &&
-               is_block_of(t->in[0]->in[0], top)) {
-        term.t = t->in[0]->in[0]; /* the copy of an expand is not needed either */
+    } else if (row && is_block_of(row, top) &&
+               (t->op == &mg_op_expand || (mg_graph_uses(g, t) == 1 && !mg_graph_is_kept(g, t)))) {
+        term.t = row; /* one row for every row: a block, not a copy (nor a copy of one) */
         c->expands++;
     } else if (!same_shape(t, top) && !is_block_of(t, top)) {
         c->bad = true;

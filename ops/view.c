@@ -272,6 +272,11 @@ mg_tensor *mg_expand(mg_graph *g, mg_tensor *x, int64_t n) {
     return mg_apply(g, &mg_op_expand, 1, &x, &attr);
 }
 
+mg_tensor *mg_expanded_row(const mg_tensor *t) {
+    if (t->op == &mg_op_contiguous) t = t->in[0];
+    return t->op == &mg_op_expand ? t->in[0] : NULL;
+}
+
 /* as_strided: any strides and offset over x's storage, x contiguous: what a
  * chain of views collapses to (ops/pass_views.c). attr.i[0] = ndim,
  * i[1] = offset, i[2 + k] = shape[k] | stride[k] << 32. ------------------ */
