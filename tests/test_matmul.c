@@ -7,7 +7,7 @@
 #include "core/rng.h"
 
 #include "ops/ops.h"
-#include "tests/util/gradcheck.h"
+#include "tests/util/check_grad.h"
 
 typedef struct {
     int64_t m, k, n;
@@ -36,13 +36,7 @@ static mg_tensor *build_mm(mg_graph *g, void *ctx) {
 }
 
 static void check(mm_case c) {
-    mg_gradcheck_spec spec = {.build = build_mm, .ctx = &c, .seed = 7};
-    mg_gradcheck_result r;
-    int rc = mg_gradcheck(&spec, &r);
-    cr_assert_str_empty(r.error, "%s", r.error);
-    cr_assert(r.n_checked > 0);
-    cr_assert_eq(rc, 0, "%d of %d bad, worst %s (max rel %.3g)", r.n_bad, r.n_checked, r.worst,
-                 r.max_rel_err);
+    mg_check_grad("matmul", (mg_gradcheck_spec){.build = build_mm, .ctx = &c, .seed = 7});
 }
 
 Test(matmul, gradient_2d_non_square) { check((mm_case){.m = 5, .k = 3, .n = 7}); }
@@ -95,13 +89,8 @@ static mg_tensor *build_shared(mg_graph *g, void *ctx) {
 static void check_shared(shared_case c) {
     /* y is linear in each parameter: a large step is exact and keeps float
      * rounding of y out of the difference */
-    mg_gradcheck_spec spec = {.build = build_shared, .ctx = &c, .seed = 11, .eps = 0.05};
-    mg_gradcheck_result r;
-    int rc = mg_gradcheck(&spec, &r);
-    cr_assert_str_empty(r.error, "%s", r.error);
-    cr_assert(r.n_checked > 0);
-    cr_assert_eq(rc, 0, "%d of %d bad, worst %s (max rel %.3g)", r.n_bad, r.n_checked, r.worst,
-                 r.max_rel_err);
+    mg_check_grad("matmul, shared 2-D b",
+                  (mg_gradcheck_spec){.build = build_shared, .ctx = &c, .seed = 11, .eps = 0.05});
 }
 
 Test(matmul, gradient_shared_b_unmerged_batch) {
@@ -146,14 +135,9 @@ static mg_tensor *build_attn(mg_graph *g, void *ctx) {
 
 static void check_attn(attn_case c) {
     mg_gemm_set_threads(2);
-    mg_gradcheck_spec spec = {
-        .build = build_attn, .ctx = &c, .seed = 5, .eps = 0.05, .max_checks = 1500};
-    mg_gradcheck_result r;
-    int rc = mg_gradcheck(&spec, &r);
-    cr_assert_str_empty(r.error, "%s", r.error);
-    cr_assert(r.n_checked > 0);
-    cr_assert_eq(rc, 0, "%d of %d bad, worst %s (max rel %.3g)", r.n_bad, r.n_checked, r.worst,
-                 r.max_rel_err);
+    mg_check_grad("matmul, attention",
+                  (mg_gradcheck_spec){
+                      .build = build_attn, .ctx = &c, .seed = 5, .eps = 0.05, .max_checks = 1500});
 }
 
 Test(matmul, gradient_attention_scores) {

@@ -13,7 +13,7 @@
 #include "models/model.h"
 #include "models/train.h"
 #include "ops/ops.h"
-#include "tests/util/gradcheck.h"
+#include "tests/util/check_grad.h"
 
 /* One BLIS thread everywhere: the tests run beside other suites. */
 static void setup(void) { mg_gemm_init(1); }
@@ -93,16 +93,10 @@ static void check_model(model_case c, const char *label) {
      * within float noise at eps 3e-4); under seed 4 one of the mlp (concat,
      * relu, no bias) sits at -9.1e-5 (hidden.w[8]: numeric 2.54, analytic
      * -0.08). Seed 2 keeps every ReLU model clear of its kinks. */
-    mg_gradcheck_spec spec = {
-        .build = build_model, .fill = fill_model, .ctx = &c, .seed = c.seed ? c.seed : 2};
-    mg_gradcheck_result r;
-    int rc = mg_gradcheck(&spec, &r);
-    cr_assert_str_empty(r.error, "%s: %s", label, r.error);
-    cr_assert(r.n_checked > 0);
-    cr_log_info("gradcheck %s: %d checked, max abs err %.3g, max rel err %.3g", label, r.n_checked,
-                r.max_abs_err, r.max_rel_err);
-    cr_assert_eq(rc, 0, "%s: %d of %d bad, worst %s (max abs %.3g, max rel %.3g)", label, r.n_bad,
-                 r.n_checked, r.worst, r.max_abs_err, r.max_rel_err);
+    mg_check_grad(label, (mg_gradcheck_spec){.build = build_model,
+                                             .fill = fill_model,
+                                             .ctx = &c,
+                                             .seed = c.seed ? c.seed : 2});
 }
 
 static void check_mlp(const char *combine, const char *act, const char *bias, bool ce) {
