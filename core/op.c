@@ -1,5 +1,6 @@
 /* op.c — the op registry: ops by name. The only mutable global state of the
  * engine besides the thread/BLIS settings (gemm.c) and the error buffer. */
+#include "core/text.h"
 #include "core/op.h"
 
 #include <stdio.h>
@@ -36,12 +37,8 @@ mg_status mg_op_register(const mg_op *op) {
 const mg_op *mg_op_find(const char *name) {
     for (int i = 0; name && i < n_registered; i++)
         if (strcmp(registry[i]->name, name) == 0) return registry[i];
-    char known[768];
-    size_t used = 0;
-    known[0] = '\0';
-    for (int i = 0; i < n_registered && used < sizeof known; i++)
-        used += (size_t)snprintf(known + used, sizeof known - used, "%s%s", i ? ", " : "",
-                                 registry[i]->name);
+    char known[768] = "";
+    for (int i = 0; i < n_registered; i++) mg_list_add(known, sizeof known, registry[i]->name);
     mg_fail(MG_ERR_ARG, "unknown op '%s'; registered ops: %s", name ? name : "(null)", known);
     return NULL;
 }

@@ -1,6 +1,7 @@
 /* optim.c — SGD with momentum, Adam and AdamW over a parameter store (see
  * optim.h for the formulas). Owns the optimizer state: the moment buffers,
  * the step count and the per-layer learning rates and weight decays. */
+#include "core/text.h"
 #include "core/optim.h"
 
 #include <math.h>
@@ -168,13 +169,8 @@ static mg_status find_layer(const mg_optim *o, const char *layer, int *out) {
         return MG_OK;
     }
     char known[512] = "";
-    size_t len = 0;
-    for (int i = 0; i < o->n_layers && len < sizeof known; i++) {
-        int w = snprintf(known + len, sizeof known - len, "%s%s", i ? ", " : "",
-                         mg_params_layer_name(o->p, i));
-        if (w < 0) break;
-        len += (size_t)w;
-    }
+    for (int i = 0; i < o->n_layers; i++)
+        mg_list_add(known, sizeof known, mg_params_layer_name(o->p, i));
     return mg_fail(MG_ERR_ARG, "unknown layer '%s'; known layers: %s", layer ? layer : "(null)",
                    o->n_layers ? known : "(none)");
 }

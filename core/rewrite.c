@@ -1,5 +1,6 @@
 /* rewrite.c — the pass registry, use replacement and the re-sort after
  * passes (see rewrite.h). */
+#include "core/text.h"
 #include "core/rewrite.h"
 
 #include <stdio.h>
@@ -47,10 +48,7 @@ mg_status mg_graph_set_rewrites(mg_graph *g, const char *disabled) {
             if (strlen(passes[i]->name) == len && strncmp(passes[i]->name, s, len) == 0) found = i;
         if (found < 0) {
             char known[512] = "";
-            size_t used = 0;
-            for (int i = 0; i < n_passes; i++)
-                used += (size_t)snprintf(known + used, sizeof known - used, "%s%s", i ? ", " : "",
-                                         passes[i]->name);
+            for (int i = 0; i < n_passes; i++) mg_list_add(known, sizeof known, passes[i]->name);
             return mg_fail(MG_ERR_ARG, "--no-rewrite: unknown rewrite '%.*s'; rewrites: %s",
                            (int)len, s, known);
         }

@@ -41,7 +41,7 @@ static mg_status build(mg_graph *g, const mg_model_io *in, const double *o, mg_m
     return mg_graph_status(g);
 }
 
-const mg_model_def mg_model_deep_linear = {
+static const mg_model_def mg_model_deep_linear = {
     .name = "deep_linear",
     .summary = "one-hot inputs, L linear layers, no activation (two-clocks theory)",
     .options = options,
@@ -54,3 +54,5 @@ const mg_model_def mg_model_deep_linear = {
     .classes_in_columns = true,
     .build = build,
 };
+
+MG_REGISTER_MODEL(mg_model_deep_linear)

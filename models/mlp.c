@@ -57,7 +57,7 @@ static mg_status build(mg_graph *g, const mg_model_io *in, const double *o, mg_m
     return mg_graph_status(g);
 }
 
-const mg_model_def mg_model_mlp = {
+static const mg_model_def mg_model_mlp = {
     .name = "mlp",
     .summary = "embedding-ReLU-MLP: [E_a; E_b] -> ReLU hidden -> classifier",
     .options = options,
@@ -71,3 +71,5 @@ const mg_model_def mg_model_mlp = {
     .embed_proj = "hidden.w",
     .build = build,
 };
+
+MG_REGISTER_MODEL(mg_model_mlp)

@@ -25,7 +25,7 @@ static mg_status build(mg_graph *g, const mg_model_io *in, const double *o, mg_m
     return mg_graph_status(g);
 }
 
-const mg_model_def mg_model_mlp_tied = {
+static const mg_model_def mg_model_mlp_tied = {
     .name = "mlp_tied",
     .summary = "MLP whose classifier is the transposed input embedding (tied weights)",
     .options = options,
@@ -37,3 +37,5 @@ const mg_model_def mg_model_mlp_tied = {
     .classifier = "embed", /* tied: the class vectors are the embeddings */
     .build = build,
 };
+
+MG_REGISTER_MODEL(mg_model_mlp_tied)

@@ -62,10 +62,23 @@ typedef struct {
     mg_status (*build)(mg_graph *g, const mg_model_io *io, const double *opt, mg_model_out *out);
 } mg_model_def;
 
-/* The registered models (models/registry.c), by name or position. */
+/* Adds a model to the registry. Fails on a NULL model, a missing name or
+ * build function, an option table over MG_MODEL_MAX_OPTIONS, or a name
+ * already taken by another model. */
+mg_status mg_model_register(const mg_model_def *m);
+
+/* The registered models, by name or position (in name order). */
 const mg_model_def *mg_model_find(const char *name); /* NULL + message listing names */
 int mg_model_count(void);
 const mg_model_def *mg_model_at(int i);
+
+/* Registers a model when the library (or a model file's shared object) is
+ * loaded: one line at the end of the model's own file,
+ * MG_REGISTER_MODEL(mg_model_mlp). Nothing else in the tree lists models. */
+#define MG_REGISTER_MODEL(def)                                                                     \
+    __attribute__((constructor)) static void mg_register_model_##def(void) {                       \
+        (void)mg_model_register(&def);                                                             \
+    }
 
 /* Index of an option by name, -1 if absent. */
 int mg_model_option_index(const mg_model_def *m, const char *name);
@@ -77,11 +90,5 @@ mg_status mg_model_option_parse(const mg_model_def *m, int i, const char *value,
 
 /* "concat" for a choice option's value; a number as text otherwise. */
 const char *mg_model_option_str(const mg_model_def *m, int i, double v, char *buf, size_t n);
-
-/* The definitions (one file each). */
-extern const mg_model_def mg_model_mlp;
-extern const mg_model_def mg_model_transformer;
-extern const mg_model_def mg_model_deep_linear;
-extern const mg_model_def mg_model_mlp_tied;
 
 #endif

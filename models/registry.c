@@ -1,29 +1,53 @@
-/* registry.c — the list of models, and parsing of their options. Adding a
- * model: write its file in models/ and add one line to `models` below. */
+/* registry.c — the registered models, and parsing of their options. Adding a
+ * model: write its file in models/ ending in MG_REGISTER_MODEL(its_def); no
+ * other edit. A model file compiled outside the tree registers the same way
+ * when its shared object is loaded. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/text.h"
 #include "models/model.h"
 
-static const mg_model_def *const models[] = {
-    &mg_model_mlp,
-    &mg_model_transformer,
-    &mg_model_deep_linear,
-    &mg_model_mlp_tied,
-};
+#define MG_MAX_MODELS 64
 
-int mg_model_count(void) { return (int)(sizeof models / sizeof models[0]); }
-const mg_model_def *mg_model_at(int i) { return i >= 0 && i < mg_model_count() ? models[i] : NULL; }
+static const mg_model_def *models[MG_MAX_MODELS];
+static int n_models;
+
+mg_status mg_model_register(const mg_model_def *m) {
+    if (!m) return mg_fail(MG_ERR_ARG, "mg_model_register: model is NULL");
+    if (!m->name || !*m->name)
+        return mg_fail(MG_ERR_ARG, "mg_model_register: the model has no name");
+    if (!m->build)
+        return mg_fail(MG_ERR_ARG, "mg_model_register: model '%s' has no build function", m->name);
+    if (m->n_options < 0 || m->n_options > MG_MODEL_MAX_OPTIONS || (m->n_options && !m->options))
+        return mg_fail(MG_ERR_ARG, "mg_model_register: model '%s' declares %d options (0 to %d)",
+                       m->name, m->n_options, MG_MODEL_MAX_OPTIONS);
+    for (int i = 0; i < n_models; i++) {
+        if (models[i] == m) return MG_OK;
+        if (strcmp(models[i]->name, m->name) == 0)
+            return mg_fail(MG_ERR_ARG,
+                           "mg_model_register: a model named '%s' is already registered", m->name);
+    }
+    if (n_models == MG_MAX_MODELS)
+        return mg_fail(MG_ERR_ARG, "mg_model_register: the registry is full (%d models)",
+                       MG_MAX_MODELS);
+    /* Kept in name order, so listings do not depend on the link order. */
+    int at = n_models++;
+    while (at > 0 && strcmp(models[at - 1]->name, m->name) > 0) models[at] = models[at - 1], at--;
+    models[at] = m;
+    return MG_OK;
+}
+
+int mg_model_count(void) { return n_models; }
+const mg_model_def *mg_model_at(int i) { return i >= 0 && i < n_models ? models[i] : NULL; }
 
 const mg_model_def *mg_model_find(const char *name) {
-    char known[256] = "";
-    size_t used = 0;
-    for (int i = 0; i < mg_model_count(); i++) {
+    char known[512] = "";
+    for (int i = 0; i < n_models; i++) {
         if (name && strcmp(models[i]->name, name) == 0) return models[i];
-        used += (size_t)snprintf(known + used, sizeof known - used, "%s%s", i ? ", " : "",
-                                 models[i]->name);
+        mg_list_add(known, sizeof known, models[i]->name);
     }
     mg_fail(MG_ERR_ARG, "--model: unknown model '%s'; allowed: %s", name ? name : "", known);
     return NULL;

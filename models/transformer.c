@@ -69,7 +69,7 @@ static mg_status build(mg_graph *g, const mg_model_io *in, const double *o, mg_m
     return mg_graph_status(g);
 }
 
-const mg_model_def mg_model_transformer = {
+static const mg_model_def mg_model_transformer = {
     .name = "transformer",
     .summary =
         "one-layer transformer on tokens 'a b =': causal attention + ReLU MLP, no layer norm",
@@ -83,3 +83,5 @@ const mg_model_def mg_model_transformer = {
     .classes_in_columns = true,
     .build = build,
 };
+
+MG_REGISTER_MODEL(mg_model_transformer)

@@ -472,7 +472,7 @@ Test(cli, bad_values_refused) {
         {"--frac 0", "--frac", "(0, 1)"},
         {"--frac 1.5", "--frac", "(0, 1)"},
         {"--task div --p 12", "div", "prime"},
-        {"--model nope", "--model", "mlp, transformer, deep_linear, mlp_tied"},
+        {"--model nope", "--model", "deep_linear, mlp, mlp_tied, transformer"},
         {"--task nope", "--task", "add, sub, mul, div"},
         {"--steps -5", "--steps", ">= 0"},
         {"--bogus 3", "--bogus", "--help"},

@@ -10,8 +10,8 @@
 #include "core/gemm.h"
 #include "core/hash.h"
 #include "core/optim.h"
+#include "models/harness/train.h"
 #include "models/model.h"
-#include "models/train.h"
 #include "ops/ops.h"
 #include "tests/util/check_grad.h"
 
@@ -100,7 +100,7 @@ static void check_model(model_case c, const char *label) {
 }
 
 static void check_mlp(const char *combine, const char *act, const char *bias, bool ce) {
-    const mg_model_def *m = &mg_model_mlp;
+    const mg_model_def *m = mg_model_find("mlp");
     double vc, va, vb;
     cr_assert_eq(mg_model_option_parse(m, mg_model_option_index(m, "combine"), combine, &vc),
                  MG_OK);
@@ -127,27 +127,28 @@ Test(models, gradcheck_mlp_sum_square_nobias) { check_mlp("sum", "square", "no",
 Test(models, gradcheck_mlp_cross_entropy) { check_mlp("concat", "relu", "yes", true); }
 
 Test(models, gradcheck_mlp_init_scaled) {
-    check_model(
-        (model_case){.def = &mg_model_mlp, .p = 7, .over = {{"d", 4}, {"width", 6}, {"init", 1}}},
-        "mlp init=scaled");
+    check_model((model_case){.def = mg_model_find("mlp"),
+                             .p = 7,
+                             .over = {{"d", 4}, {"width", 6}, {"init", 1}}},
+                "mlp init=scaled");
 }
 
 Test(models, gradcheck_transformer) {
-    check_model((model_case){.def = &mg_model_transformer,
+    check_model((model_case){.def = mg_model_find("transformer"),
                              .p = 5,
                              .over = {{"d-model", 8}, {"heads", 2}, {"d-mlp", 8}}},
                 "transformer");
 }
 
 Test(models, gradcheck_transformer_init_torch) {
-    check_model((model_case){.def = &mg_model_transformer,
+    check_model((model_case){.def = mg_model_find("transformer"),
                              .p = 5,
                              .over = {{"d-model", 8}, {"heads", 2}, {"d-mlp", 8}, {"init", 1}}},
                 "transformer init=torch");
 }
 
 Test(models, gradcheck_transformer_cross_entropy) {
-    check_model((model_case){.def = &mg_model_transformer,
+    check_model((model_case){.def = mg_model_find("transformer"),
                              .p = 5,
                              .over = {{"d-model", 8}, {"heads", 2}, {"d-mlp", 8}},
                              .ce = true},
@@ -155,30 +156,32 @@ Test(models, gradcheck_transformer_cross_entropy) {
 }
 
 Test(models, gradcheck_deep_linear) {
-    check_model(
-        (model_case){.def = &mg_model_deep_linear, .p = 5, .over = {{"layers", 3}, {"width", 4}}},
-        "deep_linear");
+    check_model((model_case){.def = mg_model_find("deep_linear"),
+                             .p = 5,
+                             .over = {{"layers", 3}, {"width", 4}}},
+                "deep_linear");
 }
 
 Test(models, gradcheck_deep_linear_two_layers) {
-    check_model((model_case){.def = &mg_model_deep_linear,
+    check_model((model_case){.def = mg_model_find("deep_linear"),
                              .p = 5,
                              .over = {{"layers", 2}, {"width", 4}, {"init-scale", 0.5}}},
                 "deep_linear layers=2");
 }
 
 Test(models, gradcheck_mlp_tied) {
-    check_model((model_case){.def = &mg_model_mlp_tied, .p = 5, .over = {{"d", 4}, {"width", 6}}},
-                "mlp_tied");
+    check_model(
+        (model_case){.def = mg_model_find("mlp_tied"), .p = 5, .over = {{"d", 4}, {"width", 6}}},
+        "mlp_tied");
 }
 
 /* --- the trainer ----------------------------------------------------------- */
 
 static mg_train_cfg tiny_mlp(uint64_t seed) {
     mg_train_cfg cfg;
-    mg_train_defaults(&cfg, &mg_model_mlp);
-    cfg.opt[mg_model_option_index(&mg_model_mlp, "d")] = 8;
-    cfg.opt[mg_model_option_index(&mg_model_mlp, "width")] = 16;
+    mg_train_defaults(&cfg, mg_model_find("mlp"));
+    cfg.opt[mg_model_option_index(mg_model_find("mlp"), "d")] = 8;
+    cfg.opt[mg_model_option_index(mg_model_find("mlp"), "width")] = 16;
     cfg.task.p = 11;
     cfg.task.frac = 0.5;
     cfg.task.seed = seed;
@@ -189,7 +192,7 @@ static mg_train_cfg tiny_mlp(uint64_t seed) {
 
 static mg_train_cfg tiny_transformer(uint64_t seed) {
     mg_train_cfg cfg;
-    const mg_model_def *m = &mg_model_transformer;
+    const mg_model_def *m = mg_model_find("transformer");
     mg_train_defaults(&cfg, m);
     cfg.opt[mg_model_option_index(m, "d-model")] = 8;
     cfg.opt[mg_model_option_index(m, "heads")] = 2;
@@ -414,16 +417,47 @@ Test(models, find_unknown_lists_models) {
         cr_expect(strstr(msg, mg_model_at(i)->name) != NULL, "'%s' not listed: %s",
                   mg_model_at(i)->name, msg);
     cr_assert_eq(mg_model_count(), 4);
-    cr_expect_eq(mg_model_find("mlp"), &mg_model_mlp);
-    cr_expect_eq(mg_model_find("transformer"), &mg_model_transformer);
-    cr_expect_eq(mg_model_find("deep_linear"), &mg_model_deep_linear);
-    cr_expect_eq(mg_model_find("mlp_tied"), &mg_model_mlp_tied);
+    const char *names[] = {"mlp", "transformer", "deep_linear", "mlp_tied"};
+    for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
+        const mg_model_def *m = mg_model_find(names[k]);
+        cr_assert_not_null(m, "%s not registered", names[k]);
+        cr_expect_str_eq(m->name, names[k]);
+    }
     cr_expect_null(mg_model_at(-1));
     cr_expect_null(mg_model_at(mg_model_count()));
 }
 
+static mg_status build_nothing(mg_graph *g, const mg_model_io *in, const double *o,
+                               mg_model_out *out) {
+    (void)in, (void)o, (void)out;
+    return mg_graph_status(g);
+}
+
+Test(models, register_checks_the_definition) {
+    static const mg_model_def nameless = {.name = "", .build = build_nothing};
+    static const mg_model_def no_build = {.name = "t_no_build"};
+    static const mg_model_def too_many = {
+        .name = "t_many", .n_options = MG_MODEL_MAX_OPTIONS + 1, .build = build_nothing};
+    static const mg_model_def taken = {.name = "mlp", .build = build_nothing};
+    static const mg_model_def fresh = {.name = "t_fresh", .build = build_nothing};
+    int before = mg_model_count();
+    cr_expect_eq(mg_model_register(NULL), MG_ERR_ARG);
+    cr_expect_eq(mg_model_register(&nameless), MG_ERR_ARG);
+    cr_expect_eq(mg_model_register(&no_build), MG_ERR_ARG);
+    cr_expect(strstr(mg_errmsg(), "t_no_build") != NULL, "%s", mg_errmsg());
+    cr_expect_eq(mg_model_register(&too_many), MG_ERR_ARG);
+    cr_expect_eq(mg_model_register(&taken), MG_ERR_ARG);
+    cr_expect(strstr(mg_errmsg(), "already registered") != NULL, "%s", mg_errmsg());
+    cr_assert_eq(mg_model_count(), before);
+    cr_assert_eq(mg_model_register(&fresh), MG_OK);
+    cr_expect_eq(mg_model_register(&fresh), MG_OK,
+                 "registering the same definition twice is a no-op");
+    cr_assert_eq(mg_model_count(), before + 1);
+    cr_expect_eq(mg_model_find("t_fresh"), &fresh);
+}
+
 Test(models, option_parse) {
-    const mg_model_def *m = &mg_model_mlp;
+    const mg_model_def *m = mg_model_find("mlp");
     int combine = mg_model_option_index(m, "combine"), width = mg_model_option_index(m, "width");
     cr_assert_geq(combine, 0);
     cr_assert_geq(width, 0);
@@ -454,7 +488,7 @@ Test(models, option_parse) {
     }
 
     /* a real option takes fractions */
-    const mg_model_def *dl = &mg_model_deep_linear;
+    const mg_model_def *dl = mg_model_find("deep_linear");
     int scale = mg_model_option_index(dl, "init-scale");
     cr_assert_geq(scale, 0);
     cr_assert_eq(mg_model_option_parse(dl, scale, "0.25", &v), MG_OK);
@@ -465,7 +499,7 @@ Test(models, option_parse) {
  * or names; runcfg.c takes a number as is) must neither read past the end of
  * the choices string nor pass for a valid choice. */
 Test(models, option_str_out_of_range_choice) {
-    const mg_model_def *m = &mg_model_mlp;
+    const mg_model_def *m = mg_model_find("mlp");
     int combine = mg_model_option_index(m, "combine");
     char buf[64];
     cr_expect_str_eq(mg_model_option_str(m, combine, 0, buf, sizeof buf), "concat");
@@ -538,8 +572,8 @@ Test(models, bad_model_settings_fail_with_message) {
         double v;
         const char *want;
     } cases[] = {
-        {&mg_model_deep_linear, "layers", 1, "--layers"},
-        {&mg_model_transformer, "heads", 3, "--heads"},
+        {mg_model_find("deep_linear"), "layers", 1, "--layers"},
+        {mg_model_find("transformer"), "heads", 3, "--heads"},
     };
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
         const mg_model_def *m = cases[k].m;
@@ -579,10 +613,10 @@ Test(models, trainer_new_reports_bad_settings) {
         switch (k) {
         case 0: cfg.batch = 1000; break;
         case 1:
-            mg_train_defaults(&cfg, &mg_model_deep_linear);
+            mg_train_defaults(&cfg, mg_model_find("deep_linear"));
             cfg.task.p = 5;
             cfg.threads = 1;
-            cfg.opt[mg_model_option_index(&mg_model_deep_linear, "layers")] = 1;
+            cfg.opt[mg_model_option_index(mg_model_find("deep_linear"), "layers")] = 1;
             break;
         case 2: snprintf(cfg.lr_layers, sizeof cfg.lr_layers, "nope=0.1"); break;
         case 3: snprintf(cfg.wd_layers, sizeof cfg.wd_layers, "classifier"); break;
@@ -613,9 +647,9 @@ Test(models, trainer_new_reports_bad_settings) {
 
 Test(models, tiny_mlp_fits_training_set) {
     mg_train_cfg cfg;
-    mg_train_defaults(&cfg, &mg_model_mlp);
-    cfg.opt[mg_model_option_index(&mg_model_mlp, "d")] = 16;
-    cfg.opt[mg_model_option_index(&mg_model_mlp, "width")] = 64;
+    mg_train_defaults(&cfg, mg_model_find("mlp"));
+    cfg.opt[mg_model_option_index(mg_model_find("mlp"), "d")] = 16;
+    cfg.opt[mg_model_option_index(mg_model_find("mlp"), "width")] = 64;
     cfg.task.p = 11;
     cfg.task.frac = 0.9;
     cfg.task.seed = 0;
@@ -644,8 +678,8 @@ Test(models, tiny_mlp_fits_training_set) {
  * for bit. The sizes put the kernels above their threading threshold. */
 Test(models, two_threads_bitwise_deterministic) {
     mg_train_cfg c = tiny_mlp(5);
-    c.opt[mg_model_option_index(&mg_model_mlp, "d")] = 32;
-    c.opt[mg_model_option_index(&mg_model_mlp, "width")] = 128;
+    c.opt[mg_model_option_index(mg_model_find("mlp"), "d")] = 32;
+    c.opt[mg_model_option_index(mg_model_find("mlp"), "width")] = 128;
     c.task.p = 31;
     c.threads = 2;
     c.steps = 10;

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "core/rewrite.h"
-#include "models/train.h"
+#include "models/harness/train.h"
 
 typedef struct {
     const char *model;

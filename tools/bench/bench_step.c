@@ -23,7 +23,7 @@
 #include "analysis/probes.h"
 #include "core/gemm.h"
 #include "core/safetensors.h"
-#include "models/train.h"
+#include "models/harness/train.h"
 
 static double now(void) {
     struct timespec t;

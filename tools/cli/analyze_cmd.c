@@ -8,7 +8,7 @@
 
 #include "core/alloc.h"
 #include "core/fsutil.h"
-#include "models/run.h"
+#include "models/harness/run.h"
 #include "tools/cli/cli.h"
 
 static cJSON *load_json(const char *dir, const char *name) {

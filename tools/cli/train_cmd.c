@@ -8,7 +8,7 @@
 
 #include "core/gemm.h"
 #include "core/rewrite.h"
-#include "models/run.h"
+#include "models/harness/run.h"
 #include "tools/cli/cli.h"
 
 static void help(void) {

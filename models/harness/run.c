@@ -1,6 +1,6 @@
 /* run.c — the training loop over a run directory: metrics, checkpoints,
  * resume and the summary (see run.h). */
-#include "models/run.h"
+#include "models/harness/run.h"
 
 #include <cjson/cJSON.h>
 #include <dirent.h>
@@ -16,7 +16,7 @@
 #include "core/fsutil.h"
 #include "core/hash.h"
 #include "core/safetensors.h"
-#include "models/study.h"
+#include "models/harness/study.h"
 
 #define GROK_ACC 0.99
 #define GROK_HOLD 3   /* evals at >= 99% before --stop-at-grok ends a run */

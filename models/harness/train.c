@@ -1,6 +1,6 @@
 /* train.c — the trainer: graphs for a model on a task, one update, and the
  * evaluations (see train.h). */
-#include "models/train.h"
+#include "models/harness/train.h"
 
 #include <math.h>
 #include <stdio.h>

@@ -10,7 +10,7 @@
 #include "core/fsutil.h"
 #include "core/gemm.h"
 #include "core/hash.h"
-#include "models/run.h"
+#include "models/harness/run.h"
 
 mg_status mg_run_write_config(const char *dir, const mg_train_cfg *c, const mg_run_opts *o,
                               const mg_trainer *t) {

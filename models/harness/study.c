@@ -1,5 +1,5 @@
 /* study.c — geometry rows, final spectra and summary analyses (study.h). */
-#include "models/study.h"
+#include "models/harness/study.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>

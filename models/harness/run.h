@@ -7,10 +7,10 @@
  *                 ("optim.m.*", "optim.v.*"), XXH3-64 of each tensor
  *   probes.csv    step, layer, grad_norm, rel_grad_norm, update_ratio, weight_norm,
  *                 displacement (long format)
- *   geometry.csv  step, layer, metric, value (long format; models/study.h)
+ *   geometry.csv  step, layer, metric, value (long format; models/harness/study.h)
  *   spectrum.csv, circle.csv  final Fourier energies and circle coordinates
  *   summary.json  final_step, accuracies, t_fit, t_grok, fingerprint, status,
- *                 and the study's clocks, leads and geometry (models/study.h)
+ *                 and the study's clocks, leads and geometry (models/harness/study.h)
  *
  * Every file is written to a temporary name and renamed, so a run killed at
  * any moment can be resumed from its last checkpoint, bit-exactly. Bad input
@@ -20,7 +20,7 @@
 
 #include <stdbool.h>
 
-#include "models/train.h"
+#include "models/harness/train.h"
 
 typedef struct {
     int64_t step, steps; /* done, and the target */
@@ -56,7 +56,7 @@ mg_status mg_run_resume(const char *dir, int64_t steps, const mg_run_opts *o);
 /* Recomputes the analyses of a finished (or interrupted) run from its
  * series and checkpoints: loads the last checkpoint, rebuilds geometry.csv
  * from every checkpoint when it is missing (or when recompute is set), and
- * rewrites summary.json with the clocks, leads and geometry (models/study.h).
+ * rewrites summary.json with the clocks, leads and geometry (models/harness/study.h).
  * Older runs gain the metrics added since they were trained. */
 mg_status mg_run_analyze(const char *dir, bool recompute);
 

@@ -24,7 +24,7 @@
 #define MG_STUDY_H
 
 #include "core/csvout.h"
-#include "models/train.h"
+#include "models/harness/train.h"
 
 #define MG_STUDY_LEAD_WINDOW 500 /* steps of cumulative update ratio */
 
