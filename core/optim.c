@@ -1,7 +1,6 @@
 /* optim.c — SGD with momentum, Adam and AdamW over a parameter store (see
  * optim.h for the formulas). Owns the optimizer state: the moment buffers,
  * the step count and the per-layer learning rates and weight decays. */
-#include "core/text.h"
 #include "core/optim.h"
 
 #include <math.h>
@@ -10,6 +9,7 @@
 #include <string.h>
 
 #include "core/alloc.h"
+#include "core/text.h"
 
 /* A setting as given (float) and as the decimal it was written as (double),
  * which is what PyTorch's Python floats hold; the scalar factors of a step
@@ -207,14 +207,26 @@ float mg_optim_layer_wd(const mg_optim *o, int layer) {
     return o && layer >= 0 && layer < o->n_layers ? o->layers[layer].wd : NAN;
 }
 
-/* SGD over one range: w, g, buf: (n). first: no momentum history yet. */
-static void sgd_range(float *restrict w, const float *restrict grad, float *restrict buf, size_t n,
+/* 1 when x is a NaN or an Inf (all exponent bits set), else 0: an integer
+ * test, so the loops that OR it together still vectorise. */
+static inline uint32_t not_finite(float x) {
+    uint32_t b;
+    memcpy(&b, &x, sizeof b);
+    return (b & 0x7f800000u) == 0x7f800000u;
+}
+
+/* SGD over one range: w, g, buf: (n). first: no momentum history yet.
+ * Returns whether a weight is not finite afterwards. */
+static bool sgd_range(float *restrict w, const float *restrict grad, float *restrict buf, size_t n,
                       float lr, float wd, float momentum, bool first) {
+    uint32_t bad = 0;
     for (size_t i = 0; i < n; i++) {
         float g = grad[i] + wd * w[i];
         buf[i] = first ? g : momentum * buf[i] + g;
         w[i] -= lr * buf[i];
+        bad |= not_finite(w[i]);
     }
+    return bad != 0;
 }
 
 /* Adam's per-step constants, rounded to float once per step (per layer for
@@ -228,21 +240,24 @@ typedef struct {
  * of operations (v = b2 v + (1-b2) * (g*g); sqrt(v) divided by sqrt(bc2),
  * not multiplied by its inverse; w += -step * (m / denom)) so that it rounds
  * the same way. */
-static void adam_range(float *restrict w, const float *restrict grad, float *restrict m,
+static bool adam_range(float *restrict w, const float *restrict grad, float *restrict m,
                        float *restrict v, size_t n, float wd, const adam_k *k) {
     const float b1 = k->b1, b2 = k->b2, c1 = k->c1, c2 = k->c2;
     const float eps = k->eps, step = k->step, sqrt_bc2 = k->sqrt_bc2;
+    uint32_t bad = 0;
     for (size_t i = 0; i < n; i++) {
         float g = grad[i] + wd * w[i];
         m[i] = b1 * m[i] + c1 * g;
         v[i] = b2 * v[i] + c2 * (g * g);
         float denom = sqrtf(v[i]) / sqrt_bc2 + eps;
         w[i] -= step * (m[i] / denom);
+        bad |= not_finite(w[i]);
     }
+    return bad != 0;
 }
 
-void mg_optim_step(mg_optim *o) {
-    if (!o) return;
+int mg_optim_step(mg_optim *o) {
+    if (!o) return -1;
     float *data = mg_params_data(o->p);
     const float *grad = mg_params_grad(o->p);
     const mg_opt_cfg *c = &o->cfg;
@@ -257,29 +272,32 @@ void mg_optim_step(mg_optim *o) {
                 .c2 = (float)(1.0 - o->beta2),
                 .eps = c->eps,
                 .sqrt_bc2 = (float)sqrt(bc2)};
-    int count = mg_params_count(o->p);
+    int count = mg_params_count(o->p), bad_layer = -1;
     for (int i = 0; i < count; i++) {
         const mg_param_info *info = mg_params_info(o->p, i);
         const layer_set *L = &o->layers[info->layer];
         size_t off = info->offset, n = info->numel;
         float *w = data + off;
+        bool bad = false;
         switch (c->kind) {
         case MG_OPT_SGD:
-            sgd_range(w, grad + off, o->m + off, n, L->lr, L->wd, c->momentum, t == 1);
+            bad = sgd_range(w, grad + off, o->m + off, n, L->lr, L->wd, c->momentum, t == 1);
             break;
         case MG_OPT_ADAM:
             k.step = (float)(L->lr_d / bc1);
-            adam_range(w, grad + off, o->m + off, o->v + off, n, L->wd, &k);
+            bad = adam_range(w, grad + off, o->m + off, o->v + off, n, L->wd, &k);
             break;
         case MG_OPT_ADAMW: {
             float decay = (float)(1.0 - L->lr_d * L->wd_d);
             for (size_t j = 0; j < n; j++) w[j] *= decay;
             k.step = (float)(L->lr_d / bc1);
-            adam_range(w, grad + off, o->m + off, o->v + off, n, 0.0f, &k);
+            bad = adam_range(w, grad + off, o->m + off, o->v + off, n, 0.0f, &k);
             break;
         }
         }
+        if (bad && bad_layer < 0) bad_layer = info->layer;
     }
+    return bad_layer;
 }
 
 int64_t mg_optim_steps(const mg_optim *o) { return o ? o->t : 0; }

@@ -69,8 +69,12 @@ mg_status mg_optim_set_layer_wd(mg_optim *o, const char *layer, float wd);
 float mg_optim_layer_lr(const mg_optim *o, int layer);
 float mg_optim_layer_wd(const mg_optim *o, int layer);
 
-/* One update from the store's gradient buffer. No heap allocation. */
-void mg_optim_step(mg_optim *o);
+/* One update from the store's gradient buffer. No heap allocation. Returns
+ * -1 when every weight is finite after the update, else the layer index
+ * (mg_params_layer_name) of the first parameter holding a NaN or Inf: the
+ * update has then been applied, so the caller must not keep these weights.
+ * The check rides on the update's own loop (one OR of exponent bits). */
+int mg_optim_step(mg_optim *o);
 
 /* Checkpoint access. m and v hold mg_params_total() floats each, laid out as
  * the parameters. For SGD, m is the momentum buffer and v stays zero. The

@@ -11,6 +11,7 @@
 #include <criterion/criterion.h>
 #include <dirent.h>
 #include <fcntl.h>
+#include <math.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -864,4 +865,39 @@ Test(cli, transformer_runs) {
 Test(cli, deep_linear_and_mlp_tied_run) {
     check_model_run("deep_linear", "--model deep_linear --p 11 --layers 3 --width 16", "layer1");
     check_model_run("mlp_tied", "--model mlp_tied --p 11 --d 16 --width 32", "embed");
+}
+
+/* Issue 12, row 5: an update that makes the weights Inf/NaN stops the run;
+ * every checkpoint left behind, the "last good" one included, is finite. */
+Test(cli, diverged_update_keeps_only_finite_checkpoints) {
+    const char *run = P("run");
+    proc r;
+    mg(&r,
+       "train " SMALL
+       " --steps 20 --lr 1e30 --wd 1e30 --checkpoint-every 1 --eval-every 1 --out %s",
+       run);
+    cr_assert_eq(r.code, 1, "exit %d, stderr: %s", r.code, r.err);
+    cr_assert(strstr(r.err, "not finite"), "%s", r.err);
+    proc_free(&r);
+    cJSON *sum = json_file(P("run/summary.json"));
+    cr_assert_str_eq(jstr(sum, "status"), "diverged");
+    cJSON_Delete(sum);
+    DIR *d = opendir(P("run/checkpoints"));
+    cr_assert_not_null(d);
+    int files = 0;
+    for (struct dirent *e; (e = readdir(d));) {
+        if (e->d_name[0] == '.') continue;
+        files++;
+        mg_st_file *f = NULL;
+        cr_assert_eq(mg_st_load(P("run/checkpoints/%s", e->d_name), &f), MG_OK, "%s", mg_errmsg());
+        for (int i = 0; i < mg_st_count(f); i++) {
+            const float *x = mg_st_data(f, i);
+            for (int64_t j = 0; j < mg_st_numel(f, i); j++)
+                cr_assert(isfinite(x[j]), "%s: %s[%lld] = %g", e->d_name, mg_st_name(f, i),
+                          (long long)j, (double)x[j]);
+        }
+        mg_st_free(f);
+    }
+    closedir(d);
+    cr_assert_geq(files, 1);
 }

@@ -311,3 +311,32 @@ Test(optim, new_refuses_an_unallocated_store_and_bad_settings) {
     cr_assert(strstr(mg_errmsg(), "learning rate"), "message: %s", mg_errmsg());
     mg_params_free(p);
 }
+
+Test(optim, step_names_the_layer_whose_weights_turn_non_finite) {
+    mg_params *p = two_layers();
+    mg_opt_cfg cfg = mg_opt_defaults(MG_OPT_SGD);
+    cfg.lr = 1e10f;
+    cfg.momentum = 0.0f;
+    cfg.weight_decay = 0.0f;
+    mg_optim *o = make(p, cfg);
+    set_grad(p, G1);
+    cr_expect_eq(mg_optim_step(o), -1, "finite weights reported as broken");
+    /* b.w's gradient overflows the update: its weights become Inf. */
+    const float huge[4] = {0.0f, 0.0f, 3e38f, 0.0f};
+    set_grad(p, huge);
+    cr_expect_eq(mg_optim_step(o), 1, "layer of b.w not named");
+    cr_expect(isinf(mg_params_data(p)[2]));
+    mg_optim_free(o);
+    mg_params_free(p);
+}
+
+Test(optim, adamw_step_reports_nan_weights) {
+    mg_params *p = two_layers();
+    mg_opt_cfg cfg = mg_opt_defaults(MG_OPT_ADAMW);
+    mg_optim *o = make(p, cfg);
+    const float g[4] = {0.5f, NAN, 0.0f, 0.0f};
+    set_grad(p, g);
+    cr_expect_eq(mg_optim_step(o), 0, "layer of a.w not named");
+    mg_optim_free(o);
+    mg_params_free(p);
+}

@@ -282,7 +282,11 @@ mg_status mg_trainer_step_probed(mg_trainer *t, mg_layer_probe *probe) {
     mg_params *P = t->params;
     float *w = mg_params_data(P);
     if (probe) memcpy(t->prev, w, mg_params_total(P) * sizeof *w);
-    mg_optim_step(t->optim);
+    int broken = mg_optim_step(t->optim);
+    if (broken >= 0) /* the weights are lost; the caller keeps its last checkpoint */
+        return mg_fail(MG_ERR_NUMERIC,
+                       "step %lld: the update made the weights of layer '%s' not finite (loss %g)",
+                       (long long)t->steps + 1, mg_params_layer_name(P, broken), loss);
     if (probe) mg_probe_layers(P, t->prev, mg_params_grad(P), w, t->init, probe);
     t->steps++;
     return MG_OK;

@@ -59,7 +59,10 @@ mg_status mg_trainer_eval_test(mg_trainer *t, mg_eval *e);
 
 /* One update. Fails with MG_ERR_NUMERIC if the loss or a layer's gradient is
  * not finite, naming the step and the layer; the parameters are then left
- * as they were before the step. */
+ * as they were before the step. Also fails with MG_ERR_NUMERIC, naming the
+ * layer, when the update itself made a weight NaN or Inf (a huge learning
+ * rate): the parameters are then lost, the step counter is not advanced,
+ * and the caller must fall back on its last checkpoint. */
 mg_status mg_trainer_step(mg_trainer *t);
 
 /* The same update, also filling probe[l] for every layer (see
