@@ -100,17 +100,18 @@ static mg_status check_range(const char *what, float x, float lo, float hi, bool
                    hi_open ? ')' : ']', (double)x);
 }
 
-static mg_status check_cfg(const mg_opt_cfg *c) {
+mg_status mg_opt_cfg_check(const mg_opt_cfg *c) {
+    if (!c) return mg_fail(MG_ERR_ARG, "mg_opt_cfg_check: cfg is NULL");
     mg_status s;
     if ((int)c->kind < 0 || (int)c->kind >= N_KINDS)
-        return mg_fail(MG_ERR_ARG, "optimizer kind %d is not one of sgd, adam, adamw",
+        return mg_fail(MG_ERR_ARG, "--optimizer: kind %d is not one of sgd, adam, adamw",
                        (int)c->kind);
-    if ((s = check_range("learning rate", c->lr, 0.0f, INFINITY, false))) return s;
-    if ((s = check_range("weight decay", c->weight_decay, 0.0f, INFINITY, false))) return s;
-    if (c->kind == MG_OPT_SGD) return check_range("momentum", c->momentum, 0.0f, 1.0f, false);
-    if ((s = check_range("beta1", c->beta1, 0.0f, 1.0f, true))) return s;
-    if ((s = check_range("beta2", c->beta2, 0.0f, 1.0f, true))) return s;
-    return check_range("eps", c->eps, 0.0f, INFINITY, false);
+    if ((s = check_range("--lr", c->lr, 0.0f, INFINITY, false))) return s;
+    if ((s = check_range("--wd", c->weight_decay, 0.0f, INFINITY, false))) return s;
+    if (c->kind == MG_OPT_SGD) return check_range("--momentum", c->momentum, 0.0f, 1.0f, false);
+    if ((s = check_range("--beta1", c->beta1, 0.0f, 1.0f, true))) return s;
+    if ((s = check_range("--beta2", c->beta2, 0.0f, 1.0f, true))) return s;
+    return check_range("--eps", c->eps, 0.0f, INFINITY, false);
 }
 
 mg_optim *mg_optim_new(mg_params *p, const mg_opt_cfg *cfg) {
@@ -123,7 +124,7 @@ mg_optim *mg_optim_new(mg_params *p, const mg_opt_cfg *cfg) {
                               "mg_params_alloc (or compile a graph) first");
         return NULL;
     }
-    if (check_cfg(cfg) != MG_OK) return NULL;
+    if (mg_opt_cfg_check(cfg) != MG_OK) return NULL;
     mg_optim *o = mg_calloc(1, sizeof *o);
     if (!o) {
         mg_fail(MG_ERR_NOMEM, "mg_optim_new: out of memory");

@@ -45,6 +45,12 @@ typedef struct {
  * with wd 0; SGD lr 1e-2, momentum 0.9, wd 0. */
 mg_opt_cfg mg_opt_defaults(mg_opt_kind kind);
 
+/* Checks a configuration: every value finite, lr and wd >= 0, momentum in
+ * [0, 1] (SGD), beta1 and beta2 in [0, 1) and eps >= 0 (Adam, AdamW). The
+ * message names the setting as the CLI spells it (--beta1). mg_optim_new
+ * runs the same check. */
+mg_status mg_opt_cfg_check(const mg_opt_cfg *c);
+
 /* "sgd", "adam", "adamw" <-> kind. Parsing an unknown name fails with a
  * message listing the allowed names. */
 mg_status mg_opt_kind_parse(const char *name, mg_opt_kind *out);

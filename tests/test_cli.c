@@ -901,3 +901,27 @@ Test(cli, diverged_update_keeps_only_finite_checkpoints) {
     closedir(d);
     cr_assert_geq(files, 1);
 }
+
+/* Issue 12, row 12: optimizer settings out of range are bad input (exit 2,
+ * one line naming the flag, nothing written), not an out-of-memory failure. */
+Test(cli, bad_optimizer_settings_are_bad_input) {
+    static const struct {
+        const char *args, *want;
+    } cases[] = {
+        {"--beta1 2", "--beta1"},
+        {"--beta2 nan", "--beta2"},
+        {"--eps -1", "--eps"},
+        {"--optimizer sgd --momentum 5", "--momentum"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        proc r;
+        const char *out = P("opt%zu", i);
+        mg(&r, "train " SMALL " --steps 5 %s --out %s", cases[i].args, out);
+        cr_assert_eq(r.code, 2, "[%s] exit %d, stderr: %s", cases[i].args, r.code, r.err);
+        cr_assert_eq(count_lines(r.err), 1, "[%s] not one line: '%s'", cases[i].args, r.err);
+        cr_assert(strstr(r.err, cases[i].want), "[%s] '%s' lacks %s", cases[i].args, r.err,
+                  cases[i].want);
+        cr_assert_not(exists(out), "[%s] created %s", cases[i].args, out);
+        proc_free(&r);
+    }
+}

@@ -308,7 +308,7 @@ Test(optim, new_refuses_an_unallocated_store_and_bad_settings) {
     cfg = mg_opt_defaults(MG_OPT_SGD);
     cfg.lr = NAN;
     cr_assert_null(mg_optim_new(p, &cfg));
-    cr_assert(strstr(mg_errmsg(), "learning rate"), "message: %s", mg_errmsg());
+    cr_assert(strstr(mg_errmsg(), "--lr"), "message: %s", mg_errmsg());
     mg_params_free(p);
 }
 

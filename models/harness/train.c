@@ -61,6 +61,7 @@ mg_status mg_train_validate(const mg_train_cfg *cfg) {
         return mg_fail(MG_ERR_ARG, "--lr must be a positive number, got %g", cfg->optim.lr);
     if (!(cfg->optim.weight_decay >= 0) || !isfinite(cfg->optim.weight_decay))
         return mg_fail(MG_ERR_ARG, "--wd must be >= 0, got %g", cfg->optim.weight_decay);
+    if ((st = mg_opt_cfg_check(&cfg->optim))) return st;
     if (cfg->threads < 0 || cfg->threads > 1024)
         return mg_fail(MG_ERR_ARG, "--threads must be 0 (all cores) to 1024, got %d", cfg->threads);
     return MG_OK;
