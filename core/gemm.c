@@ -1,8 +1,10 @@
 /* gemm.c — the one file that includes blis.h (see gemm.h). */
+#define _GNU_SOURCE /* sched_getaffinity, CPU_COUNT */
 #include "core/gemm.h"
 
 #include <blis.h>
 #include <cpuid.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,13 +55,18 @@ const char *mg_blis_choose(const mg_cpu_features *f) {
     return NULL;
 }
 
-static int online_cores(void) {
+int mg_cpu_cores(void) {
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0) {
+        int n = CPU_COUNT(&set);
+        if (n > 0) return n;
+    }
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     return n > 0 ? (int)n : 1;
 }
 
 void mg_gemm_set_threads(int threads) {
-    n_threads = threads > 0 ? threads : online_cores();
+    n_threads = threads > 0 ? threads : mg_cpu_cores();
     bli_thread_set_num_threads(n_threads);
 }
 

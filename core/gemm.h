@@ -34,12 +34,16 @@ mg_cpu_features mg_cpu_detect(void);
  * AMD CPUs without AVX-512, whose Zen configurations BLIS 0.9 knows). */
 const char *mg_blis_choose(const mg_cpu_features *f);
 
-/* Selects BLIS's kernels (see above) and sets the thread count (<= 0: the
- * number of online cores). Call before any other BLIS use; later calls only
+/* Selects BLIS's kernels (see above) and sets the thread count (<= 0: every
+ * core this process may use, mg_cpu_cores). Call before any other BLIS use; later calls only
  * change the thread count. */
 mg_status mg_gemm_init(int threads);
 
-void mg_gemm_set_threads(int threads); /* <= 0: the number of online cores */
+void mg_gemm_set_threads(int threads); /* <= 0: every core this process may use */
+
+/* The cores this process may run on (its CPU affinity: a SLURM task's
+ * --cpus-per-task, taskset), else the online cores; at least 1. */
+int mg_cpu_cores(void);
 int mg_gemm_threads(void);
 
 /* Threads for an elementwise kernel over n elements: the GEMM thread count

@@ -925,3 +925,15 @@ Test(cli, bad_optimizer_settings_are_bad_input) {
         proc_free(&r);
     }
 }
+
+/* Issue 12, row 9: more threads than cores is refused (exit 2, naming the
+ * cores), not accepted into a run that crawls or dies in libgomp. */
+Test(cli, threads_above_the_cores_refused) {
+    const char *out = P("threads");
+    proc r;
+    mg(&r, "train --model mlp --p 7 --steps 2 --threads 1000 --out %s", out);
+    cr_assert_eq(r.code, 2, "exit %d, stderr: %s", r.code, r.err);
+    cr_assert(strstr(r.err, "--threads") && strstr(r.err, "cores"), "%s", r.err);
+    cr_assert_not(exists(out), "created %s", out);
+    proc_free(&r);
+}
