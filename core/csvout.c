@@ -324,6 +324,10 @@ mg_status mg_csv_read(const char *path, mg_csv **out) {
     if (!c) return mg_fail(MG_ERR_NOMEM, "out of memory reading %s", path);
     size_t n;
     mg_status s = mg_read_file(path, &c->buf_, &n);
+    size_t plen = strlen(path) + 1;
+    if (s == MG_OK && !(c->path_ = mg_malloc(plen)))
+        s = mg_fail(MG_ERR_NOMEM, "out of memory reading %s", path);
+    if (s == MG_OK) memcpy(c->path_, path, plen);
     cells cl = {0};
     if (s == MG_OK) s = parse(path, c->buf_, n, &cl, &c->ncols);
     if (s == MG_OK) {
@@ -353,6 +357,7 @@ void mg_csv_free(mg_csv *c) {
     mg_free((void *)c->names);
     mg_free(c->values);
     mg_free(c->buf_);
+    mg_free(c->path_);
     mg_free(c);
 }
 
@@ -362,10 +367,30 @@ int mg_csv_col(const mg_csv *c, const char *name) {
     return -1;
 }
 
+mg_status mg_csv_cols(const mg_csv *c, int n, const char *const *names, int *cols) {
+    for (int i = 0; i < n; i++) {
+        if ((cols[i] = mg_csv_col(c, names[i])) >= 0) continue;
+        strbuf have = {0};
+        bool ok = true;
+        for (int k = 0; ok && k < c->ncols && have.len < 200; k++)
+            ok = (k == 0 || sb_add(&have, ", ", 2)) && sb_add_cell(&have, c->names[k]);
+        mg_status s =
+            mg_fail(MG_ERR_FORMAT, "%s has no column '%s' (its columns: %.240s%s)", c->path_,
+                    names[i], have.s ? have.s : "", have.len >= 200 ? ", ..." : "");
+        mg_free(have.s);
+        return s;
+    }
+    return MG_OK;
+}
+
+static bool in_table(const mg_csv *c, size_t row, int col) {
+    return col >= 0 && col < c->ncols && row < c->nrows;
+}
+
 double mg_csv_num(const mg_csv *c, size_t row, int col) {
-    return c->values[row * (size_t)c->ncols + (size_t)col];
+    return in_table(c, row, col) ? c->values[row * (size_t)c->ncols + (size_t)col] : NAN;
 }
 
 const char *mg_csv_str(const mg_csv *c, size_t row, int col) {
-    return c->text[row * (size_t)c->ncols + (size_t)col];
+    return in_table(c, row, col) ? c->text[row * (size_t)c->ncols + (size_t)col] : "";
 }

@@ -58,6 +58,7 @@ typedef struct {
     const char **text;  /* nrows * ncols cell texts, row-major */
     double *values;     /* nrows * ncols, row-major; NaN where a cell is not a number */
     char *buf_;         /* private: the file, parsed in place */
+    char *path_;        /* private: the path it was read from, for messages */
 } mg_csv;
 
 /* Reads path. Every row must have as many cells as the header (an error
@@ -67,6 +68,14 @@ mg_status mg_csv_read(const char *path, mg_csv **out);
 void mg_csv_free(mg_csv *c);
 
 int mg_csv_col(const mg_csv *c, const char *name); /* -1 if absent */
+
+/* The index of each of the n columns names[] into cols[]. A column the file
+ * lacks is MG_ERR_FORMAT naming the file, the column and the columns it has:
+ * the way to look columns up in a file a user may have edited. */
+mg_status mg_csv_cols(const mg_csv *c, int n, const char *const *names, int *cols);
+
+/* A cell's value and text. A row or column outside the table (a -1 from
+ * mg_csv_col included) reads as NaN and "", never out of bounds. */
 double mg_csv_num(const mg_csv *c, size_t row, int col);
 const char *mg_csv_str(const mg_csv *c, size_t row, int col);
 

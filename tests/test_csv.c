@@ -228,3 +228,27 @@ Test(csv, python_csv_module_reads_our_file) {
     int st = pclose(fp);
     cr_assert_eq(st, 0, "python csv reader failed (status %d):\n%s", st, out);
 }
+
+/* A column the file lacks: mg_csv_cols names file and column; a -1 index
+ * reads as NaN / "" instead of the cell before the table. */
+Test(csv, missing_column_is_named_and_never_read_out_of_bounds) {
+    const char *p = path_in("metrics.csv");
+    write_text(p, "foo,bar\n1,2\n");
+    mg_csv *c;
+    cr_assert_eq(mg_csv_read(p, &c), MG_OK, "%s", mg_errmsg());
+    int cols[2] = {7, 7};
+    cr_assert_eq(mg_csv_cols(c, 2, (const char *[]){"bar", "test_acc"}, cols), MG_ERR_FORMAT);
+    cr_assert(strstr(mg_errmsg(), p), "%s", mg_errmsg());
+    cr_assert(strstr(mg_errmsg(), "no column 'test_acc' (its columns: foo, bar)"), "%s",
+              mg_errmsg());
+    cr_assert_eq(cols[0], 1);
+    cr_assert_eq(mg_csv_cols(c, 2, (const char *[]){"bar", "foo"}, cols), MG_OK);
+    cr_assert(cols[0] == 1 && cols[1] == 0);
+    cr_assert(isnan(mg_csv_num(c, 0, -1)));
+    cr_assert(isnan(mg_csv_num(c, 0, 2)));
+    cr_assert(isnan(mg_csv_num(c, 1, 0)));
+    cr_assert_str_eq(mg_csv_str(c, 0, -1), "");
+    cr_assert_str_eq(mg_csv_str(c, 5, 0), "");
+    cr_assert_eq(mg_csv_num(c, 0, 1), 2.0);
+    mg_csv_free(c);
+}

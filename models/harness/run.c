@@ -119,9 +119,13 @@ static mg_status write_summary(mg_trainer *t, const char *dir, const char *statu
     mg_csv *csv = NULL;
     mg_status st = mg_csv_read(path, &csv);
     if (st) return st;
-    int c_step = mg_csv_col(csv, "step"), c_trl = mg_csv_col(csv, "train_loss");
-    int c_tra = mg_csv_col(csv, "train_acc"), c_tel = mg_csv_col(csv, "test_loss");
-    int c_tea = mg_csv_col(csv, "test_acc");
+    int col[5];
+    const char *const need[] = {"step", "train_loss", "train_acc", "test_loss", "test_acc"};
+    if ((st = mg_csv_cols(csv, 5, need, col))) {
+        mg_csv_free(csv);
+        return st;
+    }
+    int c_step = col[0], c_trl = col[1], c_tra = col[2], c_tel = col[3], c_tea = col[4];
     double t_fit = NAN, t_fit_loss = NAN, t_grok = NAN;
     for (size_t r = 0; r < csv->nrows; r++) {
         double s = mg_csv_num(csv, r, c_step);
