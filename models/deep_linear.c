@@ -1,7 +1,8 @@
 /* deep_linear.c — the deep linear network of the two-clocks theory.
  *
- * One-hot inputs [onehot(a); onehot(b)] (2p), then L linear layers with no
- * activation: layer1 (2p, w), layer2..layer(L-1) (w, w), layerL (w, p).
+ * One-hot inputs [onehot(a); onehot(b)] (2p, p operand values), then L
+ * linear layers with no activation: layer1 (2p, w), layer2..layer(L-1)
+ * (w, w), layerL (w, K), K classes (K = p on the modular tasks).
  * The one-hot product is a row lookup: onehot(a) W1[:p] = W1[a], so layer 1
  * is two gathers from the halves of W1 (views, no copy). Each layer is its
  * own layer for probes and per-layer weight decay (--wd layer2=...).
@@ -23,7 +24,7 @@ static const mg_model_option options[] = {
 };
 
 static mg_status build(mg_graph *g, const mg_model_io *in, const double *o, mg_model_out *out) {
-    int p = in->p, L = (int)o[LAYERS], w = (int)o[WIDTH];
+    int p = in->n_values, K = in->K, L = (int)o[LAYERS], w = (int)o[WIDTH];
     double s = o[SCALE];
     if (L < 2)
         return mg_graph_fail(g, MG_ERR_ARG, "--layers must be >= 2 for deep_linear, got %d", L);
@@ -33,7 +34,7 @@ static mg_status build(mg_graph *g, const mg_model_io *in, const double *o, mg_m
                           mg_gather(g, mg_slice(g, W1, 0, p, p), in->b));
     for (int l = 2; l <= L; l++) {
         snprintf(name, sizeof name, "layer%d", l);
-        int cols = l == L ? p : w;
+        int cols = l == L ? K : w;
         out->features = h;
         h = mg_matmul(g, h, mg_param(g, name, MG_NORMAL(s / sqrt(w)), MG_SHAPE(w, cols)));
     }
@@ -44,6 +45,7 @@ static mg_status build(mg_graph *g, const mg_model_io *in, const double *o, mg_m
 static const mg_model_def mg_model_deep_linear = {
     .name = "deep_linear",
     .summary = "one-hot inputs, L linear layers, no activation (two-clocks theory)",
+    .reads = MG_READS_OPERANDS,
     .options = options,
     .n_options = sizeof options / sizeof options[0],
     .default_p = 97,

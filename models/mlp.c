@@ -1,6 +1,6 @@
 /* mlp.c — the embedding-ReLU-MLP of the study (SCIENCE.md, "Models").
  *
- *   x = [E_a ; E_b]  (or E_a + E_b)      E: (p, d)
+ *   x = [E_a ; E_b]  (or E_a + E_b)      E: (values, d), reads the operands
  *   h = act(x W1 + b1)                   act = relu or square
  *   logits = h W2 + b2
  * Initialisation follows PyTorch's defaults (so runs compare with the
@@ -33,14 +33,14 @@ static mg_init bias_init(bool scaled, int fan_in) {
 }
 
 static mg_status build(mg_graph *g, const mg_model_io *in, const double *o, mg_model_out *out) {
-    int p = in->p, d = (int)o[D], width = (int)o[WIDTH];
+    int nv = in->n_values, K = in->K, d = (int)o[D], width = (int)o[WIDTH];
     bool sum = o[COMBINE] == 1, square = o[ACT] == 1, bias = o[BIAS] == 0, scaled = o[INIT] == 1;
     int fan1 = sum ? d : 2 * d;
 
     mg_tensor *E =
-        mg_param(g, "embed", scaled ? MG_NORMAL(1.0 / sqrt(d)) : MG_NORMAL(1), MG_SHAPE(p, d));
+        mg_param(g, "embed", scaled ? MG_NORMAL(1.0 / sqrt(d)) : MG_NORMAL(1), MG_SHAPE(nv, d));
     mg_tensor *W1 = mg_param(g, "hidden.w", weight_init(scaled, fan1, d), MG_SHAPE(fan1, width));
-    mg_tensor *W2 = mg_param(g, "classifier.w", weight_init(scaled, width, d), MG_SHAPE(width, p));
+    mg_tensor *W2 = mg_param(g, "classifier.w", weight_init(scaled, width, d), MG_SHAPE(width, K));
 
     mg_tensor *ea = mg_gather(g, E, in->a), *eb = mg_gather(g, E, in->b);
     mg_tensor *x = sum ? mg_add(g, ea, eb) : mg_concat2(g, ea, eb);
@@ -50,7 +50,7 @@ static mg_status build(mg_graph *g, const mg_model_io *in, const double *o, mg_m
     mg_tensor *logits = mg_matmul(g, h, W2);
     if (bias)
         logits =
-            mg_add(g, logits, mg_param(g, "classifier.b", bias_init(scaled, width), MG_SHAPE(p)));
+            mg_add(g, logits, mg_param(g, "classifier.b", bias_init(scaled, width), MG_SHAPE(K)));
 
     out->logits = logits;
     out->features = h;
@@ -60,6 +60,7 @@ static mg_status build(mg_graph *g, const mg_model_io *in, const double *o, mg_m
 static const mg_model_def mg_model_mlp = {
     .name = "mlp",
     .summary = "embedding-ReLU-MLP: [E_a; E_b] -> ReLU hidden -> classifier",
+    .reads = MG_READS_OPERANDS,
     .options = options,
     .n_options = sizeof options / sizeof options[0],
     .default_p = 97,

@@ -13,8 +13,14 @@ static const mg_model_option options[] = {
 };
 
 static mg_status build(mg_graph *g, const mg_model_io *in, const double *o, mg_model_out *out) {
-    int p = in->p, d = (int)o[D], width = (int)o[WIDTH];
-    mg_tensor *E = mg_param(g, "embed", MG_NORMAL(1.0 / sqrt(d)), MG_SHAPE(p, d));
+    int nv = in->n_values, d = (int)o[D], width = (int)o[WIDTH];
+    if (in->K != nv)
+        return mg_graph_fail(
+            g, MG_ERR_ARG,
+            "mlp_tied: the classes are the operands' embeddings, so the task needs "
+            "as many classes as operand values (K = %d, values = %d)",
+            in->K, nv);
+    mg_tensor *E = mg_param(g, "embed", MG_NORMAL(1.0 / sqrt(d)), MG_SHAPE(nv, d));
     mg_tensor *W1 = mg_param(g, "hidden.w", MG_UNIFORM(1.0 / sqrt(2 * d)), MG_SHAPE(2 * d, width));
     mg_tensor *b1 = mg_param(g, "hidden.b", MG_INIT_ZERO, MG_SHAPE(width));
     mg_tensor *W2 = mg_param(g, "out.w", MG_UNIFORM(1.0 / sqrt(width)), MG_SHAPE(width, d));
@@ -28,6 +34,7 @@ static mg_status build(mg_graph *g, const mg_model_io *in, const double *o, mg_m
 static const mg_model_def mg_model_mlp_tied = {
     .name = "mlp_tied",
     .summary = "MLP whose classifier is the transposed input embedding (tied weights)",
+    .reads = MG_READS_OPERANDS,
     .options = options,
     .n_options = sizeof options / sizeof options[0],
     .default_p = 97,

@@ -1,10 +1,13 @@
 /* model.h — model definitions and the name -> definition registry.
  *
- * A model is a graph definition: given the graph, the integer inputs a and b
- * (n rows) and its options, it declares its parameters and returns the
- * logits (n, p) and the penultimate features the analyses read. Parameter
- * names carry the layer before the first dot ("hidden.w" -> layer
- * "hidden"); probes and per-layer optimizer settings use those layers.
+ * A model is a graph definition: given the graph, its inputs (n rows of a
+ * task, see mg_model_io) and its options, it declares its parameters and
+ * returns the logits (n, K) and the penultimate features the analyses read.
+ * A model declares what it reads (mg_model_reads): the token sequences, or
+ * the operands a and b; the trainer checks that against the task when it
+ * builds the graph, and hands the model only that. Parameter names carry the
+ * layer before the first dot ("hidden.w" -> layer "hidden"); probes and
+ * per-layer optimizer settings use those layers.
  *
  * Options are numbers (integers, reals, or an index into a list of choices),
  * declared in a table so that `modgrad models` lists them and the CLI parses
@@ -26,21 +29,34 @@ typedef struct {
     const char *help;
 } mg_model_option;
 
+/* What a model reads. The zero value is the operands, so a definition that
+ * says nothing reads what the study's MLPs read. */
+typedef enum {
+    MG_READS_OPERANDS = 0, /* a and b (the task must have operands) */
+    MG_READS_TOKENS = 1,   /* the token sequences (every task has them) */
+} mg_model_reads;
+
+/* The inputs of a model on n rows of a task (task.h): sequences of T tokens
+ * over a vocabulary of V, labels in 0..K-1. Only what the model reads is
+ * set; the rest is NULL. The modular tasks: T = 3 ("a b =", "=" being
+ * token p), V = p + 1, K = n_values = p. */
 typedef struct {
-    int p;             /* modulus = number of classes */
     int64_t n;         /* rows */
-    mg_tensor *a, *b;  /* int32 (n): the operands */
-    mg_tensor *tokens; /* int32 (n, 3): a, b and the "=" token p (sequence models) */
+    int T, V, K;       /* positions, vocabulary, classes: logits are (n, K) */
+    int n_values;      /* the operands lie in 0..n_values-1 (0: the task has none) */
+    mg_tensor *a, *b;  /* int32 (n): the operands (MG_READS_OPERANDS) */
+    mg_tensor *tokens; /* int32 (n, T): the sequences (MG_READS_TOKENS) */
 } mg_model_io;
 
 typedef struct {
-    mg_tensor *logits;   /* (n, p) */
+    mg_tensor *logits;   /* (n, K) */
     mg_tensor *features; /* (n, f): penultimate features (neural-collapse metrics) */
 } mg_model_out;
 
 typedef struct {
     const char *name;
     const char *summary;
+    mg_model_reads reads; /* what build() finds in its mg_model_io */
     const mg_model_option *options;
     int n_options;
     /* canonical setting of the study */
@@ -72,6 +88,9 @@ const mg_model_def *mg_model_find(const char *name); /* NULL + message listing n
 int mg_model_count(void);
 const mg_model_def *mg_model_at(int i);
 
+/* "operands a and b" or "tokens": what a model of that kind reads. */
+const char *mg_model_reads_name(mg_model_reads r);
+
 /* Registers a model when the library (or a model file's shared object) is
  * loaded: one line at the end of the model's own file,
  * MG_REGISTER_MODEL(mg_model_mlp). Nothing else in the tree lists models. */
@@ -87,6 +106,11 @@ int mg_model_option_index(const mg_model_def *m, const char *name);
  * choice must be one of its names). The error names the flag and the
  * allowed values. */
 mg_status mg_model_option_parse(const mg_model_def *m, int i, const char *value, double *out);
+
+/* The same for any option table's entry o (a task's too); owner names whose
+ * option it is in the message ("model mlp", "task markers"). */
+mg_status mg_option_parse(const mg_model_option *o, const char *owner, const char *value,
+                          double *out);
 
 /* "concat" for a choice option's value; a number as text otherwise. */
 const char *mg_model_option_str(const mg_model_def *m, int i, double v, char *buf, size_t n);

@@ -21,6 +21,9 @@ mg_status mg_model_register(const mg_model_def *m) {
         return mg_fail(MG_ERR_ARG, "mg_model_register: the model has no name");
     if (!m->build)
         return mg_fail(MG_ERR_ARG, "mg_model_register: model '%s' has no build function", m->name);
+    if (m->reads != MG_READS_OPERANDS && m->reads != MG_READS_TOKENS)
+        return mg_fail(MG_ERR_ARG, "mg_model_register: model '%s' reads %d (operands or tokens)",
+                       m->name, (int)m->reads);
     if (m->n_options < 0 || m->n_options > MG_MODEL_MAX_OPTIONS || (m->n_options && !m->options))
         return mg_fail(MG_ERR_ARG, "mg_model_register: model '%s' declares %d options (0 to %d)",
                        m->name, m->n_options, MG_MODEL_MAX_OPTIONS);
@@ -38,6 +41,10 @@ mg_status mg_model_register(const mg_model_def *m) {
     while (at > 0 && strcmp(models[at - 1]->name, m->name) > 0) models[at] = models[at - 1], at--;
     models[at] = m;
     return MG_OK;
+}
+
+const char *mg_model_reads_name(mg_model_reads r) {
+    return r == MG_READS_TOKENS ? "tokens" : "operands a and b";
 }
 
 int mg_model_count(void) { return n_models; }
@@ -72,12 +79,18 @@ static int choice_index(const char *choices, const char *word) {
 }
 
 mg_status mg_model_option_parse(const mg_model_def *m, int i, const char *value, double *out) {
-    const mg_model_option *o = &m->options[i];
+    char owner[128];
+    snprintf(owner, sizeof owner, "model %s", m->name);
+    return mg_option_parse(&m->options[i], owner, value, out);
+}
+
+mg_status mg_option_parse(const mg_model_option *o, const char *owner, const char *value,
+                          double *out) {
     if (o->type == MG_OPTION_CHOICE) {
         int k = choice_index(o->choices, value);
         if (k < 0)
-            return mg_fail(MG_ERR_ARG, "--%s: '%s' is not allowed for model %s; allowed: %s",
-                           o->name, value, m->name, o->choices);
+            return mg_fail(MG_ERR_ARG, "--%s: '%s' is not allowed for %s; allowed: %s", o->name,
+                           value, owner, o->choices);
         *out = k;
         return MG_OK;
     }

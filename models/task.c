@@ -1,215 +1,214 @@
-/* task.c — modular arithmetic datasets: labels, the seeded split, its hash.
- * The enumeration, split and hash layout are specified in task.h. */
-/* For the XXH3_state_t definition, so the hash state lives on the stack and
- * hashing allocates nothing. */
+/* task.c — the task registry and what every task shares: choosing one by
+ * name, its options, opening it (checks of its shape and rows, the default
+ * hash), the checked fresh batch, and rows. The interface is in task.h;
+ * the modular family lives in modular.c. */
+/* For the XXH3_state_t definition, so the hash state lives on the stack. */
 #define XXH_STATIC_LINKING_ONLY
 #include "models/task.h"
 
-#include <math.h>
+#include <stdio.h>
 #include <string.h>
 #include <xxhash.h>
 
 #include "core/alloc.h"
-#include "core/rng.h"
+#include "core/text.h"
 
-static const char *const op_names[MG_TASK_N_OPS] = {"add", "sub", "mul", "div", "x2y2", "x3xy"};
+#define MG_MAX_TASKS 64
 
-#define MG_TASK_ALLOWED_OPS "add, sub, mul, div, x2y2, x3xy"
+static const mg_task_def *tasks[MG_MAX_TASKS];
+static int n_tasks;
 
-mg_status mg_task_op_parse(const char *name, mg_task_op *out) {
-    if (!name) return mg_fail(MG_ERR_ARG, "--task is missing; allowed: " MG_TASK_ALLOWED_OPS);
-    for (int i = 0; i < MG_TASK_N_OPS; i++) {
-        if (strcmp(name, op_names[i]) == 0) {
-            *out = (mg_task_op)i;
-            return MG_OK;
-        }
+mg_status mg_task_register(const mg_task_def *d) {
+    if (!d) return mg_fail(MG_ERR_ARG, "mg_task_register: task is NULL");
+    if (!d->name || !*d->name) return mg_fail(MG_ERR_ARG, "mg_task_register: the task has no name");
+    if (!d->open)
+        return mg_fail(MG_ERR_ARG, "mg_task_register: task '%s' has no open function", d->name);
+    if (d->n_options < 0 || d->n_options > MG_TASK_MAX_OPTIONS || (d->n_options && !d->options))
+        return mg_fail(MG_ERR_ARG, "mg_task_register: task '%s' declares %d options (0 to %d)",
+                       d->name, d->n_options, MG_TASK_MAX_OPTIONS);
+    for (int i = 0; i < n_tasks; i++) {
+        if (tasks[i] == d) return MG_OK;
+        if (strcmp(tasks[i]->name, d->name) == 0)
+            return mg_fail(MG_ERR_ARG, "mg_task_register: a task named '%s' is already registered",
+                           d->name);
     }
-    return mg_fail(MG_ERR_ARG, "unknown --task '%s'; allowed: " MG_TASK_ALLOWED_OPS, name);
+    if (n_tasks == MG_MAX_TASKS)
+        return mg_fail(MG_ERR_ARG, "mg_task_register: the registry is full (%d tasks)",
+                       MG_MAX_TASKS);
+    /* Kept in name order, so listings do not depend on the link order. */
+    int at = n_tasks++;
+    while (at > 0 && strcmp(tasks[at - 1]->name, d->name) > 0) tasks[at] = tasks[at - 1], at--;
+    tasks[at] = d;
+    return MG_OK;
 }
 
-const char *mg_task_op_name(mg_task_op op) {
-    if ((int)op < 0 || (int)op >= MG_TASK_N_OPS) return "?";
-    return op_names[op];
-}
+int mg_task_count(void) { return n_tasks; }
+const mg_task_def *mg_task_at(int i) { return i >= 0 && i < n_tasks ? tasks[i] : NULL; }
 
-bool mg_is_prime(int p) {
-    if (p < 2) return false;
-    if (p % 2 == 0) return p == 2;
-    for (int d = 3; (int64_t)d * d <= p; d += 2)
-        if (p % d == 0) return false;
-    return true;
-}
-
-int mg_mod_inverse(int b, int p) {
-    if (p < 2) return -1;
-    /* Extended Euclid on (b mod p, p), in 64 bits so the coefficients cannot
-     * overflow for any int inputs. */
-    int64_t r0 = p, r1 = ((int64_t)b % p + p) % p;
-    int64_t t0 = 0, t1 = 1;
-    while (r1 != 0) {
-        int64_t q = r0 / r1, tmp;
-        tmp = r0 - q * r1, r0 = r1, r1 = tmp;
-        tmp = t0 - q * t1, t0 = t1, t1 = tmp;
+const mg_task_def *mg_task_find(const char *name) {
+    char known[512] = "";
+    for (int i = 0; i < n_tasks; i++) {
+        if (name && strcmp(tasks[i]->name, name) == 0) return tasks[i];
+        mg_list_add(known, sizeof known, tasks[i]->name);
     }
-    if (r0 != 1) return -1;
-    return (int)((t0 % p + p) % p);
+    if (!name) mg_fail(MG_ERR_ARG, "--task is missing; allowed: %s", known);
+    else mg_fail(MG_ERR_ARG, "unknown --task '%s'; allowed: %s", name, known);
+    return NULL;
+}
+
+mg_status mg_task_choose(mg_task_cfg *c, const char *name) {
+    const mg_task_def *d = mg_task_find(name);
+    if (!d) return MG_ERR_ARG;
+    c->def = d;
+    memset(c->opt, 0, sizeof c->opt);
+    for (int i = 0; i < d->n_options; i++) c->opt[i] = d->options[i].def;
+    return MG_OK;
+}
+
+int mg_task_option_index(const mg_task_def *d, const char *name) {
+    for (int i = 0; d && name && i < d->n_options; i++)
+        if (strcmp(d->options[i].name, name) == 0) return i;
+    return -1;
+}
+
+mg_status mg_task_option_parse(const mg_task_def *d, int i, const char *value, double *out) {
+    char owner[128];
+    snprintf(owner, sizeof owner, "task %s", d->name);
+    return mg_option_parse(&d->options[i], owner, value, out);
 }
 
 mg_status mg_task_validate(const mg_task_cfg *cfg) {
     if (!cfg) return mg_fail(MG_ERR_ARG, "mg_task_validate: cfg is NULL");
-    if ((int)cfg->op < 0 || (int)cfg->op >= MG_TASK_N_OPS)
-        return mg_fail(MG_ERR_ARG,
-                       "--task has an unknown value (%d); allowed: " MG_TASK_ALLOWED_OPS,
-                       (int)cfg->op);
-    if (cfg->p < 2)
-        return mg_fail(MG_ERR_ARG, "--p must be >= 2, got %d (allowed: 2 to %d)", cfg->p,
-                       MG_TASK_P_MAX);
-    if (cfg->p > MG_TASK_P_MAX)
-        return mg_fail(MG_ERR_ARG, "--p must be <= %d, got %d (allowed: 2 to %d)", MG_TASK_P_MAX,
-                       cfg->p, MG_TASK_P_MAX);
-    /* Written as !(inside) so that NaN is refused too. */
-    if (!(cfg->frac > 0.0 && cfg->frac < 1.0))
-        return mg_fail(MG_ERR_ARG,
-                       "--frac must be in (0, 1), got %g (the fraction of pairs used for training)",
-                       cfg->frac);
-    if (cfg->op == MG_TASK_DIV && !mg_is_prime(cfg->p)) {
-        /* Point at the nearest primes in range, so the fix is one edit. */
-        int lo = cfg->p - 1, hi = cfg->p + 1;
-        while (lo >= 2 && !mg_is_prime(lo)) lo--;
-        while (hi <= MG_TASK_P_MAX && !mg_is_prime(hi)) hi++;
-        if (hi <= MG_TASK_P_MAX)
-            return mg_fail(MG_ERR_ARG,
-                           "--task div needs a prime --p (modular inverse), got %d; try --p %d or "
-                           "--p %d",
-                           cfg->p, lo, hi);
-        return mg_fail(MG_ERR_ARG,
-                       "--task div needs a prime --p (modular inverse), got %d; try --p %d", cfg->p,
-                       lo);
+    if (!cfg->def) {
+        (void)mg_task_find(NULL); /* the message listing the tasks */
+        return MG_ERR_ARG;
+    }
+    return cfg->def->validate ? cfg->def->validate(cfg) : MG_OK;
+}
+
+bool mg_task_generated(const mg_task *t) { return t->def->batch != NULL; }
+
+mg_status mg_rows_alloc(mg_rows *r, int64_t n, int T, int n_masks) {
+    memset(r, 0, sizeof *r);
+    if (n < 0 || T < 1 || n_masks < 0 || n_masks > MG_TASK_MAX_MASKS)
+        return mg_fail(MG_ERR_ARG, "mg_rows_alloc: %lld rows of %d tokens with %d masks",
+                       (long long)n, T, n_masks);
+    size_t cells = (size_t)n * (size_t)T;
+    size_t bytes = (cells + (size_t)n) * sizeof(int32_t) + (size_t)n_masks * cells;
+    char *block = mg_calloc(1, bytes ? bytes : 1);
+    if (!block)
+        return mg_fail(MG_ERR_NOMEM, "out of memory for %lld rows of %d tokens", (long long)n, T);
+    r->n = n;
+    r->tokens = (int32_t *)block;
+    r->labels = r->tokens + cells;
+    for (int k = 0; k < n_masks; k++) r->masks[k] = (uint8_t *)(r->labels + n) + (size_t)k * cells;
+    return MG_OK;
+}
+
+void mg_rows_free(mg_rows *r) {
+    mg_free(r->tokens); /* the start of the one block */
+    memset(r, 0, sizeof *r);
+}
+
+/* Every token of rows in 0..V-1 and every label in 0..K-1; else a message
+ * naming the task, what (which rows) and the first bad row. */
+static mg_status check_rows(const mg_task *t, const mg_rows *r, const char *what) {
+    for (int64_t i = 0; i < r->n; i++) {
+        const int32_t *tok = r->tokens + i * t->T;
+        for (int j = 0; j < t->T; j++)
+            if (tok[j] < 0 || tok[j] >= t->V)
+                return mg_fail(MG_ERR_STATE,
+                               "task %s: %s row %lld position %d holds token %d, outside 0..%d",
+                               t->def->name, what, (long long)i, j, tok[j], t->V - 1);
+        if (r->labels[i] < 0 || r->labels[i] >= t->K)
+            return mg_fail(MG_ERR_STATE, "task %s: %s row %lld has label %d, outside 0..%d",
+                           t->def->name, what, (long long)i, r->labels[i], t->K - 1);
     }
     return MG_OK;
 }
 
-/* op(a, b) mod p for a, b in 0..p-1. Every intermediate fits in 64 bits for
- * p <= MG_TASK_P_MAX (a^3 < 2^37). inv is the table of inverses (div only). */
-static int32_t label(mg_task_op op, int64_t a, int64_t b, int64_t p, const int32_t *inv) {
-    int64_t v = 0;
-    switch (op) {
-    case MG_TASK_ADD: v = a + b; break;
-    case MG_TASK_SUB: v = a - b + p; break; /* + p keeps it non-negative */
-    case MG_TASK_MUL: v = a * b; break;
-    case MG_TASK_DIV: v = a * inv[b]; break;
-    case MG_TASK_X2Y2: v = a * a + b * b; break;
-    case MG_TASK_X3XY: v = a * a * a + a * b; break;
-    }
-    return (int32_t)(v % p);
+static void hash_rows(XXH3_state_t *st, const mg_rows *r, int T) {
+    XXH3_64bits_update(st, r->tokens, (size_t)r->n * (size_t)T * sizeof(int32_t));
+    XXH3_64bits_update(st, r->labels, (size_t)r->n * sizeof(int32_t));
 }
 
-mg_status mg_dataset_make(const mg_task_cfg *cfg, mg_dataset **out) {
-    if (!out) return mg_fail(MG_ERR_ARG, "mg_dataset_make: out is NULL");
-    *out = NULL;
-    mg_status s = mg_task_validate(cfg);
-    if (s != MG_OK) return s;
-
-    const int p = cfg->p;
-    const bool div = cfg->op == MG_TASK_DIV;
-    /* Columns per row of the enumeration: div skips b = 0. */
-    const int64_t m = div ? p - 1 : p;
-    const int64_t n_pairs = (int64_t)p * m;
-    const int64_t n_train = llround(cfg->frac * (double)n_pairs);
-    const int64_t n_test = n_pairs - n_train;
-    if (n_train < 1 || n_test < 1)
-        return mg_fail(MG_ERR_ARG,
-                       "--frac %g splits the %lld pairs of --p %d --task %s into %lld training and "
-                       "%lld test pairs; both need at least 1: move --frac toward 0.5 or raise --p",
-                       cfg->frac, (long long)n_pairs, p, mg_task_op_name(cfg->op),
-                       (long long)n_train, (long long)n_test);
-
-    mg_dataset *ds = mg_calloc(1, sizeof *ds);
-    int32_t *data = mg_malloc((size_t)(3 * n_pairs) * sizeof(int32_t));
-    int32_t *perm = mg_malloc((size_t)n_pairs * sizeof(int32_t));
-    int32_t *inv = div ? mg_malloc((size_t)p * sizeof(int32_t)) : NULL;
-    if (!ds || !data || !perm || (div && !inv)) {
-        mg_free(ds), mg_free(data), mg_free(perm), mg_free(inv);
-        return mg_fail(MG_ERR_NOMEM, "out of memory building the --p %d dataset (%lld pairs)", p,
-                       (long long)n_pairs);
-    }
-    if (div) {
-        inv[0] = 0; /* never read: b = 0 is skipped */
-        for (int b = 1; b < p; b++) inv[b] = (int32_t)mg_mod_inverse(b, p);
-    }
-
-    for (int64_t i = 0; i < n_pairs; i++) perm[i] = (int32_t)i;
-    mg_rng rng;
-    mg_rng_seed(&rng, cfg->seed);
-    mg_rng_shuffle(&rng, perm, n_pairs);
-
-    /* One block for the six arrays, laid out in hash order. */
-    ds->op = cfg->op;
-    ds->p = p;
-    ds->n_train = n_train;
-    ds->n_test = n_test;
-    ds->train_a = data;
-    ds->train_b = ds->train_a + n_train;
-    ds->train_y = ds->train_b + n_train;
-    ds->test_a = ds->train_y + n_train;
-    ds->test_b = ds->test_a + n_test;
-    ds->test_y = ds->test_b + n_test;
-    for (int64_t i = 0; i < n_pairs; i++) {
-        int64_t a = perm[i] / m, b = perm[i] % m + (div ? 1 : 0);
-        int32_t y = label(cfg->op, a, b, p, inv);
-        int32_t *da = i < n_train ? ds->train_a : ds->test_a;
-        int32_t *db = i < n_train ? ds->train_b : ds->test_b;
-        int32_t *dy = i < n_train ? ds->train_y : ds->test_y;
-        int64_t j = i < n_train ? i : i - n_train;
-        da[j] = (int32_t)a, db[j] = (int32_t)b, dy[j] = y;
-    }
-    mg_free(perm);
-    mg_free(inv);
-    *out = ds;
-    return MG_OK;
-}
-
-void mg_dataset_free(mg_dataset *ds) {
-    if (!ds) return;
-    mg_free(ds->train_a); /* the start of the one data block */
-    mg_free(ds);
-}
-
-/* Feeds n int32 values to the hash as little-endian bytes, whatever the
- * host's byte order, so the hash is the same on every machine. */
-static void hash_i32(XXH3_state_t *st, const int32_t *v, int64_t n) {
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    XXH3_64bits_update(st, v, (size_t)n * sizeof(int32_t));
-#else
-    unsigned char buf[4096];
-    while (n > 0) {
-        int64_t k = n < 1024 ? n : 1024;
-        for (int64_t i = 0; i < k; i++) {
-            uint32_t u = (uint32_t)v[i];
-            buf[4 * i + 0] = (unsigned char)(u);
-            buf[4 * i + 1] = (unsigned char)(u >> 8);
-            buf[4 * i + 2] = (unsigned char)(u >> 16);
-            buf[4 * i + 3] = (unsigned char)(u >> 24);
-        }
-        XXH3_64bits_update(st, buf, (size_t)k * 4);
-        v += k, n -= k;
-    }
-#endif
-}
-
-uint64_t mg_dataset_hash(const mg_dataset *ds) {
+/* XXH3-64 of T, V, K, the training rows and the held-out rows (host byte
+ * order: a task that needs a portable hash sets its own). */
+static uint64_t default_hash(const mg_task *t) {
     XXH3_state_t st;
 #ifdef XXH3_INITSTATE
-    XXH3_INITSTATE(&st); /* a stack state must be initialised before reset */
+    XXH3_INITSTATE(&st);
 #endif
     XXH3_64bits_reset(&st);
-    const int32_t head[2] = {ds->p, (int32_t)ds->n_train};
-    hash_i32(&st, head, 2);
-    hash_i32(&st, ds->train_a, ds->n_train);
-    hash_i32(&st, ds->train_b, ds->n_train);
-    hash_i32(&st, ds->train_y, ds->n_train);
-    hash_i32(&st, ds->test_a, ds->n_test);
-    hash_i32(&st, ds->test_b, ds->n_test);
-    hash_i32(&st, ds->test_y, ds->n_test);
+    const int32_t head[3] = {t->T, t->V, t->K};
+    XXH3_64bits_update(&st, head, sizeof head);
+    hash_rows(&st, &t->train, t->T);
+    hash_rows(&st, &t->test, t->T);
     return (uint64_t)XXH3_64bits_digest(&st);
+}
+
+/* The shape open() declared, checked before anything reads it. */
+static mg_status check_shape(const mg_task *t) {
+    const char *name = t->def->name;
+    if (t->T < 1 || t->V < 1 || t->K < 2)
+        return mg_fail(MG_ERR_STATE, "task %s: T = %d, V = %d, K = %d (need T, V >= 1, K >= 2)",
+                       name, t->T, t->V, t->K);
+    if (t->n_values < 0 || t->n_values > t->V || (t->n_values && t->T < 2))
+        return mg_fail(MG_ERR_STATE, "task %s: %d operand values with T = %d, V = %d", name,
+                       t->n_values, t->T, t->V);
+    if (t->uniform_len < 0 || t->uniform_from < 0 || t->uniform_from + t->uniform_len > t->T)
+        return mg_fail(MG_ERR_STATE, "task %s: uniform positions [%d, %d) outside 0..%d", name,
+                       t->uniform_from, t->uniform_from + t->uniform_len, t->T);
+    if (t->n_masks < 0 || t->n_masks > MG_TASK_MAX_MASKS)
+        return mg_fail(MG_ERR_STATE, "task %s: %d masks (at most %d)", name, t->n_masks,
+                       MG_TASK_MAX_MASKS);
+    if (!mg_task_generated(t) && t->train.n < 1)
+        return mg_fail(MG_ERR_STATE, "task %s has no training rows and no batch()", name);
+    if (mg_task_generated(t) && t->def->default_batch < 1)
+        return mg_fail(MG_ERR_STATE, "task %s makes fresh batches but has no default_batch", name);
+    if (t->test.n < 1) return mg_fail(MG_ERR_STATE, "task %s has no held-out rows", name);
+    return MG_OK;
+}
+
+mg_status mg_task_open(const mg_task_cfg *cfg, mg_task **out) {
+    *out = NULL;
+    mg_status st = mg_task_validate(cfg);
+    if (st) return st;
+    mg_task *t = mg_calloc(1, sizeof *t);
+    if (!t) return mg_fail(MG_ERR_NOMEM, "out of memory opening task %s", cfg->def->name);
+    t->def = cfg->def;
+    t->cfg = *cfg;
+    if ((st = cfg->def->open(t)) || (st = check_shape(t)) ||
+        (st = check_rows(t, &t->train, "training")) || (st = check_rows(t, &t->test, "held-out"))) {
+        mg_task_close(t);
+        return st;
+    }
+    if (!t->hash) t->hash = default_hash(t);
+    *out = t;
+    return MG_OK;
+}
+
+void mg_task_close(mg_task *t) {
+    if (!t) return;
+    if (t->def->close) t->def->close(t);
+    mg_rows_free(&t->train);
+    mg_rows_free(&t->test);
+    mg_free(t);
+}
+
+mg_status mg_task_batch(const mg_task *t, int64_t step, mg_rows *rows) {
+    if (!t->def->batch)
+        return mg_fail(MG_ERR_STATE, "task %s has a fixed split, not fresh batches", t->def->name);
+    t->def->batch(t, step, rows);
+    mg_status st = check_rows(t, rows, "training");
+    return st ? mg_fail(st, "step %lld: %s", (long long)step + 1, mg_errmsg()) : MG_OK;
+}
+
+uint64_t mg_task_step_salt(int64_t step) {
+    /* splitmix64's finaliser of the step: a bijection, so distinct steps
+     * give distinct salts, and neighbouring steps unrelated ones. */
+    uint64_t z = (uint64_t)step + 0x9e3779b97f4a7c15ULL;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
 }

@@ -1,21 +1,56 @@
-/* task.h — the modular arithmetic tasks: operations, settings, datasets.
+/* task.h — tasks: the data a model is trained on, and the task registry.
  *
- * Owns the data of the study: every pair (a, b) with a, b in 0..p-1, its
- * label op(a, b) mod p, and the seeded split of the pairs into a training
- * and a test set. Also owns the split's fingerprint (mg_dataset_hash) that a
- * run writes into its config.json, so two runs can prove they saw the same
- * data.
+ * A task yields rows: sequences of T tokens over a vocabulary of V tokens,
+ * each with a label in 0..K-1, plus whatever per-position masks it names.
+ * The modular `a op b` tasks (models/modular.h) are one family: T = 3
+ * (tokens "a b ="), V = p + 1, K = p, a fixed seeded split into a training
+ * and a test set. A generated task (fresh batches every step, no fixed
+ * split) is the other shape the interface serves.
  *
- * Enumeration and split (documented so other implementations reproduce it):
- *   1. Pairs are listed a-major, then b: (0,0), (0,1), ..., (0,p-1), (1,0),
- *      ... For div the pairs with b = 0 are skipped, so there are p*(p-1)
- *      pairs instead of p*p.
- *   2. An int32 index array 0..n_pairs-1 is shuffled by mg_rng_shuffle with
- *      an mg_rng seeded by mg_rng_seed(cfg->seed).
- *   3. The first n_train = round(frac * n_pairs) shuffled indices (round half
- *      away from zero) are the training set, the rest the test set, each kept
- *      in shuffled order.
- */
+ * What a task provides (one file in models/, ending in
+ * MG_REGISTER_TASK(its_def); no other edit):
+ *   - an mg_task_def: its --task name, a summary, its own settings (an
+ *     option table like a model's, parsed from --NAME VALUE), and
+ *   - open(): fills the mg_task it is handed (def and cfg are set): the
+ *     shape (T, V, K), the operands if it has them, the uniform positions,
+ *     the mask names, its rows (fixed training rows or none; held-out rows
+ *     always) and the hash of its data; keeps what it needs in `state`.
+ *   - batch() (generated tasks only): writes the training rows of a step.
+ *   - close(): frees what open() allocated (the rows and the state).
+ *
+ * How the trainer calls it (models/harness/train.c):
+ *   1. mg_task_open(cfg) once: validates the settings, calls open(), checks
+ *      the shape and that every token and label of the rows is in range.
+ *   2. It builds each graph with the inputs the model reads (model.h):
+ *      tokens (n, T), or the operands a = tokens[:, 0] and b = tokens[:, 1]
+ *      (only when the task has operands), and labels (n); it declares the
+ *      uniform positions to the graph (mg_input_uniform), so what depends
+ *      only on them is computed once per step.
+ *   3. Each step's batch:
+ *        fixed split: the whole training set (--batch 0), or the first
+ *          --batch rows of a shuffle of it by an mg_rng seeded with
+ *          seed + step;
+ *        generated:   batch(task, step, rows) with rows.n = --batch (0: the
+ *          task's default_batch), into rows the trainer allocated once.
+ *      The test evaluation reads `test` (the test split, or the task's fixed
+ *      held-out probe batches); the training evaluation of a generated task
+ *      reads the batch of the current step.
+ *   4. mg_task_close at the end.
+ *
+ * Determinism rules (resume is bit-exact without saving RNG state):
+ *   - open() is a pure function of cfg (settings and seed): the same cfg
+ *     gives the same rows, in the same order, and the same hash.
+ *   - batch(task, step, rows) is a pure function of (cfg, step, rows->n):
+ *     seed an mg_rng from the seed and the step (for example
+ *     mg_rng_seed(&r, seed ^ mg_task_step_salt(step))); never keep a stream
+ *     running between calls, never read the clock or a global.
+ *   - held-out rows are drawn from a stream no training step uses.
+ *   - batch() allocates nothing (the step allocates nothing) and writes only
+ *     rows->tokens, rows->labels and rows->masks[0..n_masks).
+ *   - hash covers every value a run's data depends on, so a resume with a
+ *     changed task is refused (config.json "split_hash"); open() may leave
+ *     it 0 to get mg_task_open's default: XXH3-64 of T, V, K, the training
+ *     rows and the held-out rows. */
 #ifndef MG_TASK_H
 #define MG_TASK_H
 
@@ -23,73 +58,122 @@
 #include <stdint.h>
 
 #include "core/error.h"
+#include "models/model.h"
 
-/* Largest modulus accepted: p*p pairs stay far below INT32_MAX and a^3 + ab
- * stays far below INT64_MAX. */
-#define MG_TASK_P_MAX 4096
+#define MG_TASK_MAX_OPTIONS 8
+#define MG_TASK_MAX_MASKS 4
 
-typedef enum {
-    MG_TASK_ADD,  /* a + b */
-    MG_TASK_SUB,  /* a - b (taken in 0..p-1) */
-    MG_TASK_MUL,  /* a * b */
-    MG_TASK_DIV,  /* a * b^-1, b != 0, p prime */
-    MG_TASK_X2Y2, /* a^2 + b^2 */
-    MG_TASK_X3XY, /* a^3 + a*b */
-} mg_task_op;
+typedef struct mg_task_def mg_task_def;
 
-#define MG_TASK_N_OPS 6
-
-/* Parses an op name as the CLI spells it ("add", "sub", "mul", "div",
- * "x2y2", "x3xy"). An unknown name fails with MG_ERR_ARG and a message
- * listing the allowed names. */
-mg_status mg_task_op_parse(const char *name, mg_task_op *out);
-
-/* The CLI name of an op ("add"), or "?" for a value outside the enum. */
-const char *mg_task_op_name(mg_task_op op);
-
+/* The settings of a task. */
 typedef struct {
-    mg_task_op op;
-    int p;         /* modulus, also the number of classes */
-    double frac;   /* fraction of the pairs used for training, in (0, 1) */
-    uint64_t seed; /* seed of the split's permutation */
+    const mg_task_def *def;          /* --task NAME (set with mg_task_choose) */
+    uint64_t seed;                   /* --seed: the split's or the generator's seed */
+    int p;                           /* the modular family: --p (modulus) */
+    double frac;                     /* the modular family: --frac (training fraction) */
+    double opt[MG_TASK_MAX_OPTIONS]; /* values of def->options */
 } mg_task_cfg;
 
-/* Checks the settings; on failure returns MG_ERR_ARG with a message that
- * names the flag as the CLI spells it (--p, --frac, --task). Does not check
- * that the split leaves both sets non-empty; mg_dataset_make does. */
+/* n rows, each a sequence of T tokens and a label; masks[k] (n, T) is the
+ * task's k-th named per-position mask (1 where it holds), NULL past n_masks.
+ * Row r's tokens are tokens[r*T .. r*T+T). */
+typedef struct {
+    int64_t n;
+    int32_t *tokens; /* (n, T), each in 0..V-1 */
+    int32_t *labels; /* (n), each in 0..K-1 */
+    uint8_t *masks[MG_TASK_MAX_MASKS];
+} mg_rows;
+
+/* An opened task: its shape and its data. */
+typedef struct {
+    const mg_task_def *def;
+    mg_task_cfg cfg;
+    int T, V, K; /* positions, vocabulary, classes */
+    /* > 0: tokens 0 and 1 are the operands a and b, in 0..n_values-1 (the
+     * MLPs read them); 0: the task has no operands. */
+    int n_values;
+    /* Positions uniform_from .. uniform_from+uniform_len-1 hold the same
+     * tokens in every row (the "=" of "a b ="); uniform_len 0: none. */
+    int uniform_from, uniform_len;
+    int n_masks;
+    const char *mask_names[MG_TASK_MAX_MASKS];
+    mg_rows train; /* the fixed training set; n = 0 for a generated task */
+    mg_rows test;  /* held-out rows: the test split or the probe batches */
+    uint64_t hash; /* XXH3-64 of the data (config.json "split_hash") */
+    void *state;   /* the task's own, freed by close() */
+} mg_task;
+
+struct mg_task_def {
+    const char *name; /* --task NAME: "add", "markers" */
+    const char *summary;
+    const mg_model_option *options; /* its own settings, --NAME VALUE */
+    int n_options;
+    int variant;           /* a value the functions read (the modular family: its op) */
+    int64_t default_batch; /* generated tasks: rows per step when --batch is 0 */
+    /* Checks the settings beyond the options' own parsing (NULL: nothing);
+     * the message names the flag as the CLI spells it. */
+    mg_status (*validate)(const mg_task_cfg *cfg);
+    /* Fills t (t->def and t->cfg are set, the rest zero), see above. */
+    mg_status (*open)(mg_task *t);
+    /* Generated tasks: writes rows->n training rows of `step` (NULL for a
+     * fixed split). */
+    void (*batch)(const mg_task *t, int64_t step, mg_rows *rows);
+    /* Frees what open() allocated; may be NULL if open allocates nothing
+     * beyond rows made by mg_rows_alloc (mg_task_close frees those). */
+    void (*close)(mg_task *t);
+};
+
+/* Adds a task to the registry. Fails on a NULL task, a missing name or open
+ * function, an option table over MG_TASK_MAX_OPTIONS, or a name already
+ * taken. */
+mg_status mg_task_register(const mg_task_def *d);
+
+/* Registers a task when the library (or a shared object) is loaded: one line
+ * at the end of the task's own file, MG_REGISTER_TASK(its_def). */
+#define MG_REGISTER_TASK(def)                                                                      \
+    __attribute__((constructor)) static void mg_register_task_##def(void) {                        \
+        (void)mg_task_register(&def);                                                              \
+    }
+
+/* The registered tasks, by name or position (in name order). An unknown
+ * name: NULL, and a message naming --task and listing the names. */
+const mg_task_def *mg_task_find(const char *name);
+int mg_task_count(void);
+const mg_task_def *mg_task_at(int i);
+
+/* Sets c->def to the task `name` and c->opt to its options' defaults
+ * (p, frac and seed are kept). Unknown name: MG_ERR_ARG listing the names,
+ * c untouched. */
+mg_status mg_task_choose(mg_task_cfg *c, const char *name);
+
+/* Index of a task option by name (-1 if absent), and parsing of its value
+ * (the error names the flag and the allowed values). */
+int mg_task_option_index(const mg_task_def *d, const char *name);
+mg_status mg_task_option_parse(const mg_task_def *d, int i, const char *value, double *out);
+
+/* Checks the settings: a task is chosen, then its own validate(). */
 mg_status mg_task_validate(const mg_task_cfg *cfg);
 
-typedef struct {
-    mg_task_op op;
-    int p;
-    int64_t n_train, n_test;
-    /* Operands and labels, all in 0..p-1, each array in shuffled order. */
-    int32_t *train_a, *train_b, *train_y;
-    int32_t *test_a, *test_b, *test_y;
-} mg_dataset;
+/* Opens the task of cfg (see the top of this file). On failure *out is NULL
+ * and nothing is left allocated. */
+mg_status mg_task_open(const mg_task_cfg *cfg, mg_task **out);
+void mg_task_close(mg_task *t); /* NULL is fine */
 
-/* Builds the dataset described by cfg (validated first). Fails with
- * MG_ERR_ARG if the split would leave the training or the test set empty,
- * MG_ERR_NOMEM if memory runs out. On failure *out is NULL. */
-mg_status mg_dataset_make(const mg_task_cfg *cfg, mg_dataset **out);
+/* Whether the task makes fresh batches (it has batch()). */
+bool mg_task_generated(const mg_task *t);
 
-/* Frees a dataset (NULL is fine). */
-void mg_dataset_free(mg_dataset *ds);
+/* Writes the rows of step `step` (rows->n of them) of a generated task and
+ * checks them: a token or label out of range fails with MG_ERR_STATE naming
+ * the task, the step and the row. Allocates nothing. */
+mg_status mg_task_batch(const mg_task *t, int64_t step, mg_rows *rows);
 
-/* XXH3-64 (seed 0) of the split, over this canonical byte stream, every
- * value a little-endian int32:
- *   p, n_train,
- *   train_a[0..n_train), train_b[0..n_train), train_y[0..n_train),
- *   test_a[0..n_test),   test_b[0..n_test),   test_y[0..n_test).
- * Two runs that saw the same data, in the same order, have the same hash;
- * the op is covered through the labels. */
-uint64_t mg_dataset_hash(const mg_dataset *ds);
+/* A 64-bit value mixing step into a seed, for batch(): distinct steps give
+ * unrelated streams. */
+uint64_t mg_task_step_salt(int64_t step);
 
-/* The inverse of b modulo p (in 1..p-1), or -1 if none exists (p < 2 or
- * gcd(b, p) != 1). b may be negative or >= p. */
-int mg_mod_inverse(int b, int p);
-
-/* Whether p is prime (trial division; p < 2 is not). */
-bool mg_is_prime(int p);
+/* Allocates rows for n sequences of T tokens with n_masks masks, in one
+ * block (zeroed); frees them. */
+mg_status mg_rows_alloc(mg_rows *r, int64_t n, int T, int n_masks);
+void mg_rows_free(mg_rows *r);
 
 #endif

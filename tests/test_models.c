@@ -51,7 +51,14 @@ static mg_tensor *build_model(mg_graph *g, void *ctx) {
     c->a = mg_input(g, "a", MG_I32, MG_SHAPE(N_ROWS));
     c->b = mg_input(g, "b", MG_I32, MG_SHAPE(N_ROWS));
     c->tokens = mg_input(g, "tokens", MG_I32, MG_SHAPE(N_ROWS, 3));
-    mg_model_io io = {.p = c->p, .n = N_ROWS, .a = c->a, .b = c->b, .tokens = c->tokens};
+    mg_model_io io = {.n = N_ROWS,
+                      .T = 3,
+                      .V = c->p + 1,
+                      .K = c->p,
+                      .n_values = c->p,
+                      .a = c->a,
+                      .b = c->b,
+                      .tokens = c->tokens};
     mg_model_out out = {0};
     mg_status st = c->def->build(g, &io, opt, &out);
     cr_assert_eq(st, MG_OK, "build %s: %s", c->def->name, mg_graph_error(g));
@@ -528,7 +535,8 @@ Test(models, every_model_builds_on_defaults) {
         mg_tensor *b = mg_input(g, "b", MG_I32, MG_SHAPE(n));
         mg_tensor *tok = mg_input(g, "tokens", MG_I32, MG_SHAPE(n, 3));
         mg_tensor *y = mg_input(g, "labels", MG_I32, MG_SHAPE(n));
-        mg_model_io io = {.p = p, .n = n, .a = a, .b = b, .tokens = tok};
+        mg_model_io io = {
+            .n = n, .T = 3, .V = p + 1, .K = p, .n_values = p, .a = a, .b = b, .tokens = tok};
         mg_model_out out = {0};
         cr_assert_eq(m->build(g, &io, opt, &out), MG_OK, "%s: %s", m->name, mg_graph_error(g));
         cr_assert_not_null(out.logits, "%s", m->name);
@@ -582,8 +590,11 @@ Test(models, bad_model_settings_fail_with_message) {
         opt[mg_model_option_index(m, cases[k].opt)] = cases[k].v;
         mg_params *P = mg_params_new();
         mg_graph *g = mg_graph_new(P);
-        mg_model_io io = {.p = 5,
-                          .n = 2,
+        mg_model_io io = {.n = 2,
+                          .T = 3,
+                          .V = 6,
+                          .K = 5,
+                          .n_values = 5,
                           .a = mg_input(g, "a", MG_I32, MG_SHAPE(2)),
                           .b = mg_input(g, "b", MG_I32, MG_SHAPE(2)),
                           .tokens = mg_input(g, "tokens", MG_I32, MG_SHAPE(2, 3))};

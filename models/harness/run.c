@@ -375,7 +375,7 @@ mg_status mg_run_resume(const char *dir, int64_t steps, const mg_run_opts *over)
     cfg.steps = steps;
     mg_trainer *t = NULL;
     if ((st = mg_trainer_new(&cfg, &t))) return st;
-    mg_hash_hex(mg_dataset_hash(mg_trainer_dataset(t)), hex);
+    mg_hash_hex(mg_trainer_task(t)->hash, hex);
     char path[4096];
     snprintf(path, sizeof path, "%s/checkpoints/step_%06lld.safetensors", dir, (long long)last);
     double wall = 0;

@@ -26,7 +26,7 @@ mg_status mg_run_write_config(const char *dir, const mg_train_cfg *c, const mg_r
                                     mg_model_option_str(c->model, i, c->opt[i], buf, sizeof buf));
         else cJSON_AddNumberToObject(mo, opt->name, c->opt[i]);
     }
-    cJSON_AddStringToObject(root, "task", mg_task_op_name(c->task.op));
+    cJSON_AddStringToObject(root, "task", c->task.def->name);
     cJSON_AddNumberToObject(root, "p", c->task.p);
     cJSON_AddNumberToObject(root, "frac", c->task.frac);
     cJSON_AddNumberToObject(root, "seed", (double)c->task.seed);
@@ -48,12 +48,12 @@ mg_status mg_run_write_config(const char *dir, const mg_train_cfg *c, const mg_r
     cJSON_AddNumberToObject(root, "probe_every", (double)o->probe_every);
     cJSON_AddNumberToObject(root, "geometry_every", (double)o->geometry_every);
     cJSON_AddBoolToObject(root, "stop_at_grok", o->stop_at_grok);
-    const mg_dataset *d = mg_trainer_dataset(t);
+    const mg_task *d = mg_trainer_task(t);
     char hex[17];
-    mg_hash_hex(mg_dataset_hash(d), hex);
+    mg_hash_hex(d->hash, hex);
     cJSON_AddStringToObject(root, "split_hash", hex);
-    cJSON_AddNumberToObject(root, "n_train", (double)d->n_train);
-    cJSON_AddNumberToObject(root, "n_test", (double)d->n_test);
+    cJSON_AddNumberToObject(root, "n_train", (double)d->train.n);
+    cJSON_AddNumberToObject(root, "n_test", (double)d->test.n);
     cJSON_AddNumberToObject(root, "n_params",
                             (double)mg_params_total(mg_trainer_params((mg_trainer *)t)));
     cJSON_AddStringToObject(root, "blis_arch", mg_blis_arch());
@@ -129,7 +129,7 @@ mg_status mg_run_read_config(const char *dir, mg_train_cfg *c, mg_run_opts *o,
         }
     }
     STR("task", s);
-    if ((st = mg_task_op_parse(s, &c->task.op))) goto done;
+    if ((st = mg_task_choose(&c->task, s))) goto done;
     NUM("p", c->task.p);
     NUM("frac", c->task.frac);
     NUM("seed", x);

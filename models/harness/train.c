@@ -1,5 +1,6 @@
-/* train.c — the trainer: graphs for a model on a task, one update, and the
- * evaluations (see train.h). */
+/* train.c — the trainer: graphs for a model on a task, the inputs fed from
+ * the task's rows, one update, and the evaluations (see train.h, and task.h
+ * for how a task is called). */
 #include "models/harness/train.h"
 
 #include <math.h>
@@ -10,12 +11,14 @@
 #include "core/alloc.h"
 #include "core/gemm.h"
 #include "core/rewrite.h"
+#include "core/text.h"
+#include "models/modular.h"
 #include "ops/ops.h"
 
 /* A model instantiated on n rows: its graph, inputs and outputs. */
 typedef struct {
     mg_graph *g;
-    mg_tensor *a, *b, *tokens, *y; /* inputs */
+    mg_tensor *a, *b, *tokens, *y; /* inputs (a and b, or tokens: what the model reads) */
     mg_tensor *logits, *loss;
     mg_model_out out;
     int64_t n;
@@ -23,16 +26,18 @@ typedef struct {
 
 struct mg_trainer {
     mg_train_cfg cfg;
-    mg_dataset *ds;
+    mg_task *task;
     mg_params *params;
     mg_optim *optim;
     instance train; /* the batch (full batch: the training set) */
     instance test;
-    instance full;    /* the training set, for minibatch runs only */
+    instance full;    /* the training set, for minibatch runs of a fixed split only */
     bool train_fresh; /* train's forward is at the current parameters */
     int64_t steps;
-    int32_t *perm; /* minibatch scratch (n_train) */
-    int32_t *pred; /* predicted classes of the training set (n_train) */
+    mg_rows batch; /* a generated task's rows of step batch_step (-1: none yet) */
+    int64_t batch_step;
+    int32_t *perm; /* minibatch scratch (fixed split: n_train) */
+    int32_t *pred; /* predicted classes of the rows of train_set() */
     float *init;   /* parameters at step 0 */
     float *prev;   /* parameters before a probed update */
 };
@@ -41,8 +46,8 @@ void mg_train_defaults(mg_train_cfg *cfg, const mg_model_def *model) {
     memset(cfg, 0, sizeof *cfg);
     cfg->model = model;
     for (int i = 0; i < model->n_options; i++) cfg->opt[i] = model->options[i].def;
-    cfg->task =
-        (mg_task_cfg){.op = MG_TASK_ADD, .p = model->default_p, .frac = model->default_frac};
+    cfg->task = (mg_task_cfg){.p = model->default_p, .frac = model->default_frac};
+    (void)mg_task_choose(&cfg->task, "add");
     cfg->steps = model->default_steps;
     cfg->optim = mg_opt_defaults(MG_OPT_ADAMW);
     cfg->threads = 0;
@@ -73,50 +78,96 @@ mg_status mg_train_validate(const mg_train_cfg *cfg) {
     return MG_OK;
 }
 
+/* A model that reads the operands needs a task that has them. */
+static mg_status check_reads(const mg_model_def *m, const mg_task *task) {
+    if (m->reads != MG_READS_OPERANDS || task->n_values > 0) return MG_OK;
+    char readers[256] = "";
+    for (int i = 0; i < mg_model_count(); i++)
+        if (mg_model_at(i)->reads == MG_READS_TOKENS)
+            mg_list_add(readers, sizeof readers, mg_model_at(i)->name);
+    return mg_fail(MG_ERR_ARG,
+                   "model %s reads the operands a and b, but task %s has none (it gives token "
+                   "sequences); use --task with operands or a model that reads tokens (%s)",
+                   m->name, task->def->name, readers[0] ? readers : "none registered");
+}
+
 static mg_status instantiate(mg_trainer *t, instance *in, int64_t n, bool training) {
     const mg_train_cfg *c = &t->cfg;
-    int p = c->task.p;
+    const mg_task *task = t->task;
+    const mg_model_def *m = c->model;
+    mg_status st = check_reads(m, task);
+    if (st) return st;
     in->n = n;
     in->g = mg_graph_new(t->params);
-    if (!in->g) return MG_ERR_NOMEM;
+    if (!in->g) return mg_fail(MG_ERR_NOMEM, "out of memory creating a graph of model %s", m->name);
     mg_graph *g = in->g;
-    mg_status st = mg_graph_set_rewrites(g, c->no_rewrites);
-    if (st) return st;
-    in->a = mg_input(g, "a", MG_I32, MG_SHAPE(n));
-    in->b = mg_input(g, "b", MG_I32, MG_SHAPE(n));
-    in->tokens = mg_input(g, "tokens", MG_I32, MG_SHAPE(n, 3));
-    if (in->tokens) mg_input_uniform(in->tokens, 1, 2, 1); /* "=" in every row */
+    if ((st = mg_graph_set_rewrites(g, c->no_rewrites))) return st;
+    if (m->reads == MG_READS_OPERANDS) {
+        in->a = mg_input(g, "a", MG_I32, MG_SHAPE(n));
+        in->b = mg_input(g, "b", MG_I32, MG_SHAPE(n));
+    } else {
+        in->tokens = mg_input(g, "tokens", MG_I32, MG_SHAPE(n, task->T));
+        if (in->tokens && task->uniform_len &&
+            (st = mg_input_uniform(in->tokens, 1, task->uniform_from, task->uniform_len)))
+            return mg_fail(st, "task %s: %s", task->def->name, mg_errmsg());
+    }
     in->y = mg_input(g, "labels", MG_I32, MG_SHAPE(n));
-    mg_model_io io = {.p = p, .n = n, .a = in->a, .b = in->b, .tokens = in->tokens};
-    st = c->model->build(g, &io, c->opt, &in->out);
-    if (st) return mg_fail(st, "model %s: %s", c->model->name, mg_graph_error(g));
+    mg_model_io io = {.n = n,
+                      .T = task->T,
+                      .V = task->V,
+                      .K = task->K,
+                      .n_values = task->n_values,
+                      .a = in->a,
+                      .b = in->b,
+                      .tokens = in->tokens};
+    st = m->build(g, &io, c->opt, &in->out);
+    if (st) return mg_fail(st, "model %s: %s", m->name, mg_graph_error(g));
     in->logits = in->out.logits;
     in->loss = mg_cross_entropy(g, in->logits, in->y);
     if (mg_graph_status(g))
-        return mg_fail(mg_graph_status(g), "model %s: %s", c->model->name, mg_graph_error(g));
+        return mg_fail(mg_graph_status(g), "model %s: %s", m->name, mg_graph_error(g));
     char sl[64];
-    if (in->logits->ndim != 2 || in->logits->shape[0] != n || in->logits->shape[1] != p)
-        return mg_fail(MG_ERR_SHAPE, "model %s: logits are %s, expected (%lld, %d)", c->model->name,
-                       mg_shape_str(in->logits, sl, sizeof sl), (long long)n, p);
+    if (in->logits->ndim != 2 || in->logits->shape[0] != n || in->logits->shape[1] != task->K)
+        return mg_fail(MG_ERR_SHAPE, "model %s: logits are %s, expected (%lld, %d) on task %s",
+                       m->name, mg_shape_str(in->logits, sl, sizeof sl), (long long)n, task->K,
+                       task->def->name);
     mg_graph_keep(g, in->logits);
     mg_graph_keep(g, in->loss);
     if (in->out.features) mg_graph_keep(g, in->out.features);
     st = mg_graph_compile(g, training ? in->loss : NULL);
-    if (st) return mg_fail(st, "model %s: %s", c->model->name, mg_errmsg());
+    if (st) return mg_fail(st, "model %s: %s", m->name, mg_errmsg());
     return MG_OK;
 }
 
-/* Writes rows idx[0..n) (or 0..n if idx is NULL) of a split into in's inputs. */
-static void fill(instance *in, int p, const int32_t *a, const int32_t *b, const int32_t *y,
-                 const int32_t *idx) {
-    int32_t *A = mg_i32(in->a), *B = mg_i32(in->b), *T = mg_i32(in->tokens), *Y = mg_i32(in->y);
+/* Writes rows idx[0..n) (or 0..n if idx is NULL) of src into in's inputs:
+ * the tokens, or the operands (tokens 0 and 1), and the labels. */
+static void fill(const mg_task *task, instance *in, const mg_rows *src, const int32_t *idx) {
+    const int T = task->T;
+    int32_t *A = in->a ? mg_i32(in->a) : NULL, *B = in->b ? mg_i32(in->b) : NULL;
+    int32_t *X = in->tokens ? mg_i32(in->tokens) : NULL, *Y = mg_i32(in->y);
     for (int64_t r = 0; r < in->n; r++) {
         int64_t s = idx ? idx[r] : r;
-        A[r] = T[3 * r] = a[s];
-        B[r] = T[3 * r + 1] = b[s];
-        T[3 * r + 2] = p; /* the "=" token */
-        Y[r] = y[s];
+        const int32_t *tok = src->tokens + s * T;
+        if (X) memcpy(X + r * T, tok, (size_t)T * sizeof *X);
+        if (A) A[r] = tok[0], B[r] = tok[1];
+        Y[r] = src->labels[s];
     }
+}
+
+/* The instance whose rows stand for the training set: the whole fixed
+ * training set, or the batch of a generated task. */
+static instance *train_set(mg_trainer *t) { return t->full.g ? &t->full : &t->train; }
+
+/* A generated task: the batch of the current step into the training graph
+ * (once per step). */
+static mg_status load_batch(mg_trainer *t) {
+    if (!mg_task_generated(t->task) || t->batch_step == t->steps) return MG_OK;
+    mg_status st = mg_task_batch(t->task, t->steps, &t->batch);
+    if (st) return st;
+    fill(t->task, &t->train, &t->batch, NULL);
+    t->batch_step = t->steps;
+    t->train_fresh = false;
+    return MG_OK;
 }
 
 /* Parses "layer=value,layer=value" and applies each with set(). */
@@ -146,30 +197,38 @@ mg_status mg_trainer_new(const mg_train_cfg *cfg, mg_trainer **out) {
     mg_trainer *t = mg_calloc(1, sizeof *t);
     if (!t) return mg_fail(MG_ERR_NOMEM, "out of memory creating the trainer");
     t->cfg = *cfg;
+    t->batch_step = -1;
     mg_gemm_init(cfg->threads);
-    if ((st = mg_dataset_make(&cfg->task, &t->ds))) goto fail;
-    if (cfg->batch > t->ds->n_train) {
-        st = mg_fail(MG_ERR_ARG, "--batch %lld is larger than the training set (%lld pairs)",
-                     (long long)cfg->batch, (long long)t->ds->n_train);
+    if ((st = mg_task_open(&cfg->task, &t->task))) goto fail;
+    const mg_task *task = t->task;
+    const bool generated = mg_task_generated(task);
+    if (!generated && cfg->batch > task->train.n) {
+        st = mg_fail(MG_ERR_ARG, "--batch %lld is larger than the training set (%lld rows)",
+                     (long long)cfg->batch, (long long)task->train.n);
         goto fail;
     }
     t->params = mg_params_new();
     if (!t->params) {
-        st = MG_ERR_NOMEM;
+        st = mg_fail(MG_ERR_NOMEM, "out of memory creating the parameter store");
         goto fail;
     }
-    int64_t nb = cfg->batch ? cfg->batch : t->ds->n_train;
+    /* rows per step: --batch, else the whole training set or the task's default */
+    int64_t nb = cfg->batch ? cfg->batch : generated ? task->def->default_batch : task->train.n;
     if ((st = instantiate(t, &t->train, nb, true))) goto fail;
-    if ((st = instantiate(t, &t->test, t->ds->n_test, false))) goto fail;
-    if (cfg->batch && (st = instantiate(t, &t->full, t->ds->n_train, false))) goto fail;
+    if ((st = instantiate(t, &t->test, task->test.n, false))) goto fail;
+    if (!generated && cfg->batch && (st = instantiate(t, &t->full, task->train.n, false)))
+        goto fail;
+    if (generated && (st = mg_rows_alloc(&t->batch, nb, task->T, task->n_masks))) goto fail;
     size_t total = mg_params_total(t->params);
-    t->perm = mg_malloc((size_t)t->ds->n_train * sizeof *t->perm);
-    t->pred = mg_malloc((size_t)t->ds->n_train * sizeof *t->pred);
+    t->perm = mg_malloc((size_t)(generated ? 1 : task->train.n) * sizeof *t->perm);
+    t->pred = mg_malloc((size_t)train_set(t)->n * sizeof *t->pred);
     t->init = mg_malloc(total * sizeof *t->init);
     t->prev = mg_malloc(total * sizeof *t->prev);
     t->optim = mg_optim_new(t->params, &cfg->optim);
     if (!t->perm || !t->pred || !t->init || !t->prev || !t->optim) {
-        st = MG_ERR_NOMEM;
+        st = mg_fail(MG_ERR_NOMEM,
+                     "out of memory for the optimizer and the trainer's buffers (%zu parameters)",
+                     total);
         goto fail;
     }
     if ((st = apply_layers(t->optim, cfg->lr_layers, "--lr", mg_optim_set_layer_lr))) goto fail;
@@ -179,10 +238,8 @@ mg_status mg_trainer_new(const mg_train_cfg *cfg, mg_trainer **out) {
     mg_rng_seed(&rng, cfg->task.seed ^ 0x5eed1417ULL);
     mg_params_init(t->params, &rng);
     memcpy(t->init, mg_params_data(t->params), total * sizeof *t->init);
-    const mg_dataset *d = t->ds;
-    fill(&t->test, d->p, d->test_a, d->test_b, d->test_y, NULL);
-    if (cfg->batch) fill(&t->full, d->p, d->train_a, d->train_b, d->train_y, NULL);
-    else fill(&t->train, d->p, d->train_a, d->train_b, d->train_y, NULL);
+    fill(task, &t->test, &task->test, NULL);
+    if (!generated) fill(task, train_set(t), &task->train, NULL);
     *out = t;
     return MG_OK;
 fail:
@@ -197,7 +254,8 @@ void mg_trainer_free(mg_trainer *t) {
     mg_graph_free(t->full.g);
     mg_optim_free(t->optim);
     mg_params_free(t->params);
-    mg_dataset_free(t->ds);
+    mg_task_close(t->task);
+    mg_rows_free(&t->batch);
     mg_free(t->perm);
     mg_free(t->pred);
     mg_free(t->init);
@@ -232,9 +290,11 @@ static mg_status forward(instance *in) {
 }
 
 mg_status mg_trainer_eval_train(mg_trainer *t, mg_eval *e) {
-    instance *in = t->cfg.batch ? &t->full : &t->train;
+    instance *in = train_set(t);
+    mg_status st = load_batch(t);
+    if (st) return st;
     if (!(in == &t->train && t->train_fresh)) {
-        mg_status st = forward(in);
+        st = forward(in);
         if (st) return st;
         t->train_fresh = in == &t->train;
     }
@@ -266,18 +326,21 @@ mg_status mg_trainer_step(mg_trainer *t) { return mg_trainer_step_probed(t, NULL
 mg_status mg_trainer_step_probed(mg_trainer *t, mg_layer_probe *probe) {
     const mg_train_cfg *c = &t->cfg;
     mg_status st;
-    if (c->batch) {
-        const mg_dataset *d = t->ds;
+    if (mg_task_generated(t->task)) {
+        if ((st = load_batch(t))) return st;
+    } else if (c->batch) {
+        const mg_rows *rows = &t->task->train;
         mg_rng rng;
         mg_rng_seed(&rng, c->task.seed + (uint64_t)t->steps);
-        for (int64_t i = 0; i < d->n_train; i++) t->perm[i] = (int32_t)i;
-        mg_rng_shuffle(&rng, t->perm, d->n_train);
-        fill(&t->train, d->p, d->train_a, d->train_b, d->train_y, t->perm);
+        for (int64_t i = 0; i < rows->n; i++) t->perm[i] = (int32_t)i;
+        mg_rng_shuffle(&rng, t->perm, rows->n);
+        fill(t->task, &t->train, rows, t->perm);
         t->train_fresh = false;
     }
     if (!t->train_fresh && (st = forward(&t->train))) return st;
     t->train_fresh = false;
-    mg_graph_backward(t->train.g);
+    if ((st = mg_graph_backward(t->train.g)))
+        return mg_fail(st, "step %lld: backward pass: %s", (long long)t->steps + 1, mg_errmsg());
     float loss = mg_scalar(t->train.loss);
     int layer = bad_layer(t->params);
     if (!isfinite(loss) || layer >= 0) {
@@ -301,7 +364,7 @@ mg_status mg_trainer_step_probed(mg_trainer *t, mg_layer_probe *probe) {
 
 mg_status mg_trainer_features(mg_trainer *t, const float **h, int64_t *n, int *f, const int32_t **y,
                               const int32_t **pred) {
-    instance *in = t->cfg.batch ? &t->full : &t->train;
+    instance *in = train_set(t);
     mg_eval e;
     mg_status st = mg_trainer_eval_train(t, &e); /* a forward pass at the current step */
     if (st) return st;
@@ -326,10 +389,12 @@ int64_t mg_trainer_steps_done(const mg_trainer *t) { return t->steps; }
 mg_graph *mg_trainer_graph(mg_trainer *t) { return t->train.g; }
 mg_params *mg_trainer_params(mg_trainer *t) { return t->params; }
 mg_optim *mg_trainer_optim(mg_trainer *t) { return t->optim; }
-const mg_dataset *mg_trainer_dataset(const mg_trainer *t) { return t->ds; }
+const mg_task *mg_trainer_task(const mg_trainer *t) { return t->task; }
+const mg_dataset *mg_trainer_dataset(const mg_trainer *t) { return mg_modular_dataset(t->task); }
 const mg_train_cfg *mg_trainer_cfg(const mg_trainer *t) { return &t->cfg; }
 void mg_trainer_set_steps_done(mg_trainer *t, int64_t steps) {
     t->steps = steps;
     t->train_fresh = false;
+    t->batch_step = -1;
     mg_optim_set_steps(t->optim, steps);
 }

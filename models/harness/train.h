@@ -1,15 +1,20 @@
-/* train.h — training a model on a modular task: the step and evaluation.
+/* train.h — training a model on a task: the step and evaluation.
  *
- * A trainer owns the dataset, a parameter store shared by a training graph
- * (the batch) and evaluation graphs (the test set; the whole training set
- * when training on minibatches), and the optimizer. Step numbers count
- * optimizer updates: "step s" means the parameters after s updates.
+ * A trainer owns the opened task (models/task.h), a parameter store shared
+ * by a training graph (the batch) and evaluation graphs (the held-out rows;
+ * the whole training set when training a fixed split on minibatches), and
+ * the optimizer. It feeds each graph what the model reads (model.h): the
+ * tokens, or the operands; a model reading operands on a task without them
+ * is refused when the graph is built. Step numbers count optimizer updates:
+ * "step s" means the parameters after s updates.
  *
- * Seeds: the split uses the task seed; parameters are initialised from an
- * mg_rng seeded with seed ^ 0x5eed1417ULL (so split and init draw different
- * streams); minibatch s (if --batch > 0) is the first `batch` indices of a
- * shuffle of the training set by an rng seeded with seed + s, so a resumed
- * run draws the same batches without carrying RNG state. */
+ * Seeds: the task uses the task seed (the split, or the generator);
+ * parameters are initialised from an mg_rng seeded with seed ^ 0x5eed1417ULL
+ * (so data and init draw different streams); on a fixed split, minibatch s
+ * (if --batch > 0) is the first `batch` indices of a shuffle of the training
+ * set by an rng seeded with seed + s; a generated task's batch s is its
+ * batch(s). Either way a resumed run draws the same batches without carrying
+ * RNG state. */
 #ifndef MG_TRAIN_H
 #define MG_TRAIN_H
 
@@ -17,14 +22,15 @@
 #include "core/optim.h"
 #include "core/params.h"
 #include "models/model.h"
+#include "models/modular.h"
 #include "models/task.h"
 
 typedef struct {
     const mg_model_def *model;
     double opt[MG_MODEL_MAX_OPTIONS]; /* values of model->options */
-    mg_task_cfg task;                 /* task.seed is the run's seed */
+    mg_task_cfg task;                 /* --task and its settings; task.seed is the run's seed */
     int64_t steps;
-    int64_t batch; /* 0: full batch */
+    int64_t batch; /* 0: full batch (a generated task: its default batch) */
     mg_opt_cfg optim;
     char lr_layers[256]; /* per-layer overrides "classifier=0.1,embed=1e-3" ("" none) */
     char wd_layers[256];
@@ -33,7 +39,8 @@ typedef struct {
     char no_rewrites[256];
 } mg_train_cfg;
 
-/* Defaults of the canonical setting of `model` (options, p, frac, AdamW). */
+/* Defaults of the canonical setting of `model` (options, task add, p, frac,
+ * AdamW). */
 void mg_train_defaults(mg_train_cfg *cfg, const mg_model_def *model);
 
 /* Checks every setting; the error names the flag and the allowed values. */
@@ -45,7 +52,7 @@ typedef struct {
 
 typedef struct mg_trainer mg_trainer;
 
-/* Builds the dataset, the graphs and the optimizer, and initialises the
+/* Opens the task, builds the graphs and the optimizer, and initialises the
  * parameters from the seed. */
 mg_status mg_trainer_new(const mg_train_cfg *cfg, mg_trainer **out);
 void mg_trainer_free(mg_trainer *t);
@@ -54,7 +61,9 @@ void mg_trainer_free(mg_trainer *t);
  * from the forward pass the next step reuses; minibatch: a pass over the
  * whole training set). */
 mg_status mg_trainer_eval_train(mg_trainer *t, mg_eval *e);
-/* The test-set loss and accuracy at the current parameters. */
+/* The held-out rows' loss and accuracy at the current parameters (a
+ * generated task: its probe batches; the training evaluation: the batch of
+ * the current step). */
 mg_status mg_trainer_eval_test(mg_trainer *t, mg_eval *e);
 
 /* One update. Fails with MG_ERR_NUMERIC if the loss or a layer's gradient is
@@ -87,6 +96,8 @@ mg_graph *mg_trainer_graph(mg_trainer *t);
 int64_t mg_trainer_steps_done(const mg_trainer *t);
 mg_params *mg_trainer_params(mg_trainer *t);
 mg_optim *mg_trainer_optim(mg_trainer *t);
+const mg_task *mg_trainer_task(const mg_trainer *t);
+/* The modular split of a modular task (NULL for any other task). */
 const mg_dataset *mg_trainer_dataset(const mg_trainer *t);
 const mg_train_cfg *mg_trainer_cfg(const mg_trainer *t);
 

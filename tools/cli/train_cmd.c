@@ -185,7 +185,7 @@ int cmd_train(int argc, char **argv) {
         else if (!strcmp(f, "--out")) out = v;
         else if (!strcmp(f, "--resume")) resume = v;
         else if (!strcmp(f, "--task")) {
-            if (mg_task_op_parse(v, &cfg.task.op)) {
+            if (mg_task_choose(&cfg.task, v)) {
                 cli_error("%s", mg_errmsg());
                 ok = false;
             }

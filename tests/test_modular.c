@@ -1,12 +1,13 @@
-/* test_task.c — modular arithmetic datasets: labels, split, hash, errors. */
+/* test_modular.c — the modular arithmetic tasks: labels, split, hash, errors,
+ * and the six of them as registered tasks. */
 #include <criterion/criterion.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "models/task.h"
+#include "models/modular.h"
 
 static mg_dataset *make(mg_task_op op, int p, double frac, uint64_t seed) {
-    mg_task_cfg cfg = {.op = op, .p = p, .frac = frac, .seed = seed};
+    mg_modular_cfg cfg = {.op = op, .p = p, .frac = frac, .seed = seed};
     mg_dataset *ds = NULL;
     mg_status s = mg_dataset_make(&cfg, &ds);
     cr_assert_eq(s, MG_OK, "mg_dataset_make: %s", mg_errmsg());
@@ -24,7 +25,7 @@ static int find_label(const mg_dataset *ds, int a, int b) {
 }
 
 /* Hand-computed at p = 7. */
-Test(task, labels_by_hand) {
+Test(modular, labels_by_hand) {
     struct {
         mg_task_op op;
         int a, b, y;
@@ -56,7 +57,7 @@ Test(task, labels_by_hand) {
 
 /* Every stored label equals op(a, b) mod p computed independently, for every
  * op, at a p where a^3 + ab is large. */
-Test(task, labels_all_pairs) {
+Test(modular, labels_all_pairs) {
     const int p = 97;
     for (int op = 0; op < MG_TASK_N_OPS; op++) {
         mg_dataset *ds = make((mg_task_op)op, p, 0.4, 3);
@@ -89,7 +90,7 @@ Test(task, labels_all_pairs) {
 }
 
 /* Labels stay exact at the largest modulus (no 32-bit overflow of a^3). */
-Test(task, labels_no_overflow_at_p_max) {
+Test(modular, labels_no_overflow_at_p_max) {
     mg_dataset *ds = make(MG_TASK_X3XY, MG_TASK_P_MAX, 0.5, 1);
     cr_assert_eq(ds->n_train + ds->n_test, (int64_t)MG_TASK_P_MAX * MG_TASK_P_MAX);
     long long p = MG_TASK_P_MAX;
@@ -100,7 +101,7 @@ Test(task, labels_no_overflow_at_p_max) {
     mg_dataset_free(ds);
 }
 
-Test(task, split_sizes) {
+Test(modular, split_sizes) {
     mg_dataset *ds = make(MG_TASK_ADD, 97, 0.3, 0);
     cr_expect_eq(ds->p, 97);
     cr_expect_eq(ds->n_train, 2823); /* round(0.3 * 9409) = round(2822.7) */
@@ -148,7 +149,7 @@ static void check_partition(mg_task_op op, int p, double frac) {
     mg_dataset_free(ds);
 }
 
-Test(task, partition) {
+Test(modular, partition) {
     check_partition(MG_TASK_ADD, 31, 0.3);
     check_partition(MG_TASK_SUB, 31, 0.5);
     check_partition(MG_TASK_X2Y2, 10, 0.7);
@@ -156,7 +157,7 @@ Test(task, partition) {
     check_partition(MG_TASK_DIV, 2, 0.5); /* the smallest: pairs (0,1), (1,1) */
 }
 
-Test(task, div_excludes_zero_divisor) {
+Test(modular, div_excludes_zero_divisor) {
     mg_dataset *ds = make(MG_TASK_DIV, 13, 0.5, 9);
     for (int64_t i = 0; i < ds->n_train; i++) cr_assert_neq(ds->train_b[i], 0);
     for (int64_t i = 0; i < ds->n_test; i++) cr_assert_neq(ds->test_b[i], 0);
@@ -165,7 +166,7 @@ Test(task, div_excludes_zero_divisor) {
 }
 
 /* The split is shuffled: the training set is not just the first rows. */
-Test(task, split_is_shuffled) {
+Test(modular, split_is_shuffled) {
     mg_dataset *ds = make(MG_TASK_ADD, 31, 0.5, 5);
     int64_t in_order = 0;
     for (int64_t i = 0; i < ds->n_train; i++) in_order += ds->train_a[i] * 31 + ds->train_b[i] == i;
@@ -173,7 +174,7 @@ Test(task, split_is_shuffled) {
     mg_dataset_free(ds);
 }
 
-Test(task, same_seed_same_split_and_hash) {
+Test(modular, same_seed_same_split_and_hash) {
     mg_dataset *x = make(MG_TASK_MUL, 59, 0.4, 1234);
     mg_dataset *y = make(MG_TASK_MUL, 59, 0.4, 1234);
     cr_assert_eq(x->n_train, y->n_train);
@@ -190,7 +191,7 @@ Test(task, same_seed_same_split_and_hash) {
     mg_dataset_free(y);
 }
 
-Test(task, different_data_different_hash) {
+Test(modular, different_data_different_hash) {
     mg_dataset *base = make(MG_TASK_ADD, 59, 0.4, 1);
     uint64_t h = mg_dataset_hash(base);
     mg_dataset *other[] = {
@@ -209,7 +210,7 @@ Test(task, different_data_different_hash) {
 /* The hash follows the documented byte layout: rebuild the stream by hand. */
 #define XXH_STATIC_LINKING_ONLY
 #include <xxhash.h>
-Test(task, hash_layout) {
+Test(modular, hash_layout) {
     mg_dataset *ds = make(MG_TASK_X2Y2, 11, 0.3, 77);
     int64_t n = 2 + 3 * (ds->n_train + ds->n_test);
     int32_t *buf = malloc((size_t)n * sizeof(int32_t)), *w = buf;
@@ -229,7 +230,7 @@ Test(task, hash_layout) {
     mg_dataset_free(ds);
 }
 
-Test(task, op_names_round_trip) {
+Test(modular, op_names_round_trip) {
     const char *names[] = {"add", "sub", "mul", "div", "x2y2", "x3xy"};
     for (int i = 0; i < MG_TASK_N_OPS; i++) {
         mg_task_op op;
@@ -239,7 +240,7 @@ Test(task, op_names_round_trip) {
     }
 }
 
-Test(task, helpers) {
+Test(modular, helpers) {
     cr_expect_eq(mg_mod_inverse(5, 7), 3);
     cr_expect_eq(mg_mod_inverse(3, 7), 5);
     cr_expect_eq(mg_mod_inverse(1, 2), 1);
@@ -261,9 +262,9 @@ Test(task, helpers) {
 
 /* Each error is MG_ERR_ARG, leaves *out NULL, and its message contains every
  * needle (the flag as the CLI spells it and the allowed values). */
-static void expect_make_error(mg_task_cfg cfg, const char *const *needles, int n_needles) {
+static void expect_make_error(mg_modular_cfg cfg, const char *const *needles, int n_needles) {
     mg_clear_error();
-    cr_assert_eq(mg_task_validate(&cfg), MG_ERR_ARG);
+    cr_assert_eq(mg_modular_validate(&cfg), MG_ERR_ARG);
     mg_dataset *ds = (mg_dataset *)&cfg; /* any non-NULL value */
     cr_assert_eq(mg_dataset_make(&cfg, &ds), MG_ERR_ARG);
     cr_assert_null(ds);
@@ -272,45 +273,45 @@ static void expect_make_error(mg_task_cfg cfg, const char *const *needles, int n
         cr_assert(strstr(msg, needles[i]), "message \"%s\" lacks \"%s\"", msg, needles[i]);
 }
 
-Test(task, error_p_too_small) {
+Test(modular, error_p_too_small) {
     const char *n[] = {"--p must be >= 2, got 1", "2 to 4096"};
-    expect_make_error((mg_task_cfg){MG_TASK_ADD, 1, 0.5, 0}, n, 2);
+    expect_make_error((mg_modular_cfg){MG_TASK_ADD, 1, 0.5, 0}, n, 2);
     const char *n0[] = {"--p", "got 0"};
-    expect_make_error((mg_task_cfg){MG_TASK_ADD, 0, 0.5, 0}, n0, 2);
+    expect_make_error((mg_modular_cfg){MG_TASK_ADD, 0, 0.5, 0}, n0, 2);
     const char *nneg[] = {"--p", "got -5"};
-    expect_make_error((mg_task_cfg){MG_TASK_ADD, -5, 0.5, 0}, nneg, 2);
+    expect_make_error((mg_modular_cfg){MG_TASK_ADD, -5, 0.5, 0}, nneg, 2);
 }
 
-Test(task, error_p_too_large) {
+Test(modular, error_p_too_large) {
     const char *n[] = {"--p must be <= 4096, got 4097", "2 to 4096"};
-    expect_make_error((mg_task_cfg){MG_TASK_ADD, 4097, 0.5, 0}, n, 2);
+    expect_make_error((mg_modular_cfg){MG_TASK_ADD, 4097, 0.5, 0}, n, 2);
 }
 
-Test(task, error_frac) {
+Test(modular, error_frac) {
     const char *n0[] = {"--frac must be in (0, 1), got 0"};
-    expect_make_error((mg_task_cfg){MG_TASK_ADD, 7, 0.0, 0}, n0, 1);
+    expect_make_error((mg_modular_cfg){MG_TASK_ADD, 7, 0.0, 0}, n0, 1);
     const char *n1[] = {"--frac must be in (0, 1), got 1"};
-    expect_make_error((mg_task_cfg){MG_TASK_ADD, 7, 1.0, 0}, n1, 1);
+    expect_make_error((mg_modular_cfg){MG_TASK_ADD, 7, 1.0, 0}, n1, 1);
     const char *n15[] = {"--frac must be in (0, 1), got 1.5"};
-    expect_make_error((mg_task_cfg){MG_TASK_ADD, 7, 1.5, 0}, n15, 1);
+    expect_make_error((mg_modular_cfg){MG_TASK_ADD, 7, 1.5, 0}, n15, 1);
     const char *nneg[] = {"--frac must be in (0, 1), got -0.2"};
-    expect_make_error((mg_task_cfg){MG_TASK_ADD, 7, -0.2, 0}, nneg, 1);
+    expect_make_error((mg_modular_cfg){MG_TASK_ADD, 7, -0.2, 0}, nneg, 1);
     const char *nnan[] = {"--frac must be in (0, 1)"};
-    expect_make_error((mg_task_cfg){MG_TASK_ADD, 7, __builtin_nan(""), 0}, nnan, 1);
+    expect_make_error((mg_modular_cfg){MG_TASK_ADD, 7, __builtin_nan(""), 0}, nnan, 1);
 }
 
-Test(task, error_div_needs_prime) {
+Test(modular, error_div_needs_prime) {
     const char *n[] = {"--task div needs a prime --p (modular inverse), got 12", "--p 11",
                        "--p 13"};
-    expect_make_error((mg_task_cfg){MG_TASK_DIV, 12, 0.5, 0}, n, 3);
+    expect_make_error((mg_modular_cfg){MG_TASK_DIV, 12, 0.5, 0}, n, 3);
     const char *n4096[] = {"--task div", "got 4096", "--p 4093"};
-    expect_make_error((mg_task_cfg){MG_TASK_DIV, 4096, 0.5, 0}, n4096, 3);
+    expect_make_error((mg_modular_cfg){MG_TASK_DIV, 4096, 0.5, 0}, n4096, 3);
     /* The same p is fine for the other ops. */
-    mg_task_cfg ok = {MG_TASK_MUL, 12, 0.5, 0};
-    cr_assert_eq(mg_task_validate(&ok), MG_OK);
+    mg_modular_cfg ok = {MG_TASK_MUL, 12, 0.5, 0};
+    cr_assert_eq(mg_modular_validate(&ok), MG_OK);
 }
 
-Test(task, error_unknown_op_name) {
+Test(modular, error_unknown_op_name) {
     mg_task_op op = MG_TASK_MUL;
     mg_clear_error();
     cr_assert_eq(mg_task_op_parse("pow", &op), MG_ERR_ARG);
@@ -324,19 +325,19 @@ Test(task, error_unknown_op_name) {
     cr_assert_eq(mg_task_op_parse(NULL, &op), MG_ERR_ARG);
 }
 
-Test(task, error_op_out_of_enum) {
+Test(modular, error_op_out_of_enum) {
     const char *n[] = {"--task", "add, sub, mul, div, x2y2, x3xy"};
-    expect_make_error((mg_task_cfg){(mg_task_op)17, 7, 0.5, 0}, n, 2);
+    expect_make_error((mg_modular_cfg){(mg_task_op)17, 7, 0.5, 0}, n, 2);
     cr_assert_str_eq(mg_task_op_name((mg_task_op)17), "?");
 }
 
 /* A split that leaves one side empty is refused with both counts. */
-Test(task, error_empty_side) {
+Test(modular, error_empty_side) {
     const char *lo[] = {"--frac", "0 training", "--p"};
-    mg_task_cfg cfg = {MG_TASK_ADD, 2, 0.01, 0}; /* round(0.04) = 0 train */
+    mg_modular_cfg cfg = {MG_TASK_ADD, 2, 0.01, 0}; /* round(0.04) = 0 train */
     mg_dataset *ds = NULL;
     mg_clear_error();
-    cr_assert_eq(mg_task_validate(&cfg), MG_OK);
+    cr_assert_eq(mg_modular_validate(&cfg), MG_OK);
     cr_assert_eq(mg_dataset_make(&cfg, &ds), MG_ERR_ARG);
     cr_assert_null(ds);
     for (int i = 0; i < 3; i++)
