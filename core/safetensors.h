@@ -8,11 +8,26 @@
  * read these files as they are.
  *
  * modgrad writes float32 ("F32") tensors only, and puts in the metadata, for
- * each tensor, "xxh3:<name>" = the XXH3-64 of its bytes as 16 hex digits.
- * The reader checks everything before handing out a single value: sizes,
- * offsets, dtypes, shapes and every checksum present; an error names the
- * file and, where there is one, the tensor. Files are written atomically
- * (temporary + fsync + rename): a crash never leaves half a checkpoint. */
+ * each tensor, "xxh3:<name>" = the XXH3-64 of its bytes as 16 hex digits,
+ * and "xxh3:__metadata__", the header checksum (below), so that every byte
+ * of the file, its metadata included, is covered by a checksum. The reader
+ * checks everything before handing out a single value: sizes, duplicate
+ * keys, offsets (the tensors must tile the data section exactly, as the
+ * reference implementation requires), dtypes, shapes and the checksums; an
+ * error names the file and, where there is one, the tensor or key. Files are
+ * written atomically (temporary + fsync + rename): a crash never leaves half
+ * a checkpoint.
+ *
+ * The header checksum, "xxh3:__metadata__", is the XXH3-64 (16 lowercase hex
+ * digits) of this byte string, where u64(x) is x as 8 little-endian bytes and
+ * str(s) is u64(byte length of s) followed by the bytes of s:
+ *   u64(number of metadata entries, this one left out), then for each entry
+ *   in byte order of its key: str(key) str(value); then u64(number of
+ *   tensors), then for each tensor in byte order of its name: str(name)
+ *   str(dtype) u64(rank) u64(each dimension) u64(begin) u64(end).
+ * It covers the metadata (the tensor checksums with it) and the tensor table,
+ * whatever the order of the JSON keys. Checkpoints written before it existed
+ * lack it and are refused by mg_st_load with a message that says so. */
 #ifndef MG_SAFETENSORS_H
 #define MG_SAFETENSORS_H
 
@@ -63,12 +78,17 @@ mg_status mg_st_save(mg_st_writer *w, const char *path);
 
 typedef struct mg_st_file mg_st_file;
 
-/* Reads and validates the whole file. On failure *out is NULL and the message
- * names the file (and the tensor): truncated, malformed header, a dtype other
- * than F32, a shape that does not match its byte span, offsets outside the
- * data section or overlapping, bytes after the last tensor, a checksum
- * mismatch (or a checksum for a tensor the file lacks). */
+/* Reads and validates a modgrad checkpoint. On failure *out is NULL and the
+ * message names the file (and the tensor or key): truncated, malformed
+ * header, a key twice (in the header, the metadata or a tensor's entry), a
+ * dtype other than F32, a shape that does not match its byte span, tensors
+ * that do not tile the data section (a hole, an overlap, bytes after the
+ * last), a missing or wrong checksum (every tensor and the header must have
+ * one), or a checksum for a tensor the file lacks. */
 mg_status mg_st_load(const char *path, mg_st_file **out);
+/* The same checks for a file from any writer (numpy, torch, the safetensors
+ * package), except that checksums are optional; those present are verified. */
+mg_status mg_st_load_foreign(const char *path, mg_st_file **out);
 void mg_st_free(mg_st_file *f);
 
 int mg_st_count(const mg_st_file *f); /* tensors, in file order */
@@ -79,6 +99,13 @@ void mg_st_shape(const mg_st_file *f, int i, int *ndim, int64_t *shape);
 int64_t mg_st_numel(const mg_st_file *f, int i);
 const float *mg_st_data(const mg_st_file *f, int i);          /* 4-byte aligned */
 const char *mg_st_meta(const mg_st_file *f, const char *key); /* NULL if absent */
+/* The metadata value of key as a whole number from 0 to max, written plainly
+ * ("0", "120": digits only, no sign, no leading zero, no spaces). Absent or
+ * anything else is MG_ERR_FORMAT naming the file, the key and the value. */
+mg_status mg_st_meta_count(const mg_st_file *f, const char *key, int64_t max, int64_t *out);
+/* The metadata value of key as a finite number (the whole value one decimal
+ * number; "nan", "inf" and overflow refused), else as mg_st_meta_count. */
+mg_status mg_st_meta_finite(const mg_st_file *f, const char *key, double *out);
 const char *mg_st_path(const mg_st_file *f);
 
 /* Copies tensor prefix + name of every parameter into base (a buffer with

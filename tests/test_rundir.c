@@ -117,3 +117,115 @@ Test(rundir, analyze_refuses_metrics_without_test_acc) {
     msg_has("no column 'test_acc'");
     unchanged();
 }
+
+/* ---- issue 12, rows 4, 11, 13: checkpoint metadata -------------------------- */
+
+/* Rewrites checkpoint path with metadata key set to value (removed if NULL),
+ * every checksum recomputed: what a user with this library could make. */
+static void rewrite_ck(const char *path, const char *key, const char *value) {
+    mg_st_file *f;
+    cr_assert_eq(mg_st_load(path, &f), MG_OK, "%s", mg_errmsg());
+    mg_st_writer *w = mg_st_writer_new();
+    for (int i = 0; i < mg_st_count(f); i++) {
+        int nd;
+        int64_t shape[MG_ST_MAX_DIMS];
+        mg_st_shape(f, i, &nd, shape);
+        cr_assert_eq(mg_st_add_f32(w, mg_st_name(f, i), nd, shape, mg_st_data(f, i)), MG_OK);
+    }
+    const char *keys[] = {"step",        "optim_steps", "wall_s",
+                          "fingerprint", "model",       "modgrad_version"};
+    for (size_t i = 0; i < sizeof keys / sizeof *keys; i++) {
+        const char *v = strcmp(keys[i], key) ? mg_st_meta(f, keys[i]) : value;
+        if (v) cr_assert_eq(mg_st_add_meta(w, keys[i], v), MG_OK, "%s", mg_errmsg());
+    }
+    cr_assert_eq(mg_st_save(w, path), MG_OK, "%s", mg_errmsg());
+    mg_st_writer_free(w);
+    mg_st_free(f);
+}
+
+#define LAST "checkpoints/step_000004.safetensors"
+
+/* Resuming the run to 8 steps must fail naming the last checkpoint and
+ * `needle`, and leave the directory as it was. */
+static void resume_refused(const char *needle) {
+    snapshot();
+    mg_run_opts o;
+    mg_run_opts_defaults(&o);
+    cr_assert_eq(mg_run_resume(run, 8, &o), MG_ERR_FORMAT, "resumed; message: %s", mg_errmsg());
+    msg_has(in_run(LAST));
+    msg_has(needle);
+    unchanged();
+}
+
+Test(rundir, step_other_than_the_file_name_is_refused) {
+    make_run();
+    rewrite_ck(in_run(LAST), "step", "70");
+    resume_refused("metadata says step 70, whose checkpoint is step_000070.safetensors");
+    rewrite_ck(in_run(LAST), "step", "1000000");
+    resume_refused("says step 1000000");
+}
+
+Test(rundir, step_that_is_not_a_count_is_refused) {
+    make_run();
+    const char *bad[] = {"abc", "-100", "4.0", "04", " 4", ""};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        rewrite_ck(in_run(LAST), "step", bad[i]);
+        char want[64];
+        snprintf(want, sizeof want, "\"step\" is \"%s\"", bad[i]);
+        resume_refused(want);
+    }
+    rewrite_ck(in_run(LAST), "step", NULL);
+    resume_refused("no \"step\" metadata");
+}
+
+Test(rundir, optim_steps_is_validated_like_step) {
+    make_run();
+    rewrite_ck(in_run(LAST), "optim_steps", "99999999999999999999");
+    resume_refused("\"optim_steps\" is \"99999999999999999999\"");
+    rewrite_ck(in_run(LAST), "optim_steps", "-1");
+    resume_refused("\"optim_steps\" is \"-1\"");
+    rewrite_ck(in_run(LAST), "optim_steps", "3");
+    resume_refused("optim_steps is 3 but step is 4");
+}
+
+Test(rundir, wall_s_must_be_a_finite_number) {
+    make_run();
+    const char *bad[] = {"nan", "inf", "-inf", "1e999", "abc", "3s"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        rewrite_ck(in_run(LAST), "wall_s", bad[i]);
+        resume_refused("\"wall_s\"");
+    }
+    rewrite_ck(in_run(LAST), "wall_s", "-5");
+    resume_refused("wall_s is -5, below 0");
+}
+
+/* Editing the metadata by hand, without recomputing the header checksum. */
+Test(rundir, hand_edited_metadata_fails_the_header_checksum) {
+    make_run();
+    char *buf;
+    size_t n;
+    cr_assert_eq(mg_read_file(in_run(LAST), &buf, &n), MG_OK, "%s", mg_errmsg());
+    char *at = strstr(buf + 8, "\"step\":\"4\"");
+    cr_assert_not_null(at);
+    at[8] = '7';
+    FILE *f = fopen(in_run(LAST), "wb");
+    cr_assert_eq(fwrite(buf, 1, n, f), n);
+    fclose(f);
+    mg_free(buf);
+    resume_refused("the header (metadata and tensor table) checksum mismatch");
+    /* analyze refuses it too, changing nothing */
+    snapshot();
+    cr_assert_eq(mg_run_analyze(run, false), MG_ERR_FORMAT, "%s", mg_errmsg());
+    msg_has("checksum mismatch");
+    unchanged();
+}
+
+/* The valid checkpoints the writer makes load (resume to the end works). */
+Test(rundir, valid_checkpoints_resume) {
+    make_run();
+    mg_run_opts o;
+    mg_run_opts_defaults(&o);
+    cr_assert_eq(mg_run_resume(run, 6, &o), MG_OK, "%s", mg_errmsg());
+    cr_assert(mg_path_exists(in_run("checkpoints/step_000006.safetensors")));
+    cr_assert_eq(mg_run_analyze(run, true), MG_OK, "%s", mg_errmsg());
+}

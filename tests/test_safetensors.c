@@ -1,6 +1,7 @@
 /* test_safetensors.c — checkpoints: round trips, every kind of damage, the
  * parameter-store helpers, and an independent reader (Python's json + struct)
  * that proves the files are standard safetensors. */
+#include <cjson/cJSON.h>
 #include <criterion/criterion.h>
 #include <dirent.h>
 #include <stdio.h>
@@ -8,6 +9,7 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <xxhash.h>
 
 #include "core/alloc.h"
 #include "core/fsutil.h"
@@ -225,13 +227,15 @@ Test(safetensors, malformed_headers) {
 }
 
 /* A foreign file with an odd header length: the floats are misaligned in the
- * file and must still come out right. No checksums: they are optional. */
+ * file and must still come out right. No checksums: mg_st_load_foreign
+ * takes it, mg_st_load (a modgrad checkpoint) does not. */
 Test(safetensors, foreign_file_misaligned) {
     const char *p = path_in("odd.safetensors");
     float v[3] = {1.5f, -2.0f, 3.25f};
     write_raw(p, "{\"v\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[0,12]}} ", v, 12);
+    expect_fail(p, MG_ERR_FORMAT, "tensor 'v' has no checksum", NULL);
     mg_st_file *f;
-    cr_assert_eq(mg_st_load(p, &f), MG_OK, "%s", mg_errmsg());
+    cr_assert_eq(mg_st_load_foreign(p, &f), MG_OK, "%s", mg_errmsg());
     cr_assert_eq(memcmp(mg_st_data(f, 0), v, sizeof v), 0);
     mg_st_free(f);
 }
@@ -378,12 +382,277 @@ Test(safetensors, we_read_a_python_written_file) {
     int rc = run_python(py_writer, p, out, sizeof out);
     cr_assert_eq(rc, 0, "python writer failed (exit %d):\n%s", rc, out);
     mg_st_file *f;
-    cr_assert_eq(mg_st_load(p, &f), MG_OK, "%s", mg_errmsg());
+    cr_assert_eq(mg_st_load_foreign(p, &f), MG_OK, "%s", mg_errmsg());
     cr_assert_str_eq(mg_st_meta(f, "by"), "python");
     int nd;
     int64_t sh[MG_ST_MAX_DIMS];
     mg_st_shape(f, 0, &nd, sh);
     cr_assert(nd == 2 && sh[0] == 4 && sh[1] == 5);
     for (int i = 0; i < 20; i++) cr_assert_eq(mg_st_data(f, 0)[i], 0.5f * (float)i - 7.0f);
+    mg_st_free(f);
+}
+
+/* ---- issue 12, row 13: checksums required, one meaning per key, tiling ---- */
+
+/* Rewrites path's header with edit(root) applied, keeping the data bytes. */
+static void edit_header(const char *path, void (*edit)(cJSON *root, void *ctx), void *ctx) {
+    char *buf;
+    size_t n;
+    read_bytes(path, &buf, &n);
+    uint64_t h = header_len(buf);
+    cJSON *root = cJSON_ParseWithLength(buf + 8, h);
+    cr_assert_not_null(root);
+    edit(root, ctx);
+    char *json = cJSON_PrintUnformatted(root);
+    write_raw(path, json, buf + 8 + h, n - 8 - h);
+    cJSON_free(json);
+    cJSON_Delete(root);
+    mg_free(buf);
+}
+
+static void drop_meta(cJSON *root, void *key) {
+    cJSON_DeleteItemFromObjectCaseSensitive(cJSON_GetObjectItem(root, "__metadata__"), key);
+}
+
+static void drop_all_checksums(cJSON *root, void *unused) {
+    (void)unused;
+    cJSON *m = cJSON_GetObjectItem(root, "__metadata__");
+    for (cJSON *c = m->child, *next; c; c = next) {
+        next = c->next;
+        if (!strncmp(c->string, "xxh3:", 5)) cJSON_DeleteItemFromObjectCaseSensitive(m, c->string);
+    }
+}
+
+static void set_meta(cJSON *root, void *kv) {
+    const char *const *p = kv;
+    cJSON *m = cJSON_GetObjectItem(root, "__metadata__");
+    cJSON_DeleteItemFromObjectCaseSensitive(m, p[0]);
+    cJSON_AddStringToObject(m, p[0], p[1]);
+}
+
+Test(safetensors, every_tensor_needs_its_checksum) {
+    const char *p = path_in("a.safetensors");
+    write_sample(p);
+    edit_header(p, drop_meta, "xxh3:bias");
+    expect_fail(p, MG_ERR_FORMAT, "tensor 'bias' has no checksum", "xxh3:bias");
+}
+
+Test(safetensors, checksums_deleted_and_a_bit_flipped_is_refused) {
+    const char *p = path_in("a.safetensors");
+    write_sample(p);
+    edit_header(p, drop_all_checksums, NULL);
+    char *buf;
+    size_t n;
+    read_bytes(p, &buf, &n);
+    buf[n - 1] ^= 0x01; /* scale's last byte */
+    write_bytes(p, buf, n);
+    mg_free(buf);
+    expect_fail(p, MG_ERR_FORMAT, "has no checksum", NULL);
+}
+
+Test(safetensors, header_checksum_missing_is_refused_saying_why) {
+    const char *p = path_in("a.safetensors");
+    write_sample(p);
+    edit_header(p, drop_meta, "xxh3:__metadata__");
+    expect_fail(p, MG_ERR_FORMAT, "no header checksum", "written by a modgrad from before");
+}
+
+Test(safetensors, header_checksum_covers_metadata_and_tensor_table) {
+    const char *p = path_in("a.safetensors");
+    write_sample(p);
+    edit_header(p, set_meta, (const char *[]){"step", "70"});
+    expect_fail(p, MG_ERR_FORMAT, "the header", "checksum mismatch");
+    write_sample(p);
+    edit_header(p, set_meta, (const char *[]){"added", "1"});
+    expect_fail(p, MG_ERR_FORMAT, "the header", "checksum mismatch");
+    /* bias (5) reshaped to (5, 1): same bytes, same tensor checksum */
+    write_sample(p);
+    char *buf;
+    size_t n;
+    read_bytes(p, &buf, &n);
+    uint64_t h = header_len(buf);
+    cJSON *root = cJSON_ParseWithLength(buf + 8, h);
+    cJSON *shape = cJSON_GetObjectItem(cJSON_GetObjectItem(root, "bias"), "shape");
+    cJSON_AddItemToArray(shape, cJSON_CreateNumber(1));
+    char *json = cJSON_PrintUnformatted(root);
+    write_raw(p, json, buf + 8 + h, n - 8 - h);
+    cJSON_free(json);
+    cJSON_Delete(root);
+    mg_free(buf);
+    expect_fail(p, MG_ERR_FORMAT, "the header", "checksum mismatch");
+}
+
+/* The header checksum is what safetensors.h documents: recomputed here from
+ * that description, byte by byte. */
+Test(safetensors, header_checksum_follows_the_documented_encoding) {
+    const char *p = path_in("a.safetensors");
+    write_sample(p);
+    mg_st_file *f;
+    cr_assert_eq(mg_st_load(p, &f), MG_OK, "%s", mg_errmsg());
+    unsigned char b[4096];
+    size_t k = 0;
+#define U64(x)                                                                                     \
+    do {                                                                                           \
+        uint64_t v_ = (uint64_t)(x);                                                               \
+        for (int i_ = 0; i_ < 8; i_++) b[k++] = (unsigned char)(v_ >> (8 * i_));                   \
+    } while (0)
+#define STR(s)                                                                                     \
+    do {                                                                                           \
+        U64(strlen(s));                                                                            \
+        memcpy(b + k, s, strlen(s));                                                               \
+        k += strlen(s);                                                                            \
+    } while (0)
+    /* metadata in key order: step, xxh3:bias, xxh3:embed, xxh3:scale */
+    const char *keys[] = {"step", "xxh3:bias", "xxh3:embed", "xxh3:scale"};
+    U64(4);
+    for (int i = 0; i < 4; i++) {
+        STR(keys[i]);
+        STR(mg_st_meta(f, keys[i]));
+    }
+    /* tensors in name order: bias [48, 68), embed [0, 48), scale [68, 72) */
+    U64(3);
+    STR("bias");
+    STR("F32");
+    U64(1);
+    U64(5);
+    U64(48);
+    U64(68);
+    STR("embed");
+    STR("F32");
+    U64(2);
+    U64(3);
+    U64(4);
+    U64(0);
+    U64(48);
+    STR("scale");
+    STR("F32");
+    U64(0);
+    U64(68);
+    U64(72);
+#undef U64
+#undef STR
+    char hex[17];
+    snprintf(hex, sizeof hex, "%016llx", (unsigned long long)XXH3_64bits(b, k));
+    cr_assert_str_eq(mg_st_meta(f, "xxh3:__metadata__"), hex);
+    mg_st_free(f);
+}
+
+Test(safetensors, duplicate_keys_are_refused) {
+    const char *p = path_in("dup.safetensors");
+    char zeros[8] = {0};
+    write_raw(p,
+              "{\"__metadata__\":{\"step\":\"1\",\"step\":\"9\"},"
+              "\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}",
+              zeros, 8);
+    expect_fail(p, MG_ERR_FORMAT, "metadata has the key 'step' twice", NULL);
+    write_raw(p,
+              "{\"a\":{\"dtype\":\"F32\",\"dtype\":\"I64\",\"shape\":[2],\"data_offsets\":[0,8]}}",
+              zeros, 8);
+    expect_fail(p, MG_ERR_FORMAT, "tensor 'a' has the key 'dtype' twice", NULL);
+    write_raw(p,
+              "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
+              "\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}",
+              zeros, 8);
+    expect_fail(p, MG_ERR_FORMAT, "tensor 'a' appears twice", NULL);
+}
+
+/* A foreign file with tensors laid out as json (no checksums needed to reach
+ * the layout check, which comes first). */
+static void layout_case(const char *tensors, size_t ndata, const char *n1, const char *n2) {
+    const char *p = path_in("lay.safetensors");
+    char json[1024], zeros[64] = {0};
+    snprintf(json, sizeof json, "{%s}", tensors);
+    write_raw(p, json, zeros, ndata);
+    mg_st_file *f = (mg_st_file *)1;
+    cr_assert_eq(mg_st_load_foreign(p, &f), MG_ERR_FORMAT, "%s accepted", tensors);
+    cr_assert_null(f);
+    cr_assert(strstr(mg_errmsg(), p) && strstr(mg_errmsg(), n1), "%s", mg_errmsg());
+    if (n2) cr_assert(strstr(mg_errmsg(), n2), "%s", mg_errmsg());
+}
+
+#define T(name, b, e, n)                                                                           \
+    "\"" name "\":{\"dtype\":\"F32\",\"shape\":[" #n "],\"data_offsets\":[" #b "," #e "]}"
+
+Test(safetensors, tensors_must_tile_the_data_section) {
+    /* a hole between two tensors */
+    layout_case(T("a", 0, 8, 2) "," T("b", 12, 20, 2), 20, "4 bytes between tensors 'a' and 'b'",
+                "belong to no tensor");
+    /* bytes before the first tensor */
+    layout_case(T("a", 8, 16, 2), 16, "the first 8 bytes of data belong to no tensor", "'a'");
+    /* overlapping tensors separated by a zero-size one */
+    layout_case(T("a", 0, 8, 2) "," T("z", 4, 4, 0) "," T("b", 4, 12, 2), 12, "overlap", NULL);
+    /* a zero-size tensor inside another's bytes */
+    layout_case(T("a", 0, 8, 2) "," T("z", 4, 4, 0), 8, "tensors 'a' and 'z' overlap", NULL);
+    /* two tensors on the same bytes */
+    layout_case(T("a", 0, 8, 2) "," T("b", 0, 8, 2), 8, "overlap", NULL);
+    /* zero-size tensors where one tensor ends and the next begins: fine */
+    const char *p = path_in("ok.safetensors");
+    float v[4] = {1, 2, 3, 4};
+    write_raw(p,
+              "{" T("z0", 0, 0, 0) "," T("a", 0, 8, 2) "," T("z1", 8, 8, 0) "," T(
+                  "b", 8, 16, 2) "," T("z2", 16, 16, 0) "}",
+              v, 16);
+    mg_st_file *f;
+    cr_assert_eq(mg_st_load_foreign(p, &f), MG_OK, "%s", mg_errmsg());
+    cr_assert_eq(mg_st_count(f), 5);
+    cr_assert_eq(mg_st_data(f, mg_st_find(f, "b"))[1], 4.0f);
+    mg_st_free(f);
+}
+#undef T
+
+/* Zero-size tensors round-trip through our own writer and strict reader. */
+Test(safetensors, zero_size_tensors_round_trip) {
+    const char *p = path_in("z.safetensors");
+    mg_st_writer *w = mg_st_writer_new();
+    cr_assert_eq(mg_st_add_f32(w, "e", 2, (int64_t[]){0, 3}, NULL), MG_OK, "%s", mg_errmsg());
+    cr_assert_eq(mg_st_add_f32(w, "bias", 1, (int64_t[]){5}, bias), MG_OK, "%s", mg_errmsg());
+    cr_assert_eq(mg_st_add_f32(w, "e2", 1, (int64_t[]){0}, NULL), MG_OK, "%s", mg_errmsg());
+    cr_assert_eq(mg_st_save(w, p), MG_OK, "%s", mg_errmsg());
+    mg_st_writer_free(w);
+    mg_st_file *f;
+    cr_assert_eq(mg_st_load(p, &f), MG_OK, "%s", mg_errmsg());
+    cr_assert_eq(mg_st_numel(f, mg_st_find(f, "e")), 0);
+    cr_assert_eq(mg_st_data(f, mg_st_find(f, "bias"))[4], bias[4]);
+    mg_st_free(f);
+}
+
+Test(safetensors, metadata_counts_and_finite_numbers) {
+    const char *p = path_in("m.safetensors");
+    const char *kv[][2] = {
+        {"zero", "0"},    {"n", "120"},   {"neg", "-100"}, {"abc", "abc"},
+        {"lead", "050"},  {"plus", "+5"}, {"space", " 5"}, {"big", "99999999999999999999"},
+        {"w", "1.5e2"},   {"nan", "nan"}, {"inf", "inf"},  {"huge", "1e999"},
+        {"tail", "2.5x"}, {"empty", ""}};
+    mg_st_writer *w = mg_st_writer_new();
+    cr_assert_eq(mg_st_add_f32(w, "bias", 1, (int64_t[]){5}, bias), MG_OK);
+    for (size_t i = 0; i < sizeof kv / sizeof *kv; i++)
+        cr_assert_eq(mg_st_add_meta(w, kv[i][0], kv[i][1]), MG_OK, "%s", mg_errmsg());
+    cr_assert_eq(mg_st_save(w, p), MG_OK, "%s", mg_errmsg());
+    mg_st_writer_free(w);
+    mg_st_file *f;
+    cr_assert_eq(mg_st_load(p, &f), MG_OK, "%s", mg_errmsg());
+    int64_t x = -7;
+    cr_assert_eq(mg_st_meta_count(f, "zero", 10, &x), MG_OK);
+    cr_assert_eq(x, 0);
+    cr_assert_eq(mg_st_meta_count(f, "n", 120, &x), MG_OK);
+    cr_assert_eq(x, 120);
+    cr_assert_eq(mg_st_meta_count(f, "n", 119, &x), MG_ERR_FORMAT);
+    cr_assert(strstr(mg_errmsg(), "\"n\" is \"120\"") && strstr(mg_errmsg(), "0 to 119"), "%s",
+              mg_errmsg());
+    const char *bad[] = {"neg", "abc", "lead", "plus", "space", "big", "w", "empty", "absent"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        x = -7;
+        cr_assert_eq(mg_st_meta_count(f, bad[i], INT64_MAX, &x), MG_ERR_FORMAT, "%s", bad[i]);
+        cr_assert_eq(x, -7);
+        cr_assert(strstr(mg_errmsg(), p) && strstr(mg_errmsg(), bad[i]), "%s", mg_errmsg());
+    }
+    double d = 0;
+    cr_assert_eq(mg_st_meta_finite(f, "w", &d), MG_OK);
+    cr_assert_eq(d, 150.0);
+    const char *badf[] = {"nan", "inf", "huge", "tail", "empty", "space", "abc", "absent"};
+    for (size_t i = 0; i < sizeof badf / sizeof *badf; i++) {
+        cr_assert_eq(mg_st_meta_finite(f, badf[i], &d), MG_ERR_FORMAT, "%s", badf[i]);
+        cr_assert(strstr(mg_errmsg(), badf[i]), "%s", mg_errmsg());
+    }
     mg_st_free(f);
 }

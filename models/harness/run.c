@@ -78,13 +78,28 @@ mg_status mg_run_load_checkpoint(mg_trainer *t, const char *path, double *wall_s
     if (st) return st;
     mg_params *P = mg_trainer_params(t);
     mg_optim *o = mg_trainer_optim(t);
-    const char *step = mg_st_meta(f, "step"), *ost = mg_st_meta(f, "optim_steps");
-    const char *wall = mg_st_meta(f, "wall_s");
-    if (!step || !ost) {
-        st = mg_fail(MG_ERR_FORMAT, "checkpoint %s has no \"step\" / \"optim_steps\" metadata",
-                     path);
-        goto done;
+    /* The metadata is covered by the file's header checksum; its values are
+     * still checked: the step is the one the file is named for, and the
+     * optimizer has made one update per step. */
+    int64_t step = 0, ost = 0;
+    double wall = 0;
+    char name[64];
+    if (!(st = mg_st_meta_count(f, "step", INT64_MAX / 2, &step))) {
+        snprintf(name, sizeof name, "step_%06lld.safetensors", (long long)step);
+        const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+        if (strcmp(base, name))
+            st = mg_fail(MG_ERR_FORMAT,
+                         "checkpoint %s: its metadata says step %lld, whose checkpoint is %s", path,
+                         (long long)step, name);
     }
+    if (!st && !(st = mg_st_meta_count(f, "optim_steps", INT64_MAX / 2, &ost)) && ost != step)
+        st = mg_fail(MG_ERR_FORMAT,
+                     "checkpoint %s: optim_steps is %lld but step is %lld (one optimizer "
+                     "update per step)",
+                     path, (long long)ost, (long long)step);
+    if (!st && !(st = mg_st_meta_finite(f, "wall_s", &wall)) && wall < 0)
+        st = mg_fail(MG_ERR_FORMAT, "checkpoint %s: wall_s is %g, below 0", path, wall);
+    if (st) goto done;
     /* Check everything before changing anything: read into scratch copies
      * first would cost memory; instead mg_st_read_store checks all names and
      * shapes before it copies, and the three reads share one set of names. */
@@ -101,9 +116,9 @@ mg_status mg_run_load_checkpoint(mg_trainer *t, const char *path, double *wall_s
         memcpy(mg_params_data(P), scratch, total * sizeof *scratch);
         memcpy(mg_optim_m(o), scratch + total, total * sizeof *scratch);
         memcpy(mg_optim_v(o), scratch + 2 * total, total * sizeof *scratch);
-        mg_trainer_set_steps_done(t, strtoll(step, NULL, 10));
-        mg_optim_set_steps(o, strtoll(ost, NULL, 10));
-        if (wall_s) *wall_s = wall ? strtod(wall, NULL) : 0.0;
+        mg_trainer_set_steps_done(t, step);
+        mg_optim_set_steps(o, ost);
+        if (wall_s) *wall_s = wall;
     }
     mg_free(scratch);
 done:
@@ -346,8 +361,11 @@ static mg_status load_init(mg_trainer *t, const char *dir) {
     mg_status st = mg_st_load(path, &f);
     if (st) return st;
     mg_params *P = mg_trainer_params(t);
-    float *w0 = mg_malloc(mg_params_total(P) * sizeof *w0);
-    if (!w0) st = mg_fail(MG_ERR_NOMEM, "out of memory loading %s", path);
+    int64_t zero = 0; /* the step-0 checkpoint's metadata says step 0 */
+    float *w0 = (st = mg_st_meta_count(f, "step", 0, &zero))
+                    ? NULL
+                    : mg_malloc(mg_params_total(P) * sizeof *w0);
+    if (!w0 && !st) st = mg_fail(MG_ERR_NOMEM, "out of memory loading %s", path);
     if (!st) st = mg_st_read_store(f, P, "", w0);
     if (!st) mg_trainer_set_init_params(t, w0);
     mg_free(w0);
