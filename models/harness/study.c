@@ -32,7 +32,8 @@ static void layer_of(const char *name, char *out, size_t n) {
     snprintf(out, n, "%.*s", (int)strcspn(name, "."), name);
 }
 
-/* The token vectors: rows 0..p-1 of the embedding role. */
+/* The token vectors: rows 0..n_values-1 (the operands' tokens, 0..p-1 on
+ * the modular tasks) of the embedding role. */
 static mg_status embed_view(mg_trainer *t, view *v) {
     mg_params *P = mg_trainer_params(t);
     const mg_model_def *m = mg_trainer_cfg(t)->model;
@@ -41,12 +42,11 @@ static mg_status embed_view(mg_trainer *t, view *v) {
     if (k < 0 || info->ndim != 2)
         return mg_fail(MG_ERR_STATE, "model %s: no 2-D embedding parameter '%s'", m->name,
                        m->embed);
-    *v = (view){mg_params_data(P) + info->offset,
-                mg_trainer_cfg(t)->task.p,
-                (int)info->shape[1],
-                info->shape[1],
-                1,
-                ""};
+    const int rows = mg_trainer_task(t)->n_values;
+    if (rows > info->shape[0])
+        return mg_fail(MG_ERR_STATE, "model %s: '%s' has %lld rows, fewer than the %d tokens",
+                       m->name, info->name, (long long)info->shape[0], rows);
+    *v = (view){mg_params_data(P) + info->offset, rows, (int)info->shape[1], info->shape[1], 1, ""};
     layer_of(info->name, v->layer, sizeof v->layer);
     return MG_OK;
 }
@@ -60,7 +60,10 @@ static mg_status classifier_view(mg_trainer *t, view *v) {
     if (k < 0 || info->ndim != 2)
         return mg_fail(MG_ERR_STATE, "model %s: no 2-D classifier parameter", m->name);
     const float *w = mg_params_data(P) + info->offset;
-    int p = mg_trainer_cfg(t)->task.p;
+    int p = mg_trainer_task(t)->K;
+    if (p > info->shape[m->classes_in_columns ? 1 : 0])
+        return mg_fail(MG_ERR_STATE, "model %s: '%s' holds fewer than the %d classes", m->name,
+                       info->name, p);
     if (m->classes_in_columns) *v = (view){w, p, (int)info->shape[0], 1, info->shape[1], ""};
     else *v = (view){w, p, (int)info->shape[1], info->shape[1], 1, ""};
     layer_of(info->name, v->layer, sizeof v->layer);
@@ -120,6 +123,9 @@ static mg_status embed_features(mg_trainer *t, const view *e, float **out, int *
 }
 
 mg_status mg_study_geometry(mg_trainer *t, mg_csv_writer *w) {
+    /* the geometry is that of the operands' tokens: a task without them
+     * (a generated sequence task) has none */
+    if (!mg_trainer_task(t)->n_values) return MG_OK;
     mg_params *P = mg_trainer_params(t);
     const int64_t step = mg_trainer_steps_done(t);
     view e, c;
@@ -344,6 +350,7 @@ static void lead_entry(cJSON *o, const char *name, const series *cls, const seri
 }
 
 mg_status mg_study_finish(mg_trainer *t, const char *dir) {
+    if (!mg_trainer_task(t)->n_values) return MG_OK; /* no operands: no geometry (see above) */
     char path[4096];
     snprintf(path, sizeof path, "%s/summary.json", dir);
     char *text = NULL;
