@@ -4,14 +4,20 @@
  * through the trainer: loss finite and falling, the same seed giving the
  * same parameters, a step's batch a function of seed and step only (so a
  * resumed run is bit-exact), and a step allocating nothing. */
+#include <cjson/cJSON.h>
 #include <criterion/criterion.h>
 #include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/alloc.h"
+#include "core/fsutil.h"
 #include "core/gemm.h"
 #include "core/hash.h"
 #include "core/rng.h"
+#include "models/harness/run.h"
 #include "models/harness/train.h"
 #include "models/modular.h"
 
@@ -223,6 +229,51 @@ Test(task, generated_step_and_eval_allocate_nothing) {
     cr_expect_eq(mg_alloc_count(), before, "%llu allocations in 5 steps",
                  (unsigned long long)(mg_alloc_count() - before));
     mg_trainer_free(t);
+}
+
+/* The fingerprint and task in a run directory's files. */
+static void run_facts(const char *dir, char fp[17], char task[32]) {
+    char path[256];
+    const char *file[] = {"summary.json", "config.json"}, *key[] = {"fingerprint", "task"};
+    char *out[] = {fp, task};
+    size_t size[] = {17, 32};
+    for (int i = 0; i < 2; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, file[i]);
+        char *text = NULL;
+        size_t n = 0;
+        cr_assert_eq(mg_read_file(path, &text, &n), MG_OK, "%s", mg_errmsg());
+        cJSON *j = cJSON_ParseWithLength(text, n);
+        mg_free(text);
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key[i]);
+        cr_assert(cJSON_IsString(v), "%s: no \"%s\"", path, key[i]);
+        snprintf(out[i], size[i], "%s", v->valuestring);
+        cJSON_Delete(j);
+    }
+}
+
+/* A run directory of the generated task: trained to step 6, resumed to 12,
+ * it ends where a straight 12-step run ends; config.json names the task. */
+Test(task, generated_task_runs_and_resumes_through_the_run_directory) {
+    char tmp[] = "/tmp/mg_task_XXXXXX", a[64], b[64], cmd[96];
+    cr_assert_not_null(mkdtemp(tmp));
+    snprintf(a, sizeof a, "%s/straight", tmp);
+    snprintf(b, sizeof b, "%s/resumed", tmp);
+    mg_run_opts o;
+    mg_run_opts_defaults(&o);
+    o.eval_every = o.checkpoint_every = o.probe_every = o.geometry_every = 3;
+    mg_train_cfg cfg = first_cfg(6, 12);
+    cr_assert_eq(mg_run_train(&cfg, a, &o), MG_OK, "%s", mg_errmsg());
+    cfg.steps = 6;
+    cr_assert_eq(mg_run_train(&cfg, b, &o), MG_OK, "%s", mg_errmsg());
+    cr_assert_eq(mg_run_resume(b, 12, &o), MG_OK, "%s", mg_errmsg());
+    char fa[17], fb[17], ta[32], tb[32];
+    run_facts(a, fa, ta);
+    run_facts(b, fb, tb);
+    cr_expect_str_eq(fb, fa, "resumed %s, straight %s", fb, fa);
+    cr_expect_str_eq(ta, "test_first_token");
+    cr_expect_str_eq(tb, "test_first_token");
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
+    cr_expect_eq(system(cmd), 0);
 }
 
 /* --- what the trainer checks ------------------------------------------------ */
