@@ -404,7 +404,7 @@ static const char *small_run(const char *name, int width) {
     return run;
 }
 
-/* Resumes run (damaged by the caller) to 80 steps: must fail with exit 1, a
+/* Resumes run (damaged by the caller) to 80 steps: must fail with exit 2, a
  * one-line message containing each of want (NULL-terminated), and change
  * nothing in the run directory. */
 static void resume_fails(const char *run, const char *const *want) {
@@ -413,7 +413,8 @@ static void resume_fails(const char *run, const char *const *want) {
     copy_tree(run, copy);
     proc r;
     mg(&r, "train --resume %s --steps 80", run);
-    cr_assert_eq(r.code, 1, "exit %d, stderr: %s", r.code, r.err);
+    cr_assert_eq(r.code, 2, "a damaged checkpoint is bad input: exit %d, stderr: %s", r.code,
+                 r.err);
     cr_assert_eq(count_lines(r.err), 1, "not one line: '%s'", r.err);
     for (; *want; want++)
         cr_assert(strstr(r.err, *want), "the message '%s' lacks '%s'", r.err, *want);
@@ -750,4 +751,27 @@ Test(cli, threads_above_the_cores_refused) {
     cr_assert(strstr(r.err, "--threads") && strstr(r.err, "cores"), "%s", r.err);
     cr_assert_not(exists(out), "created %s", out);
     proc_free(&r);
+}
+
+/* Issue 12, row 15: a directory that is not a run is bad input for resume
+ * and analyze alike (exit 2, one line saying so), and stays empty. */
+Test(cli, not_a_run_directory_is_bad_input) {
+    const char *dir = P("empty");
+    cr_assert_eq(mkdir(dir, 0755), 0);
+    const char *cmds[] = {"train --resume %s --steps 10", "analyze %s"};
+    for (size_t i = 0; i < 2; i++) {
+        proc r;
+        char line[256];
+        snprintf(line, sizeof line, cmds[i], dir);
+        mg(&r, "%s", line);
+        cr_assert_eq(r.code, 2, "[%s] exit %d: %s", line, r.code, r.err);
+        cr_assert_eq(count_lines(r.err), 1, "[%s] %s", line, r.err);
+        cr_assert(strstr(r.err, "not a run directory"), "[%s] %s", line, r.err);
+        proc_free(&r);
+    }
+    DIR *d = opendir(dir);
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d));) n += e->d_name[0] != '.';
+    closedir(d);
+    cr_assert_eq(n, 0, "files appeared in %s", dir);
 }

@@ -373,6 +373,26 @@ static mg_status load_init(mg_trainer *t, const char *dir) {
     return st;
 }
 
+/* The final_step of dir's finished summary.json, or -1 when there is none:
+ * the run was killed before it wrote one, or before the study's analyses
+ * (mg_study_finish, which writes last: spectrum.csv, circle.csv, then the
+ * summary again with "embed_layer" among its keys) completed it. */
+static int64_t summary_final_step(const char *dir) {
+    char path[4096], *text = NULL;
+    size_t n = 0;
+    join(path, sizeof path, dir, "summary.json");
+    if (!mg_path_exists(path) || mg_read_file(path, &text, &n)) return -1;
+    cJSON *root = cJSON_ParseWithLength(text, n);
+    mg_free(text);
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, "final_step");
+    bool studied = cJSON_GetObjectItemCaseSensitive(root, "embed_layer") != NULL;
+    int64_t step = studied && cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble < 1e15
+                       ? (int64_t)v->valuedouble
+                       : -1;
+    cJSON_Delete(root);
+    return step;
+}
+
 mg_status mg_run_resume(const char *dir, int64_t steps, const mg_run_opts *over) {
     mg_train_cfg cfg;
     mg_run_opts o;
@@ -386,7 +406,10 @@ mg_status mg_run_resume(const char *dir, int64_t steps, const mg_run_opts *over)
     o.ctx = over->ctx;
     int64_t last = mg_run_last_checkpoint(dir);
     if (last < 0) return mg_fail(MG_ERR_ARG, "cannot resume %s: it has no checkpoint", dir);
-    if (steps <= last)
+    /* A run killed after its last checkpoint but before its summary is
+     * finished by resuming it to that same step (re-evaluated, summarised). */
+    bool unfinished = steps == last && summary_final_step(dir) < last;
+    if (steps <= last && !unfinished)
         return mg_fail(MG_ERR_ARG,
                        "--steps %lld must be greater than the last checkpoint's step (%lld)",
                        (long long)steps, (long long)last);

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/alloc.h"
 #include "core/fsutil.h"
@@ -96,6 +97,8 @@ mg_status mg_run_read_config(const char *dir, mg_train_cfg *c, mg_run_opts *o,
     snprintf(path, sizeof path, "%s/config.json", dir);
     char *text = NULL;
     size_t n = 0;
+    if (access(path, F_OK) != 0)
+        return mg_fail(MG_ERR_ARG, "%s is not a run directory: it has no config.json", dir);
     mg_status st = mg_read_file(path, &text, &n);
     if (st) return mg_fail(st, "cannot resume %s: %s", dir, mg_errmsg());
     cJSON *root = cJSON_ParseWithLength(text, n);

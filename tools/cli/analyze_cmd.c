@@ -131,7 +131,7 @@ int cmd_analyze(int argc, char **argv) {
     mg_status st = mg_run_analyze(dir, recompute);
     if (st) {
         cli_error("%s", mg_errmsg());
-        return st == MG_ERR_ARG ? MG_EXIT_USAGE : MG_EXIT_FAIL;
+        return cli_exit_status(st);
     }
     cJSON *sum = load_json(dir, "summary.json"), *cfg = load_json(dir, "config.json");
     printf("run %s\n", dir);

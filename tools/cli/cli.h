@@ -6,9 +6,21 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+/* Exit statuses, the same for every command (README, "Exit status"):
+ *   0  done;
+ *   1  the run failed: it diverged (NaN/Inf), memory ran out, a file could
+ *      not be written, or a tool it needs (gnuplot) failed;
+ *   2  bad input: a flag or value, or a file or run directory given that is
+ *      missing, malformed, damaged, locked or does not match; nothing on
+ *      disk was changed. */
 #define MG_EXIT_OK 0
 #define MG_EXIT_FAIL 1
 #define MG_EXIT_USAGE 2
+
+/* The exit status of a failed library call: bad settings (MG_ERR_ARG), a
+ * malformed or damaged file (MG_ERR_FORMAT) and shapes that do not match
+ * (MG_ERR_SHAPE) are bad input; the rest are failures of the run. */
+int cli_exit_status(int status);
 
 /* Prints "modgrad: <msg>" to stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

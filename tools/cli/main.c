@@ -5,8 +5,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/error.h"
 #include "core/gemm.h"
 #include "tools/cli/cli.h"
+
+int cli_exit_status(int status) {
+    switch ((mg_status)status) {
+    case MG_OK: return MG_EXIT_OK;
+    case MG_ERR_ARG:
+    case MG_ERR_FORMAT:
+    case MG_ERR_SHAPE: return MG_EXIT_USAGE;
+    default: return MG_EXIT_FAIL;
+    }
+}
 
 void cli_error(const char *fmt, ...) {
     va_list ap;

@@ -279,7 +279,7 @@ int cmd_train(int argc, char **argv) {
     }
     if (st) {
         cli_error("%s", mg_errmsg());
-        return st == MG_ERR_ARG ? MG_EXIT_USAGE : MG_EXIT_FAIL;
+        return cli_exit_status(st);
     }
     printf("run written to %s (summary.json, metrics.csv, checkpoints/)\n", dir);
     return MG_EXIT_OK;
