@@ -1,9 +1,14 @@
-/* fsutil.c — atomic writes, mkdir -p and whole-file reads (see fsutil.h). */
+/* fsutil.c — atomic writes, stale temporaries, mkdir -p and whole-file reads
+ * (see fsutil.h). */
 #include "core/fsutil.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -111,6 +116,45 @@ void mg_atomic_abort(mg_atomic_file *f) {
     mg_free(f->path);
     f->fd = -1;
     f->tmp = f->path = NULL;
+}
+
+/* The pid of a temporary's name "<name>.tmp.<pid>", or 0 if it is not one. */
+static long temp_pid(const char *name) {
+    const char *tag = NULL;
+    for (const char *p = strstr(name, ".tmp."); p; p = strstr(p + 1, ".tmp.")) tag = p;
+    if (!tag || tag == name) return 0;
+    const char *digits = tag + 5;
+    size_t n = strlen(digits);
+    if (n == 0 || n > 10 || strspn(digits, "0123456789") != n || digits[0] == '0') return 0;
+    long pid = strtol(digits, NULL, 10);
+    return pid <= INT_MAX ? pid : 0;
+}
+
+mg_status mg_remove_stale_temps(const char *dir, int *removed) {
+    if (removed) *removed = 0;
+    DIR *d = opendir(dir);
+    if (!d) {
+        if (errno == ENOENT) return MG_OK;
+        return mg_fail(MG_ERR_IO, "cannot list %s: %s", dir, strerror(errno));
+    }
+    mg_status s = MG_OK;
+    char path[4096];
+    for (struct dirent *e; s == MG_OK && (e = readdir(d));) {
+        long pid = temp_pid(e->d_name);
+        /* ESRCH: no such process. EPERM means it exists (another user's). */
+        if (pid == 0 || pid == (long)getpid() || kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+            continue;
+        struct stat st;
+        if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, e->d_name) >= sizeof path ||
+            lstat(path, &st) != 0 || !S_ISREG(st.st_mode))
+            continue;
+        if (unlink(path) != 0 && errno != ENOENT)
+            s = mg_fail(MG_ERR_IO, "cannot remove the stale temporary %s: %s", path,
+                        strerror(errno));
+        else if (removed) (*removed)++;
+    }
+    closedir(d);
+    return s;
 }
 
 mg_status mg_write_file_atomic(const char *path, const void *data, size_t n) {

@@ -31,6 +31,13 @@ mg_status mg_atomic_commit(mg_atomic_file *f);
  * open or commit. */
 void mg_atomic_abort(mg_atomic_file *f);
 
+/* Removes from dir the temporaries ("<name>.tmp.<pid>", see mg_atomic_open)
+ * that writers killed mid-write left behind: only regular files whose pid
+ * is not a live process (kill(pid, 0) fails with ESRCH). A live process's
+ * temporary, this process's own, and every other name stay. A missing dir
+ * is fine. *removed (may be NULL) gets the count removed. */
+mg_status mg_remove_stale_temps(const char *dir, int *removed);
+
 /* Writes n bytes to path atomically (temporary + fsync + rename). */
 mg_status mg_write_file_atomic(const char *path, const void *data, size_t n);
 

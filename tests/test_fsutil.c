@@ -1,10 +1,12 @@
 /* test_fsutil.c — atomic writes, mkdir -p, whole-file reads. */
 #include <criterion/criterion.h>
 #include <dirent.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "core/alloc.h"
@@ -95,4 +97,58 @@ Test(fsutil, errors_name_the_path) {
     snprintf(p, sizeof p, "%s/no/dir/x", dir);
     cr_assert_eq(mg_write_file_atomic(p, "x", 1), MG_ERR_IO);
     cr_assert(strstr(mg_errmsg(), p), "%s", mg_errmsg());
+}
+
+/* A pid that was a process a moment ago and is none now (reaped). */
+static pid_t dead_pid(void) {
+    pid_t pid = fork();
+    cr_assert_neq(pid, -1);
+    if (pid == 0) _exit(0);
+    cr_assert_eq(waitpid(pid, NULL, 0), pid);
+    return pid;
+}
+
+static void touch(const char *name, long pid) {
+    char p[256];
+    snprintf(p, sizeof p, "%s/%s%ld", dir, name, pid);
+    FILE *f = fopen(p, "w");
+    cr_assert_not_null(f, "%s", p);
+    fclose(f);
+}
+
+static bool present(const char *name, long pid) {
+    char p[256];
+    snprintf(p, sizeof p, "%s/%s%ld", dir, name, pid);
+    return access(p, F_OK) == 0;
+}
+
+/* issue 12, row 16: temporaries of killed writers are removed; those of live
+ * processes, and every other name, stay. */
+Test(fsutil, stale_temporaries_of_dead_pids_are_removed) {
+    long dead = dead_pid(), parent = getppid(), self = getpid();
+    touch("step_000040.safetensors.tmp.", dead);
+    touch("metrics.csv.tmp.", dead);
+    touch("config.json.tmp.", parent); /* alive: a writer at work */
+    touch("summary.json.tmp.", self);
+    touch("x.tmp.1", 0);    /* pid 1 (init) is alive */
+    touch("notes.tmp.", 0); /* "notes.tmp.0": pid 0 is no pid */
+    touch("data.tmp.12x", dead);
+    touch("plain.txt", dead);
+    char sub[256];
+    snprintf(sub, sizeof sub, "%s/dir.tmp.%ld", dir, dead); /* a directory, not a temporary */
+    cr_assert_eq(mkdir(sub, 0777), 0);
+    int removed = -1;
+    cr_assert_eq(mg_remove_stale_temps(dir, &removed), MG_OK, "%s", mg_errmsg());
+    cr_assert_eq(removed, 2);
+    cr_assert_not(present("step_000040.safetensors.tmp.", dead));
+    cr_assert_not(present("metrics.csv.tmp.", dead));
+    cr_assert(present("config.json.tmp.", parent));
+    cr_assert(present("summary.json.tmp.", self));
+    cr_assert(present("notes.tmp.", 0));
+    cr_assert(present("data.tmp.12x", dead));
+    cr_assert(present("plain.txt", dead));
+    cr_assert_eq(access(sub, F_OK), 0);
+    rmdir(sub);
+    cr_assert_eq(mg_remove_stale_temps("/nonexistent/mg_dir", &removed), MG_OK);
+    cr_assert_eq(removed, 0);
 }

@@ -229,3 +229,43 @@ Test(rundir, valid_checkpoints_resume) {
     cr_assert(mg_path_exists(in_run("checkpoints/step_000006.safetensors")));
     cr_assert_eq(mg_run_analyze(run, true), MG_OK, "%s", mg_errmsg());
 }
+
+/* ---- issue 12, row 16: temporaries of killed writers ------------------------- */
+
+Test(rundir, resume_removes_temporaries_of_dead_writers_only) {
+    make_run();
+    pid_t dead = fork();
+    cr_assert_neq(dead, -1);
+    if (dead == 0) _exit(0);
+    cr_assert_eq(waitpid(dead, NULL, 0), dead);
+    char stale1[256], stale2[256], live[256];
+    snprintf(stale1, sizeof stale1, "%s.tmp.%ld", in_run("checkpoints/step_000006.safetensors"),
+             (long)dead);
+    snprintf(stale2, sizeof stale2, "%s.tmp.%ld", in_run("metrics.csv"), (long)dead);
+    snprintf(live, sizeof live, "%s.tmp.%ld", in_run("summary.json"), (long)getppid());
+    write_text(stale1, "half a checkpoint");
+    write_text(stale2, "step,wall_s\n");
+    write_text(live, "{");
+    mg_run_opts o;
+    mg_run_opts_defaults(&o);
+    cr_assert_eq(mg_run_resume(run, 6, &o), MG_OK, "%s", mg_errmsg());
+    cr_assert_not(mg_path_exists(stale1), "%s stayed", stale1);
+    cr_assert_not(mg_path_exists(stale2), "%s stayed", stale2);
+    cr_assert(mg_path_exists(live), "a live process's temporary was removed");
+    /* analyze removes them too */
+    write_text(stale1, "half a checkpoint");
+    cr_assert_eq(mg_run_analyze(run, false), MG_OK, "%s", mg_errmsg());
+    cr_assert_not(mg_path_exists(stale1), "%s stayed after analyze", stale1);
+    cr_assert(mg_path_exists(live));
+}
+
+/* A refused resume removes nothing, stale temporaries included. */
+Test(rundir, refused_resume_leaves_temporaries) {
+    make_run();
+    char stale[256];
+    snprintf(stale, sizeof stale, "%s.tmp.%d", in_run("metrics.csv"), 999999999);
+    write_text(stale, "x");
+    rewrite_ck(in_run(LAST), "step", "abc");
+    resume_refused("\"step\" is \"abc\"");
+    cr_assert(mg_path_exists(stale));
+}

@@ -308,9 +308,19 @@ static mg_status check_opts(const mg_run_opts *o) {
     return MG_OK;
 }
 
+/* Removes the temporaries that writers killed mid-write left in the run
+ * (those of processes still alive stay). */
+static mg_status remove_stale(const char *dir) {
+    char path[4096];
+    join(path, sizeof path, dir, "checkpoints");
+    mg_status st = mg_remove_stale_temps(dir, NULL);
+    return st ? st : mg_remove_stale_temps(path, NULL);
+}
+
 /* Removes old checkpoints and result files of a run replaced with --force. */
 static void clear_run(const char *dir) {
     char path[4096];
+    (void)remove_stale(dir);
     const char *files[] = {"config.json",  "metrics.csv",  "summary.json", "probes.csv",
                            "geometry.csv", "spectrum.csv", "circle.csv"};
     for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
@@ -430,6 +440,7 @@ mg_status mg_run_resume(const char *dir, int64_t steps, const mg_run_opts *over)
             join(path, sizeof path, dir, series[i]);
             st = mg_csv_truncate_after(path, last - 1);
         }
+        if (!st) st = remove_stale(dir);
         if (!st && !(st = mg_run_write_config(dir, &cfg, &o, t)))
             st = train_loop(t, dir, &o, steps, wall);
     }
@@ -491,6 +502,7 @@ mg_status mg_run_analyze(const char *dir, bool recompute) {
         }
         st = write_summary(t, dir, status, NULL, wall);
         if (!st) st = mg_study_finish(t, dir);
+        if (!st) st = remove_stale(dir);
     }
     mg_trainer_free(t);
     return st;
