@@ -1,6 +1,8 @@
-/* contig.c — the contiguous copy, the one op the graph itself inserts (in
- * front of an op that needs contiguous inputs and got a view).
- * y = x laid out row-major; dy flows back to the same logical positions. */
+/* contig.c — the two ops the graph itself makes: the contiguous copy (in
+ * front of an op that needs contiguous inputs and got a view) and the alias
+ * (a kept tensor that a rewrite replaced becomes a free view of its
+ * replacement, core/rewrite.c). Both are y = x at every logical position;
+ * dy flows back to the same positions. */
 #include <string.h>
 
 #include "core/graph_impl.h"
@@ -38,8 +40,8 @@ static mg_status contig_forward(mg_tensor *out) {
     return MG_OK;
 }
 
-// dy: contiguous -> dx: contiguous, same logical shape: dx += dy
-static void contig_backward(mg_tensor *out) {
+// dy: contiguous -> dx: contiguous, same logical shape: dx += dy (copy and alias)
+static void same_backward(mg_tensor *out) {
     mg_tensor *x = out->in[0];
     if (!x->grad) return;
     int64_t n = mg_numel(out);
@@ -51,9 +53,29 @@ static void contig_backward(mg_tensor *out) {
 const mg_op mg_op_contiguous = {
     .name = "contiguous",
     .arity = 1,
-    .flags = MG_OP_STRIDED | MG_OP_BWD_WRITE,
+    .flags = MG_OP_ELEMENTWISE | MG_OP_STRIDED | MG_OP_BWD_WRITE,
     .shape = contig_shape,
     .forward = contig_forward,
-    .backward = contig_backward,
+    .backward = same_backward,
 };
 MG_REGISTER_OP(mg_op_contiguous)
+
+/* alias: x's elements as a new node, with x's shape, strides and offset */
+static mg_status alias_shape(mg_tensor *out) {
+    const mg_tensor *x = out->in[0];
+    out->ndim = x->ndim;
+    out->dtype = x->dtype;
+    memcpy(out->shape, x->shape, sizeof out->shape);
+    memcpy(out->stride, x->stride, sizeof out->stride);
+    out->offset = x->offset;
+    return MG_OK;
+}
+
+const mg_op mg_op_alias = {
+    .name = "alias",
+    .arity = 1,
+    .flags = MG_OP_VIEW | MG_OP_DISTINCT | MG_OP_STRIDED | MG_OP_BWD_WRITE,
+    .shape = alias_shape,
+    .backward = same_backward,
+};
+MG_REGISTER_OP(mg_op_alias)

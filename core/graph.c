@@ -150,10 +150,18 @@ mg_status mg_input_uniform(mg_tensor *t, int axis, int64_t start, int64_t len) {
                        "mg_input_uniform: '%s': axis %d, [%lld, %lld) is not a range of a dim "
                        "after the first",
                        t->name, axis, (long long)start, (long long)(start + len));
-    t->attr.i[0] = axis + 1;
+    t->attr.i[0] = axis + 1; /* 0: none declared */
     t->attr.i[1] = start;
     t->attr.i[2] = len;
     return MG_OK;
+}
+
+bool mg_input_uniform_part(const mg_tensor *t, int *axis, int64_t *start, int64_t *len) {
+    if (!t || t->kind != MG_TENSOR_INPUT || t->attr.i[0] == 0) return false;
+    *axis = (int)t->attr.i[0] - 1;
+    *start = t->attr.i[1];
+    *len = t->attr.i[2];
+    return true;
 }
 
 void mg_graph_set_grad_write(mg_graph *g, bool on) {

@@ -49,6 +49,9 @@ mg_tensor *mg_input(mg_graph *g, const char *name, mg_dtype dtype, int ndim, con
  * (ops/pass_constants.c) then computes what depends only on that part once
  * per step instead of once per row. The caller must fill it so. */
 mg_status mg_input_uniform(mg_tensor *input, int axis, int64_t start, int64_t len);
+/* The part of t declared uniform: true and its range when t is an input
+ * with one, else false. */
+bool mg_input_uniform_part(const mg_tensor *t, int *axis, int64_t *start, int64_t *len);
 mg_tensor *mg_param(mg_graph *g, const char *name, mg_init init, int ndim, const int64_t *shape);
 
 /* Applies op to inputs; attr (may be NULL) holds the op's settings. Returns
@@ -60,9 +63,11 @@ mg_tensor *mg_apply(mg_graph *g, const mg_op *op, int n_in, mg_tensor *const *in
 mg_tensor *mg_apply_named(mg_graph *g, const char *op_name, int n_in, mg_tensor *const *in,
                           const mg_attr *attr);
 
-/* The contiguous copy (contig.c): mg_apply inserts it in front of an op
- * that needs contiguous inputs and was given a view. */
-extern const mg_op mg_op_contiguous;
+/* The ops the graph makes itself (contig.c): the contiguous copy, which
+ * mg_apply inserts in front of an op that needs contiguous inputs and was
+ * given a view, and the alias, a free view of a tensor with its own shape
+ * and strides, which a kept tensor becomes when a rewrite replaces it. */
+extern const mg_op mg_op_contiguous, mg_op_alias;
 
 /* Names a tensor (shown in errors and graph listings); returns t. */
 mg_tensor *mg_name(mg_tensor *t, const char *name);

@@ -1,7 +1,7 @@
 /* op.c — the op registry: ops by name. The only mutable global state of the
  * engine besides the thread/BLIS settings (gemm.c) and the error buffer. */
-#include "core/text.h"
 #include "core/op.h"
+#include "core/text.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -18,6 +18,14 @@ mg_status mg_op_register(const mg_op *op) {
         return mg_fail(MG_ERR_ARG, "mg_op_register: op '%s' has no shape function", op->name);
     if (!op->forward && !(op->flags & MG_OP_VIEW))
         return mg_fail(MG_ERR_ARG, "mg_op_register: op '%s' has no forward kernel", op->name);
+    if ((op->flags & MG_OP_DISTINCT) && !(op->flags & MG_OP_VIEW))
+        return mg_fail(MG_ERR_ARG, "mg_op_register: op '%s' is MG_OP_DISTINCT but not a view",
+                       op->name);
+    if ((op->flags & (MG_OP_ELEMENTWISE | MG_OP_ROWWISE)) && (op->flags & MG_OP_VIEW))
+        return mg_fail(MG_ERR_ARG,
+                       "mg_op_register: op '%s' is a view; elementwise and row-wise ops compute "
+                       "their output",
+                       op->name);
     if (op->arity < 0 || op->arity > MG_MAX_INPUTS)
         return mg_fail(MG_ERR_ARG,
                        "mg_op_register: op '%s' has arity %d; it must be 0 (variadic) to %d",

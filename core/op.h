@@ -3,9 +3,10 @@
  * An op is one const struct, defined and registered by its own file in ops/:
  * it answers the four questions a graph asks of it: the output shape (checked
  * when the graph is built), the size of the buffer it saves from forward for
- * backward, the forward kernel and the backward kernel. Nothing else in the
- * tree switches over ops. A user registers an op of their own from their own
- * code with mg_op_register (see tests/test_extend.c).
+ * backward, the forward kernel and the backward kernel; and its flags say
+ * what its backward reads (for the memory plan) and what kind of op it is
+ * (for the graph passes). Nothing else in the tree switches over ops. A user registers an op of
+ * their own from their own code with mg_op_register (see tests/test_extend.c).
  *
  * Kernel contract:
  *  - inputs are out->in[0..n_in-1]; they are contiguous unless the op has
@@ -31,6 +32,28 @@ enum {
     MG_OP_BWD_IN = 1u << 2,    /* backward reads the inputs' values */
     MG_OP_BWD_OUT = 1u << 3,   /* backward reads the output's value */
     MG_OP_BWD_WRITE = 1u << 4, /* backward honours mg_grad_writes (see above) */
+
+    /* What the op is, for the graph passes (ops/pass_*.c): they rewrite an
+     * op by these properties, so a new op that has them gets the rewrites.
+     * Each is a promise about the mathematics; a wrong one gives a wrong
+     * rewritten graph (tests/test_rewrites.c runs both side by side). */
+
+    /* y[i] = f(x1[i'], x2[i'], ...) for every output position i, where i'
+     * is i broadcast to each input (NumPy rules; the output shape is the
+     * inputs' broadcast shape), and f depends on nothing but the op and its
+     * attr. So the op applied with the same attr to slices of its inputs
+     * gives that slice of its output (add, mul, relu, scale, the copy). */
+    MG_OP_ELEMENTWISE = 1u << 5,
+    /* y[r, :] = f(x1[r, :], x2[r, :], ...) for every row r along the last
+     * axis, the inputs and the output all of one shape, and f depends on
+     * nothing but the op and its attr (softmax). So it commutes with
+     * slicing (or repeating) any axis but the last. */
+    MG_OP_ROWWISE = 1u << 6,
+    /* (views) each element of the view is a different element of in[0]'s
+     * storage, found from the view's shape, strides and offset alone: a
+     * chain of such views is one strided view (permute, slice, reshape; an
+     * expand repeats its row, so it is not one). */
+    MG_OP_DISTINCT = 1u << 7,
 };
 
 /* Whether out's backward stores (true) or adds (false) into in[i]->grad. */
@@ -58,6 +81,11 @@ struct mg_op {
      * element each way; views: none). */
     double (*flops)(const mg_tensor *out, bool backward);
 };
+
+/* Whether t was made by an op that has every property in flags. */
+static inline bool mg_op_has(const mg_tensor *t, unsigned flags) {
+    return t->op && (t->op->flags & flags) == flags;
+}
 
 /* Adds op to the registry. Fails on a NULL op, a missing name or shape
  * function, or a name already taken by another op. */

@@ -1,7 +1,7 @@
 /* rewrite.c — the pass registry, use replacement and the re-sort after
  * passes (see rewrite.h). */
-#include "core/text.h"
 #include "core/rewrite.h"
+#include "core/text.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -78,17 +78,19 @@ void mg_graph_replace(mg_graph *g, mg_tensor *old, mg_tensor *new_, int since) {
         }
     }
     if (!g->kept[old->id] || old == new_) return;
-    /* The caller holds old: it becomes a free view of new_ (a reshape to its
-     * own shape) when new_ is contiguous, else it stays, computed as before. */
-    const mg_op *reshape = mg_op_find("reshape");
-    if (reshape && mg_is_contiguous(new_) && new_->dtype == old->dtype) {
-        old->op = reshape;
+    /* The caller holds old: it becomes a free view of new_ (an alias) when
+     * new_ is contiguous and of its shape, so the caller finds the values
+     * laid out as before; else it stays, computed as before, and new_ is
+     * kept too. */
+    bool same = old->ndim == new_->ndim && old->dtype == new_->dtype;
+    for (int k = 0; same && k < old->ndim; k++) same = old->shape[k] == new_->shape[k];
+    if (same && mg_is_contiguous(new_)) {
+        old->op = &mg_op_alias;
         old->n_in = 1;
         old->in[0] = new_;
         memset(&old->attr, 0, sizeof old->attr);
-        old->attr.i[0] = old->ndim;
-        for (int k = 0; k < old->ndim; k++) old->attr.i[1 + k] = old->shape[k];
         old->root = new_->root;
+        (void)mg_op_alias.shape(old); /* cannot fail: new_'s shape, strides and offset */
     } else {
         g->kept[new_->id] = true;
     }
@@ -178,8 +180,23 @@ static mg_status resort(mg_graph *g) {
     return MG_OK;
 }
 
+/* A pass returned -1 or recorded an error: the graph's error names it. */
+static mg_status pass_failed(mg_graph *g, const mg_pass *p, int r) {
+    if (!g->status)
+        return mg_graph_fail(g, MG_ERR_STATE,
+                             "rewrite '%s' failed without giving a reason (it returned %d); turn "
+                             "it off with --no-rewrite %s",
+                             p->name, r, p->name);
+    char msg[sizeof g->err];
+    snprintf(msg, sizeof msg, "%s", g->err);
+    snprintf(g->err, sizeof g->err, "rewrite '%.64s': %.900s", p->name, msg);
+    return mg_fail(g->status, "%s", g->err);
+}
+
 mg_status mg_graph_run_passes(mg_graph *g, mg_tensor **loss) {
-    (void)loss; /* passes never replace the loss: it is a scalar no pass matches */
+    /* The loss is an output, like a kept tensor: what reaches it is live.
+     * (Passes never replace it: it is a scalar no pass matches.) */
+    if (*loss) g->kept[(*loss)->id] = true;
     memset(g->pass_count, 0, sizeof g->pass_count);
     bool any = false;
     for (int late = 0; late < 2; late++)
@@ -188,7 +205,7 @@ mg_status mg_graph_run_passes(mg_graph *g, mg_tensor **loss) {
             for (int i = 0; i < n_passes; i++) {
                 if (g->pass_off[i] || (passes[i]->order >= MG_PASS_LATE) != late) continue;
                 int r = passes[i]->run(g);
-                if (r < 0 || g->status) return g->status ? g->status : MG_ERR_STATE;
+                if (r < 0 || g->status) return pass_failed(g, passes[i], r);
                 g->pass_count[i] += r;
                 changed += r;
             }

@@ -1,8 +1,11 @@
 /* rewrite.h — graph passes: rewrites that make a step do less work than was
  * written, for every model (DESIGN.md, "Speed").
  *
- * A pass is one struct in its own file of ops/ (it knows the ops it
- * rewrites), registered like an op. mg_graph_compile runs the enabled passes
+ * A pass is one struct in its own file of ops/, registered like an op. It
+ * finds what it may rewrite by asking the ops' properties (core/op.h:
+ * elementwise, row-wise, distinct views), so a new op with those properties
+ * gets the rewrite with no edit to the pass; a pass about a particular op
+ * (gather hoisting) matches that op and says so. mg_graph_compile runs the enabled passes
  * before it plans memory, in increasing `order`, repeating the sequence until
  * no pass changes anything (late passes, order >= MG_PASS_LATE, only after
  * the others are done, the same way); then it re-sorts the nodes. A pass builds its
@@ -25,7 +28,8 @@ typedef struct mg_pass {
     const char *summary; /* one line for listings */
     int order;           /* passes run in increasing order */
     /* Rewrites g; returns the number of rewrites made (0: nothing to do), or
-     * -1 after recording an error in g. */
+     * -1 after recording an error in g (mg_graph_fail); compile then fails
+     * with that status and message, prefixed by the pass's name. */
     int (*run)(mg_graph *g);
 } mg_pass;
 
@@ -50,8 +54,9 @@ int mg_graph_rewrite_count(const mg_graph *g, int pass);
 /* Every consumer of old among the nodes made before node `since` reads
  * new_ instead (nodes made from `since` on are the replacement itself);
  * a consumer whose op needs contiguous input reads a copy of a strided new_. A
- * kept old (the caller holds it) becomes a view of new_ when new_ is
- * contiguous, costing nothing; otherwise it stays and new_ is kept too. */
+ * kept old (the caller holds it) becomes an alias of new_ (mg_op_alias, a
+ * free view) when new_ is contiguous and of old's shape; otherwise it stays
+ * and new_ is kept too. */
 void mg_graph_replace(mg_graph *g, mg_tensor *old, mg_tensor *new_, int since);
 
 /* The number of live nodes that read t (views count as readers). */

@@ -236,7 +236,7 @@ static void add_backward(mg_tensor *out) {
 const mg_op mg_op_add = {
     .name = "add",
     .arity = 2,
-    .flags = MG_OP_BWD_WRITE,
+    .flags = MG_OP_ELEMENTWISE | MG_OP_BWD_WRITE,
     .shape = broadcast_shape,
     .forward = add_forward,
     .backward = add_backward,
@@ -252,7 +252,7 @@ static void sub_backward(mg_tensor *out) {
 const mg_op mg_op_sub = {
     .name = "sub",
     .arity = 2,
-    .flags = MG_OP_BWD_WRITE,
+    .flags = MG_OP_ELEMENTWISE | MG_OP_BWD_WRITE,
     .shape = broadcast_shape,
     .forward = sub_forward,
     .backward = sub_backward,
@@ -268,7 +268,7 @@ static void mul_backward(mg_tensor *out) {
 const mg_op mg_op_mul = {
     .name = "mul",
     .arity = 2,
-    .flags = MG_OP_BWD_IN | MG_OP_BWD_WRITE,
+    .flags = MG_OP_ELEMENTWISE | MG_OP_BWD_IN | MG_OP_BWD_WRITE,
     .shape = broadcast_shape,
     .forward = mul_forward,
     .backward = mul_backward,

@@ -80,3 +80,9 @@ mg_tensor *mg_causal_mask_rows(mg_graph *g, mg_tensor *x, int64_t first_row) {
     mg_attr attr = {.i = {first_row}};
     return mg_apply(g, &mg_op_causal_mask, 1, &x, &attr);
 }
+
+bool mg_causal_mask_first_row(const mg_tensor *t, int64_t *first_row) {
+    if (t->op != &mg_op_causal_mask) return false;
+    *first_row = t->attr.i[0];
+    return true;
+}

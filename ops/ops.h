@@ -10,7 +10,8 @@
 
 #include "core/graph.h"
 
-/* The builtin ops, for graph passes that match them by identity. */
+/* The builtin ops, for the graph passes that rewrite a particular op (the
+ * others ask an op's properties, core/op.h, not its identity). */
 extern const mg_op mg_op_matmul, mg_op_add, mg_op_sub, mg_op_mul, mg_op_scale, mg_op_relu,
     mg_op_square, mg_op_sum, mg_op_mean, mg_op_sum_all, mg_op_mean_all, mg_op_softmax,
     mg_op_cross_entropy, mg_op_gather, mg_op_concat, mg_op_permute, mg_op_slice, mg_op_reshape,
@@ -72,6 +73,16 @@ mg_tensor *mg_permute(mg_graph *g, mg_tensor *x, const int *perm);
 mg_tensor *mg_transpose(mg_graph *g, mg_tensor *x);
 /* x[..., start:start+len, ...] along axis. */
 mg_tensor *mg_slice(mg_graph *g, mg_tensor *x, int axis, int64_t start, int64_t len);
+/* A slice's settings (its axis resolved to 0..ndim-1): true and *s filled
+ * when t is a slice, else false. */
+typedef struct {
+    int axis;
+    int64_t start, len;
+} mg_slice_args;
+bool mg_slice_args_of(const mg_tensor *t, mg_slice_args *s);
+/* A permute's order (output dim k is input dim perm[k], k < t->ndim): true
+ * when t is a permute, else false. */
+bool mg_permute_order(const mg_tensor *t, int perm[MG_MAX_DIMS]);
 /* x: (1, ...) -> (n, ...): the one row seen n times (stride 0, no copy);
  * backward sums the rows' gradients. */
 mg_tensor *mg_expand(mg_graph *g, mg_tensor *x, int64_t n);
@@ -93,6 +104,8 @@ mg_tensor *mg_causal_mask(mg_graph *g, mg_tensor *x);
 /* Rows [first_row, first_row + r) of the causal mask of a (t, t) input,
  * applied to x: (..., r, t). */
 mg_tensor *mg_causal_mask_rows(mg_graph *g, mg_tensor *x, int64_t first_row);
+/* Its first row: true when t is a causal mask, else false. */
+bool mg_causal_mask_first_row(const mg_tensor *t, int64_t *first_row);
 
 /* fused_sum.c ------------------------------------------------------------ */
 /* One term of a fused sum: gather(t, idx) when idx is set, else t itself,

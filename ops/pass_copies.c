@@ -1,6 +1,7 @@
 /* pass_copies.c — redundant copies: contiguous(x) where x is already
  * contiguous reads x itself. Other rewrites leave such copies behind (a
- * slice that needed a copy is itself replaced by a contiguous result). */
+ * slice that needed a copy is itself replaced by a contiguous result).
+ * The pass is about the copy op itself, so it matches it by name. */
 #include "core/rewrite.h"
 #include "ops/ops.h"
 

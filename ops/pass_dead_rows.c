@@ -5,20 +5,20 @@
  * nothing else reads is pushed through the op that made x whenever that op
  * works row by row along the axis:
  *   slice(op(u, v), a) -> op(slice(u, a'), slice(v, a'))
- * (elementwise ops with broadcasting, matmul's batch and row axes, softmax
- * and the causal mask's rows, gathers over the index's axes, permutes,
- * reshapes that keep the leading dims, concat off its axis). Applied to a
- * fixed point, this makes the transformer, which reads only the last
- * position, run its queries, attention output, MLP and unembedding on one
- * position in three. */
+ * Which ops do is asked of the op (core/op.h): every elementwise op (with
+ * broadcasting) and every row-wise op off its last axis. A few ops commute
+ * with a slice only in their own way and are matched by name: matmul's batch
+ * and row axes, the causal mask's rows (it needs the first row), gathers
+ * over the index's axes, permutes, reshapes that keep the leading dims, and
+ * concat off its axis. Applied to a fixed point, this makes the transformer,
+ * which reads only the last position, run its queries, attention output,
+ * MLP and unembedding on one position in three. */
 #include <string.h>
 
 #include "core/rewrite.h"
 #include "ops/ops.h"
 
-typedef struct {
-    int64_t axis, start, len;
-} cut;
+typedef mg_slice_args cut;
 
 static mg_tensor *sl(mg_graph *g, mg_tensor *u, int64_t axis, cut c) {
     return mg_slice(g, u, (int)axis, c.start, c.len);
@@ -36,18 +36,15 @@ static mg_tensor *push(mg_graph *g, mg_tensor *x, cut c) {
     const mg_op *op = x->op;
     const int64_t a = c.axis, nd = x->ndim;
     mg_tensor *u = x->in[0], *in[MG_MAX_INPUTS];
-    if (op == &mg_op_add || op == &mg_op_sub || op == &mg_op_mul) {
-        in[0] = cut_broadcast(g, x->in[0], x, c);
-        in[1] = cut_broadcast(g, x->in[1], x, c);
-        return mg_apply(g, op, 2, in, &x->attr);
+    int64_t first_row;
+    int perm[MG_MAX_DIMS];
+    if (mg_op_has(x, MG_OP_ELEMENTWISE) || (mg_op_has(x, MG_OP_ROWWISE) && a != nd - 1)) {
+        for (int k = 0; k < x->n_in; k++) in[k] = cut_broadcast(g, x->in[k], x, c);
+        return mg_apply(g, op, x->n_in, in, &x->attr);
     }
-    if (op == &mg_op_relu || op == &mg_op_square || op == &mg_op_scale || op == &mg_op_contiguous ||
-        (op == &mg_op_softmax && a != nd - 1)) {
-        in[0] = sl(g, u, a, c);
-        return mg_apply(g, op, 1, in, &x->attr);
-    }
-    if (op == &mg_op_causal_mask && a <= nd - 2)
-        return mg_causal_mask_rows(g, sl(g, u, a, c), x->attr.i[0] + (a == nd - 2 ? c.start : 0));
+    /* the ops below commute with a slice each in its own way */
+    if (mg_causal_mask_first_row(x, &first_row) && a <= nd - 2)
+        return mg_causal_mask_rows(g, sl(g, u, a, c), first_row + (a == nd - 2 ? c.start : 0));
     if (op == &mg_op_matmul) {
         mg_tensor *A = x->in[0], *B = x->in[1];
         if (a < nd - 2) { /* a batch axis: cut the operands that have it */
@@ -61,11 +58,7 @@ static mg_tensor *push(mg_graph *g, mg_tensor *x, cut c) {
         return mg_matmul(g, A, B);
     }
     if (op == &mg_op_gather && a < x->in[1]->ndim) return mg_gather(g, u, sl(g, x->in[1], a, c));
-    if (op == &mg_op_permute) {
-        int perm[MG_MAX_DIMS];
-        for (int k = 0; k < nd; k++) perm[k] = (int)x->attr.i[k];
-        return mg_permute(g, sl(g, u, perm[a], c), perm);
-    }
+    if (mg_permute_order(x, perm)) return mg_permute(g, sl(g, u, perm[a], c), perm);
     if (op == &mg_op_reshape && u->ndim > a) {
         for (int k = 0; k <= a; k++)
             if (u->shape[k] != x->shape[k]) return NULL;
@@ -81,6 +74,10 @@ static mg_tensor *push(mg_graph *g, mg_tensor *x, cut c) {
     return NULL;
 }
 
+static bool same_cut(cut a, cut b) {
+    return a.axis == b.axis && a.start == b.start && a.len == b.len;
+}
+
 /* True when every reader of x is a slice with cut c (and x is not kept). */
 static bool only_cut_by(mg_graph *g, const mg_tensor *x, cut c) {
     /* a kept x is read by the caller in full */
@@ -89,10 +86,8 @@ static bool only_cut_by(mg_graph *g, const mg_tensor *x, cut c) {
         const mg_tensor *r = mg_graph_node(g, i);
         if (!mg_graph_is_live(g, r)) continue;
         for (int k = 0; k < r->n_in; k++) {
-            if (r->in[k] != x) continue;
-            if (r->op != &mg_op_slice || r->attr.i[0] != c.axis || r->attr.i[1] != c.start ||
-                r->attr.i[2] != c.len)
-                return false;
+            cut rc;
+            if (r->in[k] == x && !(mg_slice_args_of(r, &rc) && same_cut(rc, c))) return false;
         }
     }
     return true;
@@ -103,9 +98,9 @@ static int run(mg_graph *g) {
     /* new slices made by a push are visited in the same sweep */
     for (int i = 0; i < mg_graph_node_count(g); i++) {
         mg_tensor *s = mg_graph_node(g, i);
-        if (s->op != &mg_op_slice || !mg_graph_is_live(g, s)) continue;
+        cut c;
+        if (!mg_slice_args_of(s, &c) || !mg_graph_is_live(g, s)) continue;
         mg_tensor *x = s->in[0];
-        cut c = {s->attr.i[0], s->attr.i[1], s->attr.i[2]};
         if (!only_cut_by(g, x, c)) continue;
         int since = mg_graph_node_count(g);
         mg_tensor *r = push(g, x, c);
@@ -114,7 +109,8 @@ static int run(mg_graph *g) {
         /* every identical slice of x reads the pushed rows instead */
         for (int j = 0; j < since; j++) {
             mg_tensor *t = mg_graph_node(g, j);
-            if (t->op == &mg_op_slice && t->in[0] == x && mg_graph_is_live(g, t))
+            cut tc;
+            if (mg_slice_args_of(t, &tc) && t->in[0] == x && mg_graph_is_live(g, t))
                 mg_graph_replace(g, t, r, since);
         }
         changes++;

@@ -9,7 +9,8 @@
  * a block term. A tree is fused when that saves a pass over the output: it
  * has a gather, a ReLU, or three or more terms. The pass runs after the
  * others have reached their fixed point (order >= MG_PASS_LATE), since a
- * fused sum hides the adds and gathers they rewrite. */
+ * fused sum hides the adds and gathers they rewrite. fused_sum computes
+ * exactly add, relu and gather, so the pass matches those ops by name. */
 #include <string.h>
 
 #include "core/rewrite.h"

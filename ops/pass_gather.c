@@ -10,7 +10,9 @@
  *   matmul(a + b, W)              -> matmul(a, W) + matmul(b, W)
  * each applied only when one operand is a hoistable gather and the others
  * are hoistable too or smaller (for the sum: b broadcast, e.g. a position
- * table), so the rewritten graph never does more work than the written one. */
+ * table), so the rewritten graph never does more work than the written one.
+ * The pass is about these particular ops (matmul, gather, concat, add), so
+ * it matches them by name rather than by their properties. */
 #include "core/rewrite.h"
 #include "ops/ops.h"
 

@@ -5,15 +5,14 @@
  * its backward walks the chain, one pass over the gradient per view. This
  * pass replaces the last view of a chain by as_strided(storage root, its
  * shape, strides and offset), so backward scatters the gradient into the
- * root's once. Chains through an expand (stride 0, rows summed) stay.
+ * root's once. That is right for views whose elements are distinct
+ * elements of the storage (MG_OP_DISTINCT, core/op.h: permute, slice,
+ * reshape, ...); chains through an expand (stride 0, rows summed) stay.
  * Runs late, after the passes that match the individual views. */
 #include "core/rewrite.h"
 #include "ops/ops.h"
 
-static bool plain_view(const mg_tensor *t) {
-    return t->op == &mg_op_permute || t->op == &mg_op_reshape || t->op == &mg_op_slice ||
-           t->op == &mg_op_as_strided;
-}
+static bool plain_view(const mg_tensor *t) { return mg_op_has(t, MG_OP_VIEW | MG_OP_DISTINCT); }
 
 static int run(mg_graph *g) {
     int changes = 0, n = mg_graph_node_count(g);

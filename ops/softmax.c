@@ -86,7 +86,7 @@ static void softmax_backward(mg_tensor *out) {
 const mg_op mg_op_softmax = {
     .name = "softmax",
     .arity = 1,
-    .flags = MG_OP_BWD_OUT | MG_OP_BWD_WRITE,
+    .flags = MG_OP_ROWWISE | MG_OP_BWD_OUT | MG_OP_BWD_WRITE,
     .shape = softmax_shape,
     .forward = softmax_forward,
     .backward = softmax_backward,

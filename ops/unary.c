@@ -44,7 +44,7 @@ static void scale_backward(mg_tensor *out) {
 const mg_op mg_op_scale = {
     .name = "scale",
     .arity = 1,
-    .flags = MG_OP_BWD_WRITE,
+    .flags = MG_OP_ELEMENTWISE | MG_OP_BWD_WRITE,
     .shape = same_shape,
     .forward = scale_forward,
     .backward = scale_backward,
@@ -83,7 +83,7 @@ static void relu_backward(mg_tensor *out) {
 const mg_op mg_op_relu = {
     .name = "relu",
     .arity = 1,
-    .flags = MG_OP_BWD_OUT | MG_OP_BWD_WRITE,
+    .flags = MG_OP_ELEMENTWISE | MG_OP_BWD_OUT | MG_OP_BWD_WRITE,
     .shape = same_shape,
     .forward = relu_forward,
     .backward = relu_backward,
@@ -115,7 +115,7 @@ static void square_backward(mg_tensor *out) {
 const mg_op mg_op_square = {
     .name = "square",
     .arity = 1,
-    .flags = MG_OP_BWD_IN | MG_OP_BWD_WRITE,
+    .flags = MG_OP_ELEMENTWISE | MG_OP_BWD_IN | MG_OP_BWD_WRITE,
     .shape = same_shape,
     .forward = square_forward,
     .backward = square_backward,

@@ -90,7 +90,7 @@ static void permute_backward(mg_tensor *out) {
 const mg_op mg_op_permute = {
     .name = "permute",
     .arity = 1,
-    .flags = MG_OP_VIEW | MG_OP_STRIDED | MG_OP_BWD_WRITE,
+    .flags = MG_OP_VIEW | MG_OP_DISTINCT | MG_OP_STRIDED | MG_OP_BWD_WRITE,
     .shape = permute_shape,
     .backward = permute_backward,
 };
@@ -100,6 +100,12 @@ mg_tensor *mg_permute(mg_graph *g, mg_tensor *x, const int *perm) {
     mg_attr attr = {0};
     for (int k = 0; x && k < x->ndim; k++) attr.i[k] = perm[k];
     return mg_apply(g, &mg_op_permute, 1, &x, &attr);
+}
+
+bool mg_permute_order(const mg_tensor *t, int perm[MG_MAX_DIMS]) {
+    if (t->op != &mg_op_permute) return false;
+    for (int k = 0; k < MG_MAX_DIMS; k++) perm[k] = k < t->ndim ? (int)t->attr.i[k] : k;
+    return true;
 }
 
 mg_tensor *mg_transpose(mg_graph *g, mg_tensor *x) {
@@ -117,20 +123,27 @@ mg_tensor *mg_transpose(mg_graph *g, mg_tensor *x) {
     return mg_permute(g, x, perm);
 }
 
-/* slice: x[..., start:start+len, ...] along attr.i[0] = axis -------------- */
+/* slice: x[..., start:start+len, ...] along an axis; attr.i[0..2] = axis,
+ * start, len (the shape function resolves a negative axis) --------------- */
+static mg_attr slice_attr(mg_slice_args s) { return (mg_attr){.i = {s.axis, s.start, s.len}}; }
+static mg_slice_args slice_args(const mg_tensor *t) {
+    return (mg_slice_args){(int)t->attr.i[0], t->attr.i[1], t->attr.i[2]};
+}
+
 static mg_status slice_shape(mg_tensor *out) {
     const mg_tensor *x = out->in[0];
-    int64_t axis = out->attr.i[0], start = out->attr.i[1], len = out->attr.i[2];
+    mg_slice_args s = slice_args(out);
+    int64_t axis = s.axis, start = s.start, len = s.len;
     char sx[64];
     mg_shape_str(x, sx, sizeof sx);
     if (axis < 0) axis += x->ndim;
     if (axis < 0 || axis >= x->ndim)
-        return mg_fail(MG_ERR_SHAPE, "slice: axis %lld is out of range for %s",
-                       (long long)out->attr.i[0], sx);
+        return mg_fail(MG_ERR_SHAPE, "slice: axis %d is out of range for %s", s.axis, sx);
     if (start < 0 || len < 1 || start + len > x->shape[axis])
         return mg_fail(MG_ERR_SHAPE, "slice: [%lld, %lld) is outside dim %lld of %s",
                        (long long)start, (long long)(start + len), (long long)axis, sx);
-    out->attr.i[0] = axis;
+    s.axis = (int)axis;
+    out->attr = slice_attr(s);
     out->ndim = x->ndim;
     out->dtype = x->dtype;
     memcpy(out->shape, x->shape, sizeof out->shape);
@@ -145,21 +158,28 @@ static void slice_backward(mg_tensor *out) {
     if (!x->grad) return;
     int64_t gs[MG_MAX_DIMS];
     mg_contiguous_strides(x->ndim, x->shape, gs);
-    scatter_view_grad(out, gs, out->attr.i[1] * gs[out->attr.i[0]], x->grad, false);
+    mg_slice_args s = slice_args(out);
+    scatter_view_grad(out, gs, s.start * gs[s.axis], x->grad, false);
 }
 
 const mg_op mg_op_slice = {
     .name = "slice",
     .arity = 1,
-    .flags = MG_OP_VIEW | MG_OP_STRIDED,
+    .flags = MG_OP_VIEW | MG_OP_DISTINCT | MG_OP_STRIDED,
     .shape = slice_shape,
     .backward = slice_backward,
 };
 MG_REGISTER_OP(mg_op_slice)
 
 mg_tensor *mg_slice(mg_graph *g, mg_tensor *x, int axis, int64_t start, int64_t len) {
-    mg_attr attr = {.i = {axis, start, len}};
+    mg_attr attr = slice_attr((mg_slice_args){axis, start, len});
     return mg_apply(g, &mg_op_slice, 1, &x, &attr);
+}
+
+bool mg_slice_args_of(const mg_tensor *t, mg_slice_args *s) {
+    if (t->op != &mg_op_slice) return false;
+    *s = slice_args(t);
+    return true;
 }
 
 /* reshape: same elements, new shape; the input is contiguous (mg_apply
@@ -214,7 +234,7 @@ static void reshape_backward(mg_tensor *out) {
 const mg_op mg_op_reshape = {
     .name = "reshape",
     .arity = 1,
-    .flags = MG_OP_VIEW | MG_OP_BWD_WRITE,
+    .flags = MG_OP_VIEW | MG_OP_DISTINCT | MG_OP_BWD_WRITE,
     .shape = reshape_shape,
     .backward = reshape_backward,
 };
@@ -317,7 +337,7 @@ static void as_strided_backward(mg_tensor *out) {
 const mg_op mg_op_as_strided = {
     .name = "as_strided",
     .arity = 1,
-    .flags = MG_OP_VIEW | MG_OP_STRIDED | MG_OP_BWD_WRITE,
+    .flags = MG_OP_VIEW | MG_OP_DISTINCT | MG_OP_STRIDED | MG_OP_BWD_WRITE,
     .shape = as_strided_shape,
     .backward = as_strided_backward,
 };

@@ -163,3 +163,42 @@ Test(rewrites, unknown_name_is_refused_with_the_list) {
     mg_graph_free(g);
     mg_params_free(P);
 }
+
+static int fails_silently(mg_graph *g) {
+    (void)g;
+    return -1;
+}
+static int fails_saying_why(mg_graph *g) {
+    mg_graph_fail(g, MG_ERR_SHAPE, "node #3 has a shape I cannot rewrite");
+    return -1;
+}
+
+/* Compiles relu(x) with pass p registered (in this test's process only). */
+static mg_status compile_with(const mg_pass *p, char *msg, size_t n) {
+    cr_assert_eq(mg_pass_register(p), MG_OK, "%s", mg_errmsg());
+    mg_params *P = mg_params_new();
+    mg_graph *g = mg_graph_new(P);
+    mg_tensor *x = mg_input(g, "x", MG_F32, MG_SHAPE(4));
+    mg_tensor *y = mg_apply_named(g, "relu", 1, &x, NULL);
+    mg_graph_keep(g, y);
+    mg_status st = mg_graph_compile(g, NULL);
+    snprintf(msg, n, "%s", mg_graph_error(g));
+    cr_expect_str_eq(mg_errmsg(), msg, "the thread's message is the graph's");
+    mg_graph_free(g);
+    mg_params_free(P);
+    return st;
+}
+
+Test(rewrites, a_pass_that_fails_without_a_message_is_named) {
+    static const mg_pass silent = {.name = "t_silent", .order = 1, .run = fails_silently};
+    char msg[1024];
+    cr_assert_eq(compile_with(&silent, msg, sizeof msg), MG_ERR_STATE);
+    cr_expect(strstr(msg, "rewrite 't_silent'") && strstr(msg, "--no-rewrite t_silent"), "%s", msg);
+}
+
+Test(rewrites, a_pass_error_keeps_its_status_and_message_and_names_the_pass) {
+    static const mg_pass loud = {.name = "t_loud", .order = 1, .run = fails_saying_why};
+    char msg[1024];
+    cr_assert_eq(compile_with(&loud, msg, sizeof msg), MG_ERR_SHAPE);
+    cr_expect_str_eq(msg, "rewrite 't_loud': node #3 has a shape I cannot rewrite");
+}
