@@ -167,6 +167,19 @@ static mg_status check_shape(const mg_task *t) {
     if (mg_task_generated(t) && t->def->default_batch < 1)
         return mg_fail(MG_ERR_STATE, "task %s makes fresh batches but has no default_batch", name);
     if (t->test.n < 1) return mg_fail(MG_ERR_STATE, "task %s has no held-out rows", name);
+    if (t->n_groups < 0 || t->n_groups > MG_TASK_MAX_GROUPS)
+        return mg_fail(MG_ERR_STATE, "task %s: %d held-out groups (at most %d)", name, t->n_groups,
+                       MG_TASK_MAX_GROUPS);
+    for (int g = 0; g < t->n_groups; g++)
+        if (!t->group_names[g] || t->group_start[g] >= t->group_start[g + 1] ||
+            (g == 0 && t->group_start[0] != 0) ||
+            (g == t->n_groups - 1 && t->group_start[g + 1] != t->test.n))
+            return mg_fail(MG_ERR_STATE,
+                           "task %s: held-out group %d (%s) is rows [%lld, %lld) of %lld; groups "
+                           "must be named and tile the held-out rows in order",
+                           name, g, t->group_names[g] ? t->group_names[g] : "no name",
+                           (long long)t->group_start[g], (long long)t->group_start[g + 1],
+                           (long long)t->test.n);
     return MG_OK;
 }
 

@@ -14,7 +14,8 @@
  *   - open(): fills the mg_task it is handed (def and cfg are set): the
  *     shape (T, V, K), the operands if it has them, the uniform positions,
  *     the mask names, its rows (fixed training rows or none; held-out rows
- *     always) and the hash of its data; keeps what it needs in `state`.
+ *     always, optionally in named groups) and the hash of its data; keeps
+ *     what it needs in `state`.
  *   - batch() (generated tasks only): writes the training rows of a step.
  *   - close(): frees what open() allocated (the rows and the state).
  *
@@ -62,6 +63,7 @@
 
 #define MG_TASK_MAX_OPTIONS 8
 #define MG_TASK_MAX_MASKS 4
+#define MG_TASK_MAX_GROUPS 16
 
 typedef struct mg_task_def mg_task_def;
 
@@ -97,6 +99,14 @@ typedef struct {
     int uniform_from, uniform_len;
     int n_masks;
     const char *mask_names[MG_TASK_MAX_MASKS];
+    /* The held-out rows in named groups of consecutive rows, evaluated one by
+     * one by mg_trainer_eval_groups (a generated task's probe batches, one
+     * per setting, e.g. per number of markers): group g is test rows
+     * [group_start[g], group_start[g + 1]), group_start[0] = 0 and
+     * group_start[n_groups] = test.n. n_groups 0: no groups. */
+    int n_groups;
+    const char *group_names[MG_TASK_MAX_GROUPS];
+    int64_t group_start[MG_TASK_MAX_GROUPS + 1];
     mg_rows train; /* the fixed training set; n = 0 for a generated task */
     mg_rows test;  /* held-out rows: the test split or the probe batches */
     uint64_t hash; /* XXH3-64 of the data (config.json "split_hash") */

@@ -55,6 +55,10 @@ static mg_status first_open(mg_task *t) {
     mg_rng r;
     mg_rng_seed(&r, t->cfg.seed ^ mg_task_step_salt(-1)); /* a stream no step uses */
     draw(&r, t->V, &t->test);
+    /* two probe groups of unequal size */
+    t->n_groups = 2;
+    t->group_names[0] = "probe_a", t->group_names[1] = "probe_b";
+    t->group_start[0] = 0, t->group_start[1] = 40, t->group_start[2] = FIRST_PROBES;
     return MG_OK;
 }
 
@@ -276,6 +280,36 @@ Test(task, generated_task_runs_and_resumes_through_the_run_directory) {
     cr_expect_eq(system(cmd), 0);
 }
 
+/* Each probe group is evaluated on its own; together they are the held-out
+ * evaluation (accuracy exactly, the loss to float rounding). */
+Test(task, held_out_groups_evaluate_one_by_one) {
+    mg_train_cfg cfg = first_cfg(9, 30);
+    mg_trainer *t = new_trainer(&cfg);
+    steps(t, 30);
+    mg_eval all, g[2];
+    cr_assert_eq(mg_trainer_eval_groups(t, g), MG_OK, "%s", mg_errmsg());
+    cr_assert_eq(mg_trainer_eval_test(t, &all), MG_OK, "%s", mg_errmsg());
+    double acc = (40 * g[0].acc + 56 * g[1].acc) / 96,
+           loss = (40 * g[0].loss + 56 * g[1].loss) / 96;
+    cr_expect_float_eq(acc, all.acc, 1e-12, "groups %g, %g; all %g", g[0].acc, g[1].acc, all.acc);
+    cr_expect_float_eq(loss, all.loss, 1e-5 * (1 + all.loss), "groups' loss %g, all %g", loss,
+                       all.loss);
+    cr_expect(g[0].acc != g[1].acc || g[0].loss != g[1].loss, "the groups read the same rows");
+    mg_trainer_free(t);
+    /* a task without groups: nothing is written */
+    mg_train_cfg m;
+    mg_train_defaults(&m, mg_model_find("mlp"));
+    m.opt[mg_model_option_index(mg_model_find("mlp"), "d")] = 4;
+    m.opt[mg_model_option_index(mg_model_find("mlp"), "width")] = 8;
+    m.task.p = 7;
+    m.threads = 1;
+    t = new_trainer(&m);
+    mg_eval untouched = {-1, -1};
+    cr_expect_eq(mg_trainer_eval_groups(t, &untouched), MG_OK);
+    cr_expect_eq(untouched.loss, -1);
+    mg_trainer_free(t);
+}
+
 /* --- what the trainer checks ------------------------------------------------ */
 
 Test(task, model_reading_operands_on_a_task_without_them_is_refused) {
@@ -303,6 +337,7 @@ static mg_status bad_open(mg_task *t) {
     if (bad_kind == 1) t->test.labels[2] = 3;  /* label K */
     if (bad_kind == 2) t->n_values = 5;        /* operands beyond V */
     if (bad_kind == 3) t->uniform_from = 1, t->uniform_len = 2;
+    if (bad_kind == 4) t->n_groups = 1, t->group_names[0] = "g", t->group_start[1] = 3;
     return MG_OK;
 }
 static const mg_task_def bad_task = {.name = "test_bad", .open = bad_open};
@@ -310,10 +345,11 @@ MG_REGISTER_TASK(bad_task)
 
 Test(task, open_checks_the_declared_shape_and_rows) {
     const char *want[] = {"row 2 position 1 holds token 4", "held-out row 2 has label 3",
-                          "5 operand values", "uniform positions [1, 3)"};
+                          "5 operand values", "uniform positions [1, 3)",
+                          "held-out group 0 (g) is rows [0, 3) of 4"};
     mg_task_cfg c = {0};
     cr_assert_eq(mg_task_choose(&c, "test_bad"), MG_OK);
-    for (bad_kind = 0; bad_kind < 4; bad_kind++) {
+    for (bad_kind = 0; bad_kind < 5; bad_kind++) {
         mg_task *t = (mg_task *)&c;
         cr_assert_eq(mg_task_open(&c, &t), MG_ERR_STATE, "case %d opened", bad_kind);
         cr_assert_null(t);

@@ -309,6 +309,32 @@ mg_status mg_trainer_eval_test(mg_trainer *t, mg_eval *e) {
     return MG_OK;
 }
 
+mg_status mg_trainer_eval_groups(mg_trainer *t, mg_eval *out) {
+    const mg_task *task = t->task;
+    if (!task->n_groups) return MG_OK;
+    mg_status st = forward(&t->test);
+    if (st) return st;
+    const float *z = mg_f32(t->test.logits);
+    const int32_t *y = mg_i32(t->test.y);
+    const int64_t K = task->K;
+    for (int g = 0; g < task->n_groups; g++) {
+        int64_t lo = task->group_start[g], hi = task->group_start[g + 1], right = 0;
+        double loss = 0;
+        for (int64_t r = lo; r < hi; r++) {
+            const float *row = z + r * K;
+            int64_t best = 0;
+            for (int64_t j = 1; j < K; j++)
+                if (row[j] > row[best]) best = j;
+            double lse = 0; /* log-sum-exp with the row's maximum subtracted */
+            for (int64_t j = 0; j < K; j++) lse += exp((double)row[j] - row[best]);
+            loss += log(lse) + row[best] - row[y[r]];
+            right += best == y[r];
+        }
+        out[g] = (mg_eval){loss / (double)(hi - lo), (double)right / (double)(hi - lo)};
+    }
+    return MG_OK;
+}
+
 /* The first layer whose gradient has a NaN or Inf, or -1. */
 static int bad_layer(mg_params *P) {
     const float *grad = mg_params_grad(P);

@@ -66,6 +66,12 @@ mg_status mg_trainer_eval_train(mg_trainer *t, mg_eval *e);
  * the current step). */
 mg_status mg_trainer_eval_test(mg_trainer *t, mg_eval *e);
 
+/* The held-out rows' loss and accuracy per group of the task (task.h,
+ * n_groups of them, into out[0..n_groups)), from one forward pass of the
+ * test graph; the loss is the mean cross-entropy of the group's rows,
+ * computed from the logits in double. A task without groups: nothing. */
+mg_status mg_trainer_eval_groups(mg_trainer *t, mg_eval *out);
+
 /* One update. Fails with MG_ERR_NUMERIC if the loss or a layer's gradient is
  * not finite, naming the step and the layer; the parameters are then left
  * as they were before the step. Also fails with MG_ERR_NUMERIC, naming the
