@@ -61,11 +61,14 @@ static mg_status find_modgrad(char *libdir, size_t nlib, char *incdir, size_t ni
     else snprintf(incdir, ninc, "%s/%s", libdir, MG_INSTALL_INCLUDE_REL);
     char probe[4400];
     snprintf(probe, sizeof probe, "%s/models/model.h", incdir);
-    if (!mg_path_exists(probe))
+    char *real = mg_path_exists(probe) ? realpath(incdir, NULL) : NULL;
+    if (!real)
         return mg_fail(MG_ERR_IO,
                        "--model-file: modgrad's public headers are not at %s (libmodgrad.so is "
                        "in %s); reinstall modgrad (cmake --install)",
                        incdir, libdir);
+    snprintf(incdir, ninc, "%s", real); /* "<prefix>/include/modgrad", not ".../lib/../include" */
+    free(real);
     return MG_OK;
 }
 

@@ -11,6 +11,7 @@
 #include "core/fsutil.h"
 #include "core/gemm.h"
 #include "core/hash.h"
+#include "models/harness/modelfile.h"
 #include "models/harness/run.h"
 
 mg_status mg_run_write_config(const char *dir, const mg_train_cfg *c, const mg_run_opts *o,
@@ -18,6 +19,11 @@ mg_status mg_run_write_config(const char *dir, const mg_train_cfg *c, const mg_r
     cJSON *root = cJSON_CreateObject();
     cJSON_AddStringToObject(root, "modgrad_version", MG_VERSION);
     cJSON_AddStringToObject(root, "model", c->model->name);
+    const mg_modelfile *mf = mg_modelfile_of(c->model); /* a --model-file variant */
+    if (mf) {
+        cJSON_AddStringToObject(root, MG_CONFIG_MODEL_FILE, mf->path);
+        cJSON_AddStringToObject(root, MG_CONFIG_MODEL_FILE_HASH, mf->hash_hex);
+    }
     cJSON *mo = cJSON_AddObjectToObject(root, "model_options");
     for (int i = 0; i < c->model->n_options; i++) {
         char buf[64];
@@ -108,6 +114,18 @@ mg_status mg_run_read_config(const char *dir, mg_train_cfg *c, mg_run_opts *o,
     const char *s = NULL;
     double x = 0;
     STR("model", s);
+    /* a run of a --model-file variant: load that file again, as it was */
+    const cJSON *file = cJSON_GetObjectItemCaseSensitive(root, MG_CONFIG_MODEL_FILE);
+    if (file) {
+        const cJSON *hash = cJSON_GetObjectItemCaseSensitive(root, MG_CONFIG_MODEL_FILE_HASH);
+        const mg_modelfile *mf = NULL;
+        if (!cJSON_IsString(file) || !cJSON_IsString(hash))
+            st = mg_fail(MG_ERR_FORMAT, "%s: malformed \"%s\" / \"%s\"", path, MG_CONFIG_MODEL_FILE,
+                         MG_CONFIG_MODEL_FILE_HASH);
+        else if ((st = mg_modelfile_load(file->valuestring, hash->valuestring, &mf)))
+            st = mg_fail(st, "%s: %s", dir, mg_errmsg());
+        if (st) goto done;
+    }
     const mg_model_def *m = mg_model_find(s);
     if (!m) {
         st = mg_fail(MG_ERR_FORMAT, "%s: %s", path, mg_errmsg());

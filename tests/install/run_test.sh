@@ -2,7 +2,7 @@
 # run_test.sh — ctest's `install` test: installs the build tree into a
 # temporary prefix and proves that a researcher's project can use it.
 #
-#   tests/install/run_test.sh BUILD_DIR C_COMPILER SANITIZE(ON|OFF)
+#   tests/install/run_test.sh BUILD_DIR C_COMPILER SANITIZE(ON|OFF) SOURCE_DIR
 #
 #  1. cmake --install BUILD_DIR --prefix $tmp/prefix
 #  2. every installed header compiles on its own against the installed
@@ -10,13 +10,15 @@
 #     closed and needs neither BLIS nor LAPACKE
 #  3. demo.c builds with CMake's find_package(modgrad) and runs
 #  4. demo.c builds with `pkg-config --cflags --libs modgrad` and runs
-#  5. the installed CLI runs
+#  5. the installed CLI runs, and trains a --model-file variant (the one of
+#     tests/util/variant.h) compiled against the installed headers
 # Any failure exits non-zero (ctest reports it). The prefix is removed at the end.
 set -euo pipefail
 
 build=$(cd "$1" && pwd)
 cc=${2:-cc}
 sanitize=${3:-OFF}
+source=$(cd "${4:-$(dirname "${BASH_SOURCE[0]}")/../..}" && pwd)
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 tmp=$(mktemp -d /tmp/mg_install_XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
@@ -72,5 +74,17 @@ echo "pkg-config --cflags --libs modgrad: $flags"
 step "installed CLI"
 "$prefix/bin/modgrad" --version
 "$prefix/bin/modgrad" models | grep -q mlp_tied
+
+step "installed CLI trains a --model-file variant"
+printf '#include <stdio.h>\n#include "tests/util/variant.h"\nint main(void) { return fputs(VARIANT_SOURCE, stdout) < 0; }\n' |
+    "$cc" -I"$source" -x c - -o "$tmp/print_variant"
+mkdir "$tmp/elsewhere"
+"$tmp/print_variant" >"$tmp/elsewhere/square_tied.c"
+XDG_CACHE_HOME=$tmp/cache "$prefix/bin/modgrad" train --model-file "$tmp/elsewhere/square_tied.c" \
+    --p 23 --d 16 --width 32 --threads 1 --steps 3 --eval-every 1 --verbose --out "$tmp/run" \
+    >"$tmp/run.log" 2>&1 || { cat "$tmp/run.log"; exit 1; }
+grep -F -- "-I$(cd "$inc" && pwd -P) " "$tmp/run.log" ||
+    { echo "the variant was not compiled against the installed headers:" >&2; cat "$tmp/run.log"; exit 1; }
+grep -q '"model":.*"square_tied"' "$tmp/run/config.json"
 
 step "passed"

@@ -17,7 +17,7 @@
     "};\n"                                                                                         \
     "static mg_status build(mg_graph *g, const mg_model_io *in, const double *o,\n"                \
     "                       mg_model_out *out) {\n"                                                \
-    "    int p = in->K, d = (int)o[0], w = (int)o[1];\n"                                           \
+    "    int p = in->n_values, d = (int)o[0], w = (int)o[1]; /* a, b in 0..p-1 */\n"               \
     "    mg_tensor *E = mg_param(g, \"embed\", MG_NORMAL(1 / sqrt(d)), MG_SHAPE(p, d));\n"         \
     "    mg_tensor *W1 = mg_param(g, \"hidden.w\", MG_UNIFORM(1 / sqrt(2 * d)), MG_SHAPE(2 * d, "  \
     "w));\n"                                                                                       \

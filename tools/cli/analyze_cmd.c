@@ -8,6 +8,7 @@
 
 #include "core/alloc.h"
 #include "core/fsutil.h"
+#include "models/harness/modelfile.h"
 #include "models/harness/run.h"
 #include "tools/cli/cli.h"
 
@@ -131,6 +132,7 @@ int cmd_analyze(int argc, char **argv) {
     mg_status st = mg_run_analyze(dir, recompute);
     if (st) {
         cli_error("%s", mg_errmsg());
+        cli_print_diagnostics(); /* the run's model file no longer compiles */
         return cli_exit_status(st);
     }
     cJSON *sum = load_json(dir, "summary.json"), *cfg = load_json(dir, "config.json");
@@ -167,6 +169,11 @@ int cmd_compare(int argc, char **argv) {
         cli_error("compare: give one or more run directories");
         return MG_EXIT_USAGE;
     }
+    for (int k = 0; k < n; k++)
+        if (mg_modelfile_check_run(dirs[k])) { /* a --model-file run whose file changed */
+            cli_error("compare: %s", mg_errmsg());
+            return MG_EXIT_USAGE;
+        }
     cJSON *sums[64], *cfgs[64];
     for (int k = 0; k < n; k++) {
         sums[k] = load_json(dirs[k], "summary.json");

@@ -6,6 +6,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "models/model.h"
+
 /* Exit statuses, the same for every command (README, "Exit status"):
  *   0  done;
  *   1  the run failed: it diverged (NaN/Inf), memory ran out, a file could
@@ -28,6 +30,13 @@ void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Parsers: false after printing an error naming the flag. */
 bool cli_int(const char *flag, const char *v, int64_t lo, int64_t hi, int64_t *out);
 bool cli_real(const char *flag, const char *v, double *out);
+
+/* --model-file PATH: loads PATH (printing the compiler's output, and with
+ * verbose the command, the hash and the timings) and picks its model called
+ * name (NULL: its only one). Returns an exit status (MG_EXIT_OK: *out set). */
+int cli_model_file(const char *path, const char *name, bool verbose, const mg_model_def **out);
+/* Prints to stderr what the compiler said in the last model-file compile. */
+void cli_print_diagnostics(void);
 
 int cmd_train(int argc, char **argv);
 int cmd_models(int argc, char **argv);

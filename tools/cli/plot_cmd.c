@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "models/harness/modelfile.h"
 #include "tools/cli/cli.h"
 #include "tools/cli/plot.h"
 
@@ -565,6 +566,10 @@ int cmd_plot(int argc, char **argv) {
     }
     if (!dir) {
         cli_error("plot: which run? usage: modgrad plot RUN");
+        return MG_EXIT_USAGE;
+    }
+    if (mg_modelfile_check_run(dir)) { /* a --model-file run whose file changed */
+        cli_error("plot: %s", mg_errmsg());
         return MG_EXIT_USAGE;
     }
     plot_run r;

@@ -20,6 +20,10 @@ static void help(void) {
         "Defaults are the canonical settings of each model (modgrad models).\n\n"
         "task\n"
         "  --model NAME          mlp | transformer | deep_linear | mlp_tied (default mlp)\n"
+        "  --model-file FILE     train a model defined in the C file FILE (anywhere): compiled\n"
+        "                        with cc against modgrad's headers, cached in ~/.cache/modgrad;\n"
+        "                        --model picks one if FILE registers several\n"
+        "  --verbose             print the compile command, the file's hash and timings\n"
         "  --task OP             add | sub | mul | div | x2y2 | x3xy (default add)\n"
         "  --p N                 modulus, >= 2 (div: prime) (mlp 97, transformer 113)\n"
         "  --frac X              training fraction in (0, 1) (mlp 0.5, transformer 0.3)\n"
@@ -122,17 +126,29 @@ static bool add_layers(char *list, size_t n, const char *flag, const char *v) {
 }
 
 int cmd_train(int argc, char **argv) {
-    const char *model_name = "mlp", *resume = NULL, *out = NULL, *opt_name = NULL;
+    const char *model_name = NULL, *resume = NULL, *out = NULL, *opt_name = NULL;
+    const char *model_file = NULL;
+    bool verbose = false;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             help();
             return MG_EXIT_OK;
         }
+        if (!strcmp(argv[i], "--verbose")) verbose = true;
         if (i + 1 < argc && !strcmp(argv[i], "--model")) model_name = argv[i + 1];
+        if (i + 1 < argc && !strcmp(argv[i], "--model-file")) model_file = argv[i + 1];
         if (i + 1 < argc && !strcmp(argv[i], "--optimizer")) opt_name = argv[i + 1];
     }
-    const mg_model_def *model = mg_model_find(model_name);
-    if (!model) {
+    const mg_model_def *model = NULL;
+    for (int i = 1; model_file && i < argc; i++)
+        if (!strcmp(argv[i], "--resume")) {
+            cli_error("--resume takes its model from the run's config.json; drop --model-file");
+            return MG_EXIT_USAGE;
+        }
+    if (model_file) {
+        int rc = cli_model_file(model_file, model_name, verbose, &model);
+        if (rc) return rc;
+    } else if (!(model = mg_model_find(model_name ? model_name : "mlp"))) {
         cli_error("%s", mg_errmsg());
         return MG_EXIT_USAGE;
     }
@@ -160,6 +176,7 @@ int cmd_train(int argc, char **argv) {
             ro.stop_at_grok = true;
             continue;
         }
+        if (!strcmp(f, "--verbose")) continue;
         if (!strcmp(f, "--explain")) {
             explain = true;
             continue;
@@ -181,7 +198,8 @@ int cmd_train(int argc, char **argv) {
         double r;
         int k;
         bool ok = true;
-        if (!strcmp(f, "--model") || !strcmp(f, "--optimizer")) continue;
+        if (!strcmp(f, "--model") || !strcmp(f, "--model-file") || !strcmp(f, "--optimizer"))
+            continue;
         else if (!strcmp(f, "--out")) out = v;
         else if (!strcmp(f, "--resume")) resume = v;
         else if (!strcmp(f, "--task")) {
@@ -279,6 +297,7 @@ int cmd_train(int argc, char **argv) {
     }
     if (st) {
         cli_error("%s", mg_errmsg());
+        cli_print_diagnostics(); /* a run's model file that no longer compiles */
         return cli_exit_status(st);
     }
     printf("run written to %s (summary.json, metrics.csv, checkpoints/)\n", dir);
