@@ -176,7 +176,7 @@ mg_status mg_study_geometry(mg_trainer *t, mg_csv_writer *w) {
      * each a plane; at least 1), in the classifier's feature space. Reported:
      * the two largest cosines and the mean of all 2m. */
     float *ef = NULL;
-    int fe;
+    int fe = 0;
     if (!st) st = embed_features(t, &e, &ef, &fe);
     int m2 = 2 * (keys_c > 0 ? keys_c : 1);
     if (m2 > c.rows - 1) m2 = c.rows - 1;
