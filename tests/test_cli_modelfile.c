@@ -219,6 +219,11 @@ Test(cli_modelfile, file_with_two_models_needs_model_flag) {
     cr_assert(strstr(r.err, "--model") && strstr(r.err, "square_tied, square_tied2"), "%s", r.err);
     cr_assert_not(exists(P("run")));
     proc_free(&r);
+    cr_assert_eq(mg(&r, "models --model-file %s", src), 0, "%s", r.err);
+    cr_assert(strstr(r.out, "square_tied  (from ") && strstr(r.out, "square_tied2  (from ") &&
+                  strstr(r.out, "mlp_tied\n"),
+              "models lists the file's models beside the built-in ones: %s", r.out);
+    proc_free(&r);
     mg_ok("train --model-file %s --model square_tied2 " TINY " --steps 2 --out %s", src, P("run"));
     cJSON *c = json_file(P("run/config.json"));
     cr_assert_str_eq(jstr(c, "model"), "square_tied2");

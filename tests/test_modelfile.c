@@ -3,7 +3,8 @@
  * the cache is reused by a later process and keyed by the file's content;
  * a compile error comes back with the compiler's diagnostics; a changed or
  * missing file is refused naming both hashes; a file with several models
- * needs a name; a file that registers nothing says why.
+ * needs a name; a file that registers nothing says why; a killed compile's
+ * temporary is cleared by the next compile.
  *
  * Each test gets its own temporary directory with the source and the cache
  * ($XDG_CACHE_HOME points into it), and runs in its own process (Criterion),
@@ -253,4 +254,28 @@ Test(modelfile, file_registering_nothing_says_why) {
     write_file(path, sizeof path, "clash.c", src);
     cr_assert_eq(mg_modelfile_load(path, NULL, &f), MG_ERR_ARG);
     cr_assert(strstr(mg_errmsg(), "'mlp' is already registered"), "%s", mg_errmsg());
+}
+
+Test(modelfile, killed_compile_temporary_removed_by_next_compile) {
+    /* a temporary named for a process that no longer runs */
+    pid_t pid = fork();
+    cr_assert_neq(pid, -1);
+    if (pid == 0) _exit(0);
+    cr_assert_eq(waitpid(pid, NULL, 0), pid);
+    char stale[256], path[256], xdg[96];
+    snprintf(xdg, sizeof xdg, "%s/cache", dir);
+    cr_assert(mkdir(xdg, 0777) == 0 && mkdir(cache, 0777) == 0);
+    snprintf(stale, sizeof stale, "%s/square_tied-0000000000000000.so.tmp.%ld", cache, (long)pid);
+    FILE *f = fopen(stale, "w");
+    cr_assert_not_null(f);
+    fclose(f);
+    int objects, temps;
+    count_cache(&objects, &temps);
+    cr_assert_eq(temps, 1);
+    write_file(path, sizeof path, "square_tied.c", VARIANT_SOURCE);
+    const mg_modelfile *m = NULL;
+    cr_assert_eq(mg_modelfile_load(path, NULL, &m), MG_OK, "%s", mg_errmsg());
+    count_cache(&objects, &temps);
+    cr_assert_eq(objects, 1);
+    cr_assert_eq(temps, 0, "the killed compile's temporary is gone");
 }

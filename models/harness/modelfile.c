@@ -216,8 +216,11 @@ static void stem_of(const char *path, char *out, size_t n) {
 /* Compiles into the cache under a temporary name and renames it onto
  * object. A compile error is MG_ERR_ARG with the diagnostics kept. */
 static mg_status compile(mg_modelfile *f, const char *incdir, const char *libdir) {
-    char tmp[4200];
+    char tmp[4200], cache[4096];
     snprintf(tmp, sizeof tmp, "%s.tmp.%ld", f->object, (long)getpid());
+    /* what a compile killed mid-way left behind */
+    snprintf(cache, sizeof cache, "%s", f->object);
+    (void)mg_remove_stale_temps(dirname(cache), NULL);
     command c;
     make_command(&c, incdir, libdir, tmp, f->path);
     int code = 0;

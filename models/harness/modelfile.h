@@ -19,7 +19,8 @@
  * version and the public headers' bytes: a changed source, flag or header
  * gives a new object and never a stale one. An object is compiled to a
  * temporary name in the cache and renamed, so a killed compile or two
- * concurrent ones never leave a half-written object under the final name.
+ * concurrent ones never leave a half-written object under the final name
+ * (the next compile removes a killed one's temporary).
  *
  * A run records the source's absolute path and its own XXH3-64 (of the
  * source bytes alone) in config.json; resume and analysis load the file

@@ -6,22 +6,35 @@
 
 #include "core/alloc.h"
 #include "core/gemm.h"
+#include "models/harness/modelfile.h"
 #include "models/model.h"
 #include "tools/cli/cli.h"
 
 int cmd_models(int argc, char **argv) {
     if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-        printf("usage: modgrad models\nLists every model with its options and defaults.\n");
+        printf("usage: modgrad models [--model-file FILE]\n"
+               "Lists every model with its options and defaults (with --model-file, also the\n"
+               "models FILE registers; see modgrad train --help).\n");
         return MG_EXIT_OK;
     }
-    if (argc > 1) {
-        cli_error("models takes no arguments, got '%s'", argv[1]);
+    if (argc == 3 && !strcmp(argv[1], "--model-file")) {
+        const mg_modelfile *f = NULL;
+        mg_status st = mg_modelfile_load(argv[2], NULL, &f);
+        cli_print_diagnostics();
+        if (st) {
+            cli_error("%s", mg_errmsg());
+            return cli_exit_status(st);
+        }
+    } else if (argc > 1) {
+        cli_error("models: unexpected argument '%s' (modgrad models [--model-file FILE])", argv[1]);
         return MG_EXIT_USAGE;
     }
     for (int i = 0; i < mg_model_count(); i++) {
         const mg_model_def *m = mg_model_at(i);
-        printf("%s\n  %s\n  canonical: --p %d --frac %g --steps %lld\n", m->name, m->summary,
-               m->default_p, m->default_frac, (long long)m->default_steps);
+        const mg_modelfile *f = mg_modelfile_of(m);
+        printf("%s%s%s%s\n  %s\n  canonical: --p %d --frac %g --steps %lld\n", m->name,
+               f ? "  (from " : "", f ? f->path : "", f ? ")" : "", m->summary, m->default_p,
+               m->default_frac, (long long)m->default_steps);
         for (int k = 0; k < m->n_options; k++) {
             char buf[64];
             const mg_model_option *o = &m->options[k];
