@@ -74,24 +74,6 @@ static void strip_wall(const char *row, char *out, size_t n) {
 
 static double wall_of(const char *row) { return strtod(strchr(row, ',') + 1, NULL); }
 
-/* `cp -a src dst` and `diff -r a b` (true if the trees are identical; the
- * differences are printed to the test's stderr otherwise). */
-static void copy_tree(const char *src, const char *dst) {
-    proc r;
-    run_argv(&r, (char *const[]){"cp", "-a", (char *)src, (char *)dst, NULL});
-    cr_assert_eq(r.code, 0, "cp -a %s %s: %s", src, dst, r.err);
-    proc_free(&r);
-}
-
-static bool same_tree(const char *a, const char *b) {
-    proc r;
-    run_argv(&r, (char *const[]){"diff", "-r", (char *)a, (char *)b, NULL});
-    if (r.code != 0) fprintf(stderr, "diff -r %s %s:\n%s%s", a, b, r.out, r.err);
-    bool same = r.code == 0;
-    proc_free(&r);
-    return same;
-}
-
 /* ---- 1, 2: a run that groks -------------------------------------------------- */
 
 Test(cli, small_mlp_groks) {

@@ -16,6 +16,7 @@
 #include "core/fsutil.h"
 #include "core/hash.h"
 #include "core/safetensors.h"
+#include "models/harness/runlock.h"
 #include "models/harness/study.h"
 
 #define GROK_ACC 0.99
@@ -345,20 +346,23 @@ mg_status mg_run_train(const mg_train_cfg *cfg, const char *dir, const mg_run_op
     if (!dir || !*dir) return mg_fail(MG_ERR_ARG, "--out is required");
     mg_trainer *t = NULL;
     if ((st = mg_trainer_new(cfg, &t))) return st; /* validates; writes nothing */
-    if (mg_path_exists(dir)) {
-        if (!o->force) {
-            mg_trainer_free(t);
-            return mg_fail(
-                MG_ERR_ARG,
-                "--out %s exists; use --force to replace it or --resume %s to continue it", dir,
-                dir);
-        }
-        clear_run(dir);
+    bool existed = mg_path_exists(dir);
+    if (existed && !o->force) {
+        mg_trainer_free(t);
+        return mg_fail(MG_ERR_ARG,
+                       "--out %s exists; use --force to replace it or --resume %s to continue it",
+                       dir, dir);
     }
     char path[4096];
     join(path, sizeof path, dir, "checkpoints");
-    if (!(st = mg_mkdir_p(path)) && !(st = mg_run_write_config(dir, cfg, o, t)))
-        st = train_loop(t, dir, o, cfg->steps, 0.0);
+    int lock = -1;
+    /* The lock comes before anything is removed or written. */
+    if (!(st = mg_mkdir_p(dir)) && !(st = mg_run_lock(dir, &lock))) {
+        if (existed) clear_run(dir);
+        if (!(st = mg_mkdir_p(path)) && !(st = mg_run_write_config(dir, cfg, o, t)))
+            st = train_loop(t, dir, o, cfg->steps, 0.0);
+    }
+    mg_run_unlock(lock);
     mg_trainer_free(t);
     return st;
 }
@@ -403,13 +407,35 @@ static int64_t summary_final_step(const char *dir) {
     return step;
 }
 
+/* Whether dir holds a run (its config.json), checked before the lock file
+ * is made, so a directory that is not a run is left as it was. */
+static mg_status need_run_dir(const char *dir, const char *flag) {
+    char path[4096];
+    if (!dir || !mg_path_exists(dir))
+        return mg_fail(MG_ERR_ARG, "%s%s: no such run directory", flag, dir ? dir : "");
+    join(path, sizeof path, dir, "config.json");
+    if (!mg_path_exists(path))
+        return mg_fail(MG_ERR_ARG, "%s is not a run directory: it has no config.json", dir);
+    return MG_OK;
+}
+
+static mg_status resume_locked(const char *dir, int64_t steps, const mg_run_opts *over);
+
 mg_status mg_run_resume(const char *dir, int64_t steps, const mg_run_opts *over) {
+    mg_status chk = need_run_dir(dir, "--resume ");
+    if (chk) return chk;
+    int lock = -1;
+    mg_status st = mg_run_lock(dir, &lock);
+    if (!st) st = resume_locked(dir, steps, over);
+    mg_run_unlock(lock);
+    return st;
+}
+
+static mg_status resume_locked(const char *dir, int64_t steps, const mg_run_opts *over) {
     mg_train_cfg cfg;
     mg_run_opts o;
     mg_run_opts_defaults(&o);
     char hash[17], hex[17];
-    if (!dir || !mg_path_exists(dir))
-        return mg_fail(MG_ERR_ARG, "--resume %s: no such run directory", dir ? dir : "");
     mg_status st = mg_run_read_config(dir, &cfg, &o, hash);
     if (st) return st;
     o.progress = over->progress;
@@ -469,9 +495,69 @@ static mg_status geometry_from_checkpoints(mg_trainer *t, const char *dir) {
     return st;
 }
 
+/* The files analyze rewrites, kept in memory so that a failed analysis puts
+ * back exactly what was there (or removes what was not). */
+static const char *const analyzed_files[] = {"summary.json", "geometry.csv", "spectrum.csv",
+                                             "circle.csv"};
+#define N_ANALYZED (sizeof analyzed_files / sizeof analyzed_files[0])
+typedef struct {
+    char *data[N_ANALYZED];
+    size_t len[N_ANALYZED];
+    bool had[N_ANALYZED];
+} analyzed_backup;
+
+static mg_status backup_take(const char *dir, analyzed_backup *b) {
+    memset(b, 0, sizeof *b);
+    char path[4096];
+    for (size_t i = 0; i < N_ANALYZED; i++) {
+        join(path, sizeof path, dir, analyzed_files[i]);
+        if (!(b->had[i] = mg_path_exists(path))) continue;
+        mg_status st = mg_read_file(path, &b->data[i], &b->len[i]);
+        if (st) return st;
+    }
+    return MG_OK;
+}
+
+/* Puts the files back (after a failure) and frees the copies. */
+static void backup_restore(const char *dir, analyzed_backup *b, bool restore) {
+    char path[4096];
+    for (size_t i = 0; i < N_ANALYZED; i++) {
+        join(path, sizeof path, dir, analyzed_files[i]);
+        if (restore) {
+            if (b->had[i]) (void)mg_write_file_atomic(path, b->data[i], b->len[i]);
+            else unlink(path);
+        }
+        mg_free(b->data[i]);
+    }
+}
+
+static mg_status analyze_locked(const char *dir, bool recompute);
+
 mg_status mg_run_analyze(const char *dir, bool recompute) {
-    if (!dir || !mg_path_exists(dir))
-        return mg_fail(MG_ERR_ARG, "%s: no such run directory", dir ? dir : "");
+    mg_status st = need_run_dir(dir, "");
+    if (st) return st;
+    int lock = -1;
+    analyzed_backup b;
+    if ((st = mg_run_lock(dir, &lock))) return st;
+    if (!(st = backup_take(dir, &b))) {
+        st = analyze_locked(dir, recompute);
+        if (st) {
+            /* the restore must not replace the analysis's message */
+            char msg[1024];
+            snprintf(msg, sizeof msg, "%s", mg_errmsg());
+            backup_restore(dir, &b, true);
+            mg_fail(st, "%s", msg);
+        } else {
+            backup_restore(dir, &b, false);
+        }
+    } else {
+        backup_restore(dir, &b, false);
+    }
+    mg_run_unlock(lock);
+    return st;
+}
+
+static mg_status analyze_locked(const char *dir, bool recompute) {
     mg_train_cfg cfg;
     mg_run_opts o;
     mg_run_opts_defaults(&o);

@@ -204,4 +204,22 @@ static inline void json_field(const char *path, const char *key, char *out, size
     cJSON_Delete(j);
 }
 
+/* `cp -a src dst` and `diff -r a b` (true if the trees are identical; the
+ * differences are printed to the test's stderr otherwise). */
+static inline void copy_tree(const char *src, const char *dst) {
+    proc r;
+    run_argv(&r, (char *const[]){"cp", "-a", (char *)src, (char *)dst, NULL});
+    cr_assert_eq(r.code, 0, "cp -a %s %s: %s", src, dst, r.err);
+    proc_free(&r);
+}
+
+static inline bool same_tree(const char *a, const char *b) {
+    proc r;
+    run_argv(&r, (char *const[]){"diff", "-r", (char *)a, (char *)b, NULL});
+    if (r.code != 0) fprintf(stderr, "diff -r %s %s:\n%s%s", a, b, r.out, r.err);
+    bool same = r.code == 0;
+    proc_free(&r);
+    return same;
+}
+
 #endif
