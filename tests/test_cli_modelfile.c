@@ -35,22 +35,6 @@ static char *hash_hex(const char *text) {
     return hex;
 }
 
-static void copy_tree(const char *src, const char *dst) {
-    proc r;
-    run_argv(&r, (char *const[]){"cp", "-a", (char *)src, (char *)dst, NULL});
-    cr_assert_eq(r.code, 0, "cp -a %s %s: %s", src, dst, r.err);
-    proc_free(&r);
-}
-
-static bool same_tree(const char *a, const char *b) {
-    proc r;
-    run_argv(&r, (char *const[]){"diff", "-r", (char *)a, (char *)b, NULL});
-    if (r.code != 0) fprintf(stderr, "diff -r %s %s:\n%s%s", a, b, r.out, r.err);
-    bool same = r.code == 0;
-    proc_free(&r);
-    return same;
-}
-
 /* The cache's objects (*.so), and the path of the last one listed. */
 static int cache_objects(char *last, size_t n) {
     DIR *d = opendir(P("cache/modgrad"));
