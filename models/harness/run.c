@@ -16,7 +16,9 @@
 #include "core/fsutil.h"
 #include "core/hash.h"
 #include "core/safetensors.h"
+#include "core/text.h"
 #include "models/harness/runlock.h"
+#include "models/harness/settings.h"
 #include "models/harness/study.h"
 
 #define GROK_ACC 0.99
@@ -30,11 +32,9 @@ static const char *const probe_cols[] = {
 static const char *const geometry_cols[] = {"step", "layer", "metric", "value"};
 
 void mg_run_opts_defaults(mg_run_opts *o) {
+    mg_settings s;
     memset(o, 0, sizeof *o);
-    o->eval_every = 100;
-    o->checkpoint_every = 1000;
-    o->probe_every = 10;
-    o->geometry_every = 100;
+    if (!mg_settings_defaults(&s, NULL)) *o = s.run;
 }
 
 static double now(void) {
@@ -294,19 +294,13 @@ static mg_status train_loop(mg_trainer *t, const char *dir, const mg_run_opts *o
     return st ? st : mg_study_finish(t, dir);
 }
 
-static mg_status check_opts(const mg_run_opts *o) {
-    if (o->eval_every < 1)
-        return mg_fail(MG_ERR_ARG, "--eval-every must be >= 1, got %lld", (long long)o->eval_every);
-    if (o->checkpoint_every < 1)
-        return mg_fail(MG_ERR_ARG, "--checkpoint-every must be >= 1, got %lld",
-                       (long long)o->checkpoint_every);
-    if (o->probe_every < 1)
-        return mg_fail(MG_ERR_ARG, "--probe-every must be >= 1, got %lld",
-                       (long long)o->probe_every);
-    if (o->geometry_every < 1)
-        return mg_fail(MG_ERR_ARG, "--geometry-every must be >= 1, got %lld",
-                       (long long)o->geometry_every);
-    return MG_OK;
+/* The rates and settings against the table's ranges (naming the flag). */
+static mg_status check_opts(const mg_train_cfg *cfg, const mg_run_opts *o) {
+    mg_settings s;
+    memset(&s, 0, sizeof s);
+    s.train = *cfg;
+    s.run = *o;
+    return mg_settings_check(&s);
 }
 
 /* Removes the temporaries that writers killed mid-write left in the run
@@ -341,7 +335,7 @@ static void clear_run(const char *dir) {
 }
 
 mg_status mg_run_train(const mg_train_cfg *cfg, const char *dir, const mg_run_opts *o) {
-    mg_status st = check_opts(o);
+    mg_status st = check_opts(cfg, o);
     if (st) return st;
     if (!dir || !*dir) return mg_fail(MG_ERR_ARG, "--out is required");
     mg_trainer *t = NULL;
@@ -419,27 +413,97 @@ static mg_status need_run_dir(const char *dir, const char *flag) {
     return MG_OK;
 }
 
-static mg_status resume_locked(const char *dir, int64_t steps, const mg_run_opts *over);
+/* The recorded settings s, with what over may change applied; the rest of
+ * what over gives must equal the record. */
+static mg_status resume_settings(mg_settings *s, const mg_settings *over) {
+    char given[MG_SETTING_TEXT_MAX], rec[MG_SETTING_TEXT_MAX], may[256] = "";
+    for (int i = 0; i < mg_setting_count(); i++) {
+        const mg_setting *r = mg_setting_at(i);
+        if (r->flags & MG_SETTING_RESUMABLE) mg_list_add(may, sizeof may, r->name);
+    }
+    for (int i = 0; i < mg_setting_count(); i++) {
+        const mg_setting *r = mg_setting_at(i);
+        if (!over->given[i] || (r->flags & MG_SETTING_COMMAND)) continue;
+        char label[96];
+        snprintf(label, sizeof label, "--%s", r->name);
+        mg_setting_str(over, r, given, sizeof given);
+        mg_setting_str(s, r, rec, sizeof rec);
+        if (r->flags & MG_SETTING_RESUMABLE) {
+            mg_status st = mg_setting_parse(s, r, given, label);
+            if (st) return st;
+            continue;
+        }
+        bool same = !strcmp(given, rec);
+        if (r->layers_at)
+            same =
+                same && !strcmp((const char *)over + r->layers_at, (const char *)s + r->layers_at);
+        if (!same)
+            return mg_fail(MG_ERR_ARG,
+                           "%s cannot change on --resume: the run recorded %s%s%s (what may "
+                           "change: %s)",
+                           label, rec, r->layers_at ? " " : "",
+                           r->layers_at ? (const char *)s + r->layers_at : "", may);
+    }
+    const mg_model_def *m = s->train.model;
+    for (int k = 0; k < MG_MODEL_MAX_OPTIONS; k++) {
+        if (!over->opt_given[k]) continue;
+        if (over->train.model != m || over->train.opt[k] != s->train.opt[k]) {
+            char buf[64];
+            return mg_fail(MG_ERR_ARG,
+                           "--%s cannot change on --resume: the run recorded %s (what may "
+                           "change: %s)",
+                           over->train.model->options[k].name,
+                           k < m->n_options
+                               ? mg_model_option_str(m, k, s->train.opt[k], buf, sizeof buf)
+                               : "no such option",
+                           may);
+        }
+    }
+    const mg_task_def *d = s->train.task.def;
+    for (int k = 0; k < MG_TASK_MAX_OPTIONS; k++) {
+        if (!over->task_opt_given[k]) continue;
+        if (over->train.task.def != d || over->train.task.opt[k] != s->train.task.opt[k]) {
+            char buf[64];
+            return mg_fail(
+                MG_ERR_ARG,
+                "--%s cannot change on --resume: the run recorded %s (what may "
+                "change: %s)",
+                over->train.task.def->options[k].name,
+                k < d->n_options
+                    ? mg_settings_option_str(&d->options[k], s->train.task.opt[k], buf, sizeof buf)
+                    : "no such option",
+                may);
+        }
+    }
+    s->run.progress = over->run.progress;
+    s->run.ctx = over->run.ctx;
+    return MG_OK;
+}
 
-mg_status mg_run_resume(const char *dir, int64_t steps, const mg_run_opts *over) {
-    mg_status chk = need_run_dir(dir, "--resume ");
-    if (chk) return chk;
+static mg_status resume_locked(const char *dir, const mg_settings *over);
+
+mg_status mg_run_resume_settings(const char *dir, const mg_settings *over) {
+    mg_status st = need_run_dir(dir, "--resume ");
+    if (st) return st;
+    if (over->model_file[0])
+        return mg_fail(MG_ERR_ARG,
+                       "--resume takes its model from the run's config.json; drop --model-file");
+    if (!over->given[mg_setting_index(mg_setting_find("steps"))])
+        return mg_fail(MG_ERR_ARG, "--resume needs --steps M (the new total number of steps)");
     int lock = -1;
-    mg_status st = mg_run_lock(dir, &lock);
-    if (!st) st = resume_locked(dir, steps, over);
+    if (!(st = mg_run_lock(dir, &lock))) st = resume_locked(dir, over);
     mg_run_unlock(lock);
     return st;
 }
 
-static mg_status resume_locked(const char *dir, int64_t steps, const mg_run_opts *over) {
-    mg_train_cfg cfg;
-    mg_run_opts o;
-    mg_run_opts_defaults(&o);
+static mg_status resume_locked(const char *dir, const mg_settings *over) {
+    mg_settings s;
     char hash[17], hex[17];
-    mg_status st = mg_run_read_config(dir, &cfg, &o, hash);
-    if (st) return st;
-    o.progress = over->progress;
-    o.ctx = over->ctx;
+    int64_t steps = over->train.steps;
+    mg_status st = mg_run_read_settings(dir, &s, hash);
+    if (st || (st = resume_settings(&s, over))) return st;
+    const mg_train_cfg cfg = s.train;
+    const mg_run_opts o = s.run;
     int64_t last = mg_run_last_checkpoint(dir);
     if (last < 0) return mg_fail(MG_ERR_ARG, "cannot resume %s: it has no checkpoint", dir);
     /* A run killed after its last checkpoint but before its summary is
@@ -449,7 +513,6 @@ static mg_status resume_locked(const char *dir, int64_t steps, const mg_run_opts
         return mg_fail(MG_ERR_ARG,
                        "--steps %lld must be greater than the last checkpoint's step (%lld)",
                        (long long)steps, (long long)last);
-    cfg.steps = steps;
     mg_trainer *t = NULL;
     if ((st = mg_trainer_new(&cfg, &t))) return st;
     mg_hash_hex(mg_trainer_task(t)->hash, hex);
@@ -472,6 +535,17 @@ static mg_status resume_locked(const char *dir, int64_t steps, const mg_run_opts
     }
     mg_trainer_free(t);
     return st;
+}
+
+mg_status mg_run_resume(const char *dir, int64_t steps, const mg_run_opts *o) {
+    mg_settings over;
+    mg_status st = mg_settings_defaults(&over, NULL);
+    if (st) return st;
+    over.train.steps = steps;
+    over.given[mg_setting_index(mg_setting_find("steps"))] = true;
+    over.run.progress = o ? o->progress : NULL;
+    over.run.ctx = o ? o->ctx : NULL;
+    return mg_run_resume_settings(dir, &over);
 }
 
 /* Rewrites geometry.csv from every checkpoint of the run, in step order. */

@@ -41,7 +41,10 @@ typedef struct {
     void *ctx;
 } mg_run_opts;
 
+/* The rates' defaults, from the settings table (settings.h). */
 void mg_run_opts_defaults(mg_run_opts *o);
+
+typedef struct mg_settings mg_settings; /* settings.h */
 
 /* Trains cfg into a new run directory. Fails without writing anything if
  * the settings are bad or dir exists (unless force). A diverged run (NaN or
@@ -50,8 +53,18 @@ void mg_run_opts_defaults(mg_run_opts *o);
 mg_status mg_run_train(const mg_train_cfg *cfg, const char *dir, const mg_run_opts *o);
 
 /* Continues the run in dir from its last checkpoint up to `steps` (which
- * must exceed the checkpoint's step). Settings come from config.json. */
+ * must exceed the checkpoint's step). Settings come from config.json; o's
+ * progress and ctx are used (its rates are the recorded ones). */
 mg_status mg_run_resume(const char *dir, int64_t steps, const mg_run_opts *o);
+
+/* The same with settings given as on the command line: over's steps (which
+ * must be given); a setting given in over (over->given) replaces the
+ * recorded one only where the table marks it MG_SETTING_RESUMABLE (steps,
+ * threads, the rates, --stop-at-grok); any other given setting that differs
+ * from the record is refused (MG_ERR_ARG, naming the flag and the recorded
+ * value). over->run.progress and ctx are used. Nothing is written before
+ * every check has passed. */
+mg_status mg_run_resume_settings(const char *dir, const mg_settings *over);
 
 /* Recomputes the analyses of a finished (or interrupted) run from its
  * series and checkpoints: loads the last checkpoint, rebuilds geometry.csv
@@ -60,11 +73,13 @@ mg_status mg_run_resume(const char *dir, int64_t steps, const mg_run_opts *o);
  * Older runs gain the metrics added since they were trained. */
 mg_status mg_run_analyze(const char *dir, bool recompute);
 
-/* config.json <-> settings (runcfg.c). */
+/* config.json <-> settings (runcfg.c). The readers check every field
+ * (MG_ERR_ARG naming the field and the file) before returning anything. */
 mg_status mg_run_write_config(const char *dir, const mg_train_cfg *cfg, const mg_run_opts *o,
                               const mg_trainer *t);
 mg_status mg_run_read_config(const char *dir, mg_train_cfg *cfg, mg_run_opts *o,
                              char split_hash[17]);
+mg_status mg_run_read_settings(const char *dir, mg_settings *s, char split_hash[17]);
 
 /* The last checkpoint's step in dir (-1 if none). */
 int64_t mg_run_last_checkpoint(const char *dir);

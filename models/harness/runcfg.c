@@ -1,5 +1,6 @@
 /* runcfg.c — config.json of a run: written from the resolved settings and
- * read back to resume (cJSON; see run.h). */
+ * read back to resume, both driven by the settings table (settings.h); the
+ * reader checks every field before it converts it. Also the checkpoint list. */
 #include <cjson/cJSON.h>
 #include <dirent.h>
 #include <stdio.h>
@@ -13,48 +14,173 @@
 #include "core/hash.h"
 #include "models/harness/modelfile.h"
 #include "models/harness/run.h"
+#include "models/harness/settings.h"
+
+/* ---- the settings, from the table (settings.h) ----------------------------- */
+
+static void add_options(cJSON *root, const char *key, const mg_model_option *opts, int n,
+                        const double *v) {
+    char buf[64];
+    cJSON *o = cJSON_AddObjectToObject(root, key);
+    for (int k = 0; k < n; k++)
+        if (opts[k].type == MG_OPTION_CHOICE)
+            cJSON_AddStringToObject(o, opts[k].name,
+                                    mg_settings_option_str(&opts[k], v[k], buf, sizeof buf));
+        else cJSON_AddNumberToObject(o, opts[k].name, v[k]);
+}
+
+/* Reads an options object back: numbers are checked as the CLI checks them
+ * (through the option's own parser), choices by name. */
+static mg_status read_options(const cJSON *root, const char *key, const char *path,
+                              const mg_model_option *opts, int n, const char *owner, double *v) {
+    const cJSON *obj = cJSON_GetObjectItemCaseSensitive(root, key);
+    for (int i = 0; i < n; i++) {
+        const cJSON *ov = cJSON_GetObjectItemCaseSensitive(obj, opts[i].name);
+        char num[64];
+        const char *text = cJSON_IsString(ov) ? ov->valuestring : NULL;
+        if (cJSON_IsNumber(ov) && opts[i].type != MG_OPTION_CHOICE) {
+            snprintf(num, sizeof num, "%.17g", ov->valuedouble);
+            text = num;
+        }
+        double x;
+        if (!text || mg_option_parse(&opts[i], owner, text, &x))
+            return mg_fail(MG_ERR_ARG, "%s: \"%s\" option \"%s\" missing or malformed%s%s", path,
+                           key, opts[i].name, text ? ": " : "", text ? mg_errmsg() : "");
+        v[i] = x;
+    }
+    return MG_OK;
+}
+
+mg_status mg_settings_to_json(const mg_settings *s, cJSON *root) {
+    const mg_model_def *m = s->train.model;
+    char buf[MG_SETTING_TEXT_MAX];
+    for (int i = 0; i < mg_setting_count(); i++) {
+        const mg_setting *r = mg_setting_at(i);
+        if (!r->key) continue;
+        if (r->type == MG_SETTING_INT || r->type == MG_SETTING_REAL) {
+            double v = r->slot == MG_SLOT_F32 ? (double)*(const float *)((const char *)s + r->at)
+                       : r->slot == MG_SLOT_F64
+                           ? *(const double *)((const char *)s + r->at)
+                           : strtod(mg_setting_str(s, r, buf, sizeof buf), NULL);
+            cJSON_AddNumberToObject(root, r->key, v);
+            if (r->layers_at) {
+                char key[96];
+                snprintf(key, sizeof key, "%s_layers", r->key);
+                cJSON_AddStringToObject(root, key, (const char *)s + r->layers_at);
+            }
+        } else if (r->type == MG_SETTING_FLAG) {
+            cJSON_AddBoolToObject(root, r->key,
+                                  !strcmp(mg_setting_str(s, r, buf, sizeof buf), "true"));
+        } else {
+            cJSON_AddStringToObject(root, r->key, mg_setting_str(s, r, buf, sizeof buf));
+        }
+        const mg_modelfile *mf = r->slot == MG_SLOT_MODEL ? mg_modelfile_of(m) : NULL;
+        if (mf) { /* a --model-file variant: its file and the hash of its bytes */
+            cJSON_AddStringToObject(root, MG_CONFIG_MODEL_FILE, mf->path);
+            cJSON_AddStringToObject(root, MG_CONFIG_MODEL_FILE_HASH, mf->hash_hex);
+        }
+        if (r->slot == MG_SLOT_MODEL) /* the model's own options, right after its name */
+            add_options(root, "model_options", m->options, m->n_options, s->train.opt);
+        if (r->slot == MG_SLOT_TASK && s->train.task.def && s->train.task.def->n_options)
+            add_options(root, "task_options", s->train.task.def->options,
+                        s->train.task.def->n_options, s->train.task.opt);
+    }
+    return MG_OK;
+}
+
+/* One field of config.json checked against its row and set: numbers are
+ * checked as numbers (type, integrality, range) before any conversion. */
+static mg_status read_field(const cJSON *v, const mg_setting *r, const char *key, const char *path,
+                            mg_settings *s) {
+    char label[4200], text[64];
+    snprintf(label, sizeof label, "%s: \"%s\"", path, key);
+    if (r->type == MG_SETTING_INT || r->type == MG_SETTING_REAL) {
+        if (!cJSON_IsNumber(v)) return mg_fail(MG_ERR_ARG, "%s must be a number", label);
+        mg_status st = mg_setting_check_number(r, v->valuedouble, label);
+        if (st) return st;
+        snprintf(text, sizeof text, "%.17g", v->valuedouble);
+        return mg_setting_parse(s, r, text, label);
+    }
+    if (r->type == MG_SETTING_FLAG) {
+        if (!cJSON_IsBool(v)) return mg_fail(MG_ERR_ARG, "%s must be true or false", label);
+        return mg_setting_parse(s, r, cJSON_IsTrue(v) ? "true" : "false", label);
+    }
+    if (!cJSON_IsString(v)) return mg_fail(MG_ERR_ARG, "%s must be a string", label);
+    if (r->type == MG_SETTING_LIST) {
+        /* recorded whole: replace the default, then check the text fits */
+        snprintf((char *)s + r->at, r->size, "%s", "");
+        if (!*v->valuestring) return MG_OK;
+    }
+    return mg_setting_parse(s, r, v->valuestring, label);
+}
+
+mg_status mg_settings_from_json(const cJSON *root, const char *path, mg_settings *out) {
+    mg_settings s;
+    mg_status st = mg_settings_defaults(&s, NULL);
+    if (st) return st;
+    if (!cJSON_IsObject(root)) return mg_fail(MG_ERR_ARG, "%s is not a JSON object", path);
+    /* a run of a --model-file variant: load that file again, as it was */
+    const cJSON *file = cJSON_GetObjectItemCaseSensitive(root, MG_CONFIG_MODEL_FILE);
+    if (file) {
+        const cJSON *hash = cJSON_GetObjectItemCaseSensitive(root, MG_CONFIG_MODEL_FILE_HASH);
+        const mg_modelfile *mf = NULL;
+        if (!cJSON_IsString(file) || !cJSON_IsString(hash))
+            return mg_fail(MG_ERR_FORMAT, "%s: malformed \"%s\" / \"%s\"", path,
+                           MG_CONFIG_MODEL_FILE, MG_CONFIG_MODEL_FILE_HASH);
+        if ((st = mg_modelfile_load(file->valuestring, hash->valuestring, &mf)))
+            return mg_fail(st, "%s: %s", path, mg_errmsg());
+    }
+    /* the model first: it sets the defaults of the rest */
+    for (int pass = 0; pass < 2; pass++)
+        for (int i = 0; i < mg_setting_count(); i++) {
+            const mg_setting *r = mg_setting_at(i);
+            if (!r->key || (pass == 0) != ((r->flags & MG_SETTING_EARLY) != 0)) continue;
+            const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, r->key);
+            if (!v && (r->flags & MG_SETTING_OPTIONAL)) continue;
+            if (!v) return mg_fail(MG_ERR_ARG, "%s: \"%s\" is missing", path, r->key);
+            if ((st = read_field(v, r, r->key, path, &s))) return st;
+            if (r->layers_at) {
+                char key[96];
+                snprintf(key, sizeof key, "%s_layers", r->key);
+                const cJSON *l = cJSON_GetObjectItemCaseSensitive(root, key);
+                if (!cJSON_IsString(l) || strlen(l->valuestring) >= sizeof s.train.lr_layers)
+                    return mg_fail(MG_ERR_ARG,
+                                   "%s: \"%s\" is missing or not a string of at "
+                                   "most %zu characters",
+                                   path, key, sizeof s.train.lr_layers - 1);
+                snprintf((char *)&s + r->layers_at, sizeof s.train.lr_layers, "%s", l->valuestring);
+            }
+        }
+    char owner[128];
+    const mg_model_def *m = s.train.model;
+    snprintf(owner, sizeof owner, "model %s", m->name);
+    if ((st = read_options(root, "model_options", path, m->options, m->n_options, owner,
+                           s.train.opt)))
+        return st;
+    const mg_task_def *d = s.train.task.def;
+    snprintf(owner, sizeof owner, "task %s", d->name);
+    if ((st = read_options(root, "task_options", path, d->options, d->n_options, owner,
+                           s.train.task.opt)))
+        return st;
+    memset(s.given, 0, sizeof s.given);
+    memset(s.opt_given, 0, sizeof s.opt_given);
+    memset(s.task_opt_given, 0, sizeof s.task_opt_given);
+    *out = s;
+    return MG_OK;
+}
+
+/* ---- config.json ---------------------------------------------------------- */
 
 mg_status mg_run_write_config(const char *dir, const mg_train_cfg *c, const mg_run_opts *o,
                               const mg_trainer *t) {
+    mg_settings s;
+    memset(&s, 0, sizeof s);
+    s.train = *c;
+    s.run = *o;
+    s.train.threads = mg_gemm_threads(); /* the number used, not 0 for "all" */
     cJSON *root = cJSON_CreateObject();
     cJSON_AddStringToObject(root, "modgrad_version", MG_VERSION);
-    cJSON_AddStringToObject(root, "model", c->model->name);
-    const mg_modelfile *mf = mg_modelfile_of(c->model); /* a --model-file variant */
-    if (mf) {
-        cJSON_AddStringToObject(root, MG_CONFIG_MODEL_FILE, mf->path);
-        cJSON_AddStringToObject(root, MG_CONFIG_MODEL_FILE_HASH, mf->hash_hex);
-    }
-    cJSON *mo = cJSON_AddObjectToObject(root, "model_options");
-    for (int i = 0; i < c->model->n_options; i++) {
-        char buf[64];
-        const mg_model_option *opt = &c->model->options[i];
-        if (opt->type == MG_OPTION_CHOICE)
-            cJSON_AddStringToObject(mo, opt->name,
-                                    mg_model_option_str(c->model, i, c->opt[i], buf, sizeof buf));
-        else cJSON_AddNumberToObject(mo, opt->name, c->opt[i]);
-    }
-    cJSON_AddStringToObject(root, "task", c->task.def->name);
-    cJSON_AddNumberToObject(root, "p", c->task.p);
-    cJSON_AddNumberToObject(root, "frac", c->task.frac);
-    cJSON_AddNumberToObject(root, "seed", (double)c->task.seed);
-    cJSON_AddNumberToObject(root, "steps", (double)c->steps);
-    cJSON_AddNumberToObject(root, "batch", (double)c->batch);
-    cJSON_AddStringToObject(root, "optimizer", mg_opt_kind_name(c->optim.kind));
-    cJSON_AddNumberToObject(root, "lr", c->optim.lr);
-    cJSON_AddNumberToObject(root, "wd", c->optim.weight_decay);
-    cJSON_AddNumberToObject(root, "beta1", c->optim.beta1);
-    cJSON_AddNumberToObject(root, "beta2", c->optim.beta2);
-    cJSON_AddNumberToObject(root, "eps", c->optim.eps);
-    cJSON_AddNumberToObject(root, "momentum", c->optim.momentum);
-    cJSON_AddStringToObject(root, "lr_layers", c->lr_layers);
-    cJSON_AddStringToObject(root, "wd_layers", c->wd_layers);
-    cJSON_AddStringToObject(root, "no_rewrites", c->no_rewrites);
-    cJSON_AddNumberToObject(root, "threads", mg_gemm_threads());
-    cJSON_AddNumberToObject(root, "eval_every", (double)o->eval_every);
-    cJSON_AddNumberToObject(root, "checkpoint_every", (double)o->checkpoint_every);
-    cJSON_AddNumberToObject(root, "probe_every", (double)o->probe_every);
-    cJSON_AddNumberToObject(root, "geometry_every", (double)o->geometry_every);
-    cJSON_AddBoolToObject(root, "stop_at_grok", o->stop_at_grok);
+    mg_settings_to_json(&s, root);
     const mg_task *d = mg_trainer_task(t);
     char hex[17];
     mg_hash_hex(d->hash, hex);
@@ -75,30 +201,7 @@ mg_status mg_run_write_config(const char *dir, const mg_train_cfg *c, const mg_r
     return st;
 }
 
-static mg_status need(const cJSON *root, const char *key, int type, const char *path,
-                      const cJSON **out) {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, key);
-    bool ok = v && ((type == cJSON_Number && cJSON_IsNumber(v)) ||
-                    (type == cJSON_String && cJSON_IsString(v)) ||
-                    (type == cJSON_True && cJSON_IsBool(v)));
-    if (!ok) return mg_fail(MG_ERR_FORMAT, "%s: missing or malformed \"%s\"", path, key);
-    *out = v;
-    return MG_OK;
-}
-
-#define NUM(key, dst)                                                                              \
-    do {                                                                                           \
-        if ((st = need(root, key, cJSON_Number, path, &v))) goto done;                             \
-        dst = v->valuedouble;                                                                      \
-    } while (0)
-#define STR(key, dst)                                                                              \
-    do {                                                                                           \
-        if ((st = need(root, key, cJSON_String, path, &v))) goto done;                             \
-        dst = v->valuestring;                                                                      \
-    } while (0)
-
-mg_status mg_run_read_config(const char *dir, mg_train_cfg *c, mg_run_opts *o,
-                             char split_hash[17]) {
+mg_status mg_run_read_settings(const char *dir, mg_settings *s, char split_hash[17]) {
     char path[4096];
     snprintf(path, sizeof path, "%s/config.json", dir);
     char *text = NULL;
@@ -110,87 +213,23 @@ mg_status mg_run_read_config(const char *dir, mg_train_cfg *c, mg_run_opts *o,
     cJSON *root = cJSON_ParseWithLength(text, n);
     mg_free(text);
     if (!root) return mg_fail(MG_ERR_FORMAT, "%s is not valid JSON", path);
-    const cJSON *v = NULL;
-    const char *s = NULL;
-    double x = 0;
-    STR("model", s);
-    /* a run of a --model-file variant: load that file again, as it was */
-    const cJSON *file = cJSON_GetObjectItemCaseSensitive(root, MG_CONFIG_MODEL_FILE);
-    if (file) {
-        const cJSON *hash = cJSON_GetObjectItemCaseSensitive(root, MG_CONFIG_MODEL_FILE_HASH);
-        const mg_modelfile *mf = NULL;
-        if (!cJSON_IsString(file) || !cJSON_IsString(hash))
-            st = mg_fail(MG_ERR_FORMAT, "%s: malformed \"%s\" / \"%s\"", path, MG_CONFIG_MODEL_FILE,
-                         MG_CONFIG_MODEL_FILE_HASH);
-        else if ((st = mg_modelfile_load(file->valuestring, hash->valuestring, &mf)))
-            st = mg_fail(st, "%s: %s", dir, mg_errmsg());
-        if (st) goto done;
-    }
-    const mg_model_def *m = mg_model_find(s);
-    if (!m) {
-        st = mg_fail(MG_ERR_FORMAT, "%s: %s", path, mg_errmsg());
-        goto done;
-    }
-    mg_train_defaults(c, m);
-    const cJSON *mo = cJSON_GetObjectItemCaseSensitive(root, "model_options");
-    for (int i = 0; i < m->n_options; i++) {
-        const cJSON *ov = cJSON_GetObjectItemCaseSensitive(mo, m->options[i].name);
-        /* numbers are checked as the CLI checks them, choices by name */
-        char num[64];
-        const char *text = cJSON_IsString(ov) ? ov->valuestring : NULL;
-        if (cJSON_IsNumber(ov) && m->options[i].type != MG_OPTION_CHOICE) {
-            snprintf(num, sizeof num, "%.17g", ov->valuedouble);
-            text = num;
-        }
-        if (text && !mg_model_option_parse(m, i, text, &x)) c->opt[i] = x;
-        else {
-            st = mg_fail(MG_ERR_FORMAT, "%s: model option \"%s\" missing or malformed", path,
-                         m->options[i].name);
-            goto done;
-        }
-    }
-    STR("task", s);
-    if ((st = mg_task_choose(&c->task, s))) goto done;
-    NUM("p", c->task.p);
-    NUM("frac", c->task.frac);
-    NUM("seed", x);
-    c->task.seed = (uint64_t)x;
-    NUM("steps", x);
-    c->steps = (int64_t)x;
-    NUM("batch", x);
-    c->batch = (int64_t)x;
-    STR("optimizer", s);
-    if ((st = mg_opt_kind_parse(s, &c->optim.kind))) goto done;
-    NUM("lr", c->optim.lr);
-    NUM("wd", c->optim.weight_decay);
-    NUM("beta1", c->optim.beta1);
-    NUM("beta2", c->optim.beta2);
-    NUM("eps", c->optim.eps);
-    NUM("momentum", c->optim.momentum);
-    STR("lr_layers", s);
-    snprintf(c->lr_layers, sizeof c->lr_layers, "%s", s);
-    STR("wd_layers", s);
-    snprintf(c->wd_layers, sizeof c->wd_layers, "%s", s);
-    /* keys added after the first release: optional, so older runs still load */
-    v = cJSON_GetObjectItemCaseSensitive(root, "no_rewrites");
-    if (cJSON_IsString(v)) snprintf(c->no_rewrites, sizeof c->no_rewrites, "%s", v->valuestring);
-    NUM("threads", x);
-    c->threads = (int)x;
-    NUM("eval_every", x);
-    o->eval_every = (int64_t)x;
-    NUM("checkpoint_every", x);
-    o->checkpoint_every = (int64_t)x;
-    v = cJSON_GetObjectItemCaseSensitive(root, "probe_every");
-    if (cJSON_IsNumber(v) && v->valuedouble >= 1) o->probe_every = (int64_t)v->valuedouble;
-    v = cJSON_GetObjectItemCaseSensitive(root, "geometry_every");
-    if (cJSON_IsNumber(v) && v->valuedouble >= 1) o->geometry_every = (int64_t)v->valuedouble;
-    if ((st = need(root, "stop_at_grok", cJSON_True, path, &v))) goto done;
-    o->stop_at_grok = cJSON_IsTrue(v);
-    STR("split_hash", s);
-    snprintf(split_hash, 17, "%s", s);
-done:
+    st = mg_settings_from_json(root, path, s);
+    const cJSON *h = cJSON_GetObjectItemCaseSensitive(root, "split_hash");
+    if (!st && (!cJSON_IsString(h) || strlen(h->valuestring) != 16))
+        st = mg_fail(MG_ERR_ARG, "%s: \"split_hash\" is missing or not 16 hex digits", path);
+    if (!st) snprintf(split_hash, 17, "%s", h->valuestring);
     cJSON_Delete(root);
     return st;
+}
+
+mg_status mg_run_read_config(const char *dir, mg_train_cfg *c, mg_run_opts *o,
+                             char split_hash[17]) {
+    mg_settings s;
+    mg_status st = mg_run_read_settings(dir, &s, split_hash);
+    if (st) return st;
+    *c = s.train;
+    *o = s.run;
+    return MG_OK;
 }
 
 int64_t mg_run_last_checkpoint(const char *dir) {

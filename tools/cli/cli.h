@@ -6,7 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "models/model.h"
+#include "models/harness/modelfile.h"
 
 /* Exit statuses, the same for every command (README, "Exit status"):
  *   0  done;
@@ -31,10 +31,10 @@ void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 bool cli_int(const char *flag, const char *v, int64_t lo, int64_t hi, int64_t *out);
 bool cli_real(const char *flag, const char *v, double *out);
 
-/* --model-file PATH: loads PATH (printing the compiler's output, and with
- * verbose the command, the hash and the timings) and picks its model called
- * name (NULL: its only one). Returns an exit status (MG_EXIT_OK: *out set). */
-int cli_model_file(const char *path, const char *name, bool verbose, const mg_model_def **out);
+/* After --model-file loaded f (settings.h): prints the compiler's warnings
+ * when it compiled now, and with verbose the file, its hash, the command and
+ * the timings. */
+void cli_model_file_report(const mg_modelfile *f, bool verbose);
 /* Prints to stderr what the compiler said in the last model-file compile. */
 void cli_print_diagnostics(void);
 

@@ -1,6 +1,6 @@
 /* modelfile_cli.c — the CLI's side of --model-file: load the file through
- * the library (models/harness/modelfile.h), print the compiler's output and
- * what --verbose asks for, and pick the model to train. */
+ * the library (models/harness/modelfile.h) through the settings table's
+ * --model-file row, then print the compiler's output and what --verbose asks for. */
 #include <stdio.h>
 
 #include "models/harness/modelfile.h"
@@ -11,30 +11,18 @@ void cli_print_diagnostics(void) {
     if (*d) fputs(d, stderr);
 }
 
-int cli_model_file(const char *path, const char *name, bool verbose, const mg_model_def **out) {
-    const mg_modelfile *f = NULL;
-    mg_status st = mg_modelfile_load(path, NULL, &f);
-    if (st) {
-        cli_error("%s", mg_errmsg());
-        cli_print_diagnostics();
-        return cli_exit_status(st);
-    }
+void cli_model_file_report(const mg_modelfile *f, bool verbose) {
+    if (!f) return;
     if (f->compiled) cli_print_diagnostics(); /* the compiler's warnings */
-    if (verbose) {
-        fprintf(stderr, "modgrad: model file %s (XXH3 %s)\n", f->path, f->hash_hex);
-        fprintf(stderr, "modgrad: compile: %s\n", f->command);
-        if (f->compiled)
-            fprintf(stderr, "modgrad: compiled in %.0f ms, loaded in %.2f ms\n", 1e3 * f->compile_s,
-                    1e3 * f->load_s);
-        else
-            fprintf(stderr, "modgrad: cached object reused (%s), loaded in %.2f ms\n", f->object,
-                    1e3 * f->load_s);
-        for (int i = 0; i < f->n_models; i++)
-            fprintf(stderr, "modgrad: registers model %s\n", f->models[i]->name);
-    }
-    if (mg_modelfile_pick(f, name, out)) {
-        cli_error("%s", mg_errmsg());
-        return MG_EXIT_USAGE;
-    }
-    return MG_EXIT_OK;
+    if (!verbose) return;
+    fprintf(stderr, "modgrad: model file %s (XXH3 %s)\n", f->path, f->hash_hex);
+    fprintf(stderr, "modgrad: compile: %s\n", f->command);
+    if (f->compiled)
+        fprintf(stderr, "modgrad: compiled in %.0f ms, loaded in %.2f ms\n", 1e3 * f->compile_s,
+                1e3 * f->load_s);
+    else
+        fprintf(stderr, "modgrad: cached object reused (%s), loaded in %.2f ms\n", f->object,
+                1e3 * f->load_s);
+    for (int i = 0; i < f->n_models; i++)
+        fprintf(stderr, "modgrad: registers model %s\n", f->models[i]->name);
 }
