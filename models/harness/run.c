@@ -54,7 +54,7 @@ mg_status mg_run_save_checkpoint(mg_trainer *t, const char *dir, double wall_s) 
     snprintf(path, sizeof path, "%s/checkpoints/step_%06lld.safetensors", dir,
              (long long)mg_trainer_steps_done(t));
     mg_st_writer *w = mg_st_writer_new();
-    if (!w) return MG_ERR_NOMEM;
+    if (!w) return mg_fail(MG_ERR_NOMEM, "out of memory writing a checkpoint of %s", dir);
     mg_status st = mg_st_add_params(w, P, "");
     if (!st) st = mg_st_add_store(w, P, "optim.m.", mg_optim_m(o));
     if (!st) st = mg_st_add_store(w, P, "optim.v.", mg_optim_v(o));
