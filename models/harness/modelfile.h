@@ -24,7 +24,10 @@
  *
  * A run records the source's absolute path and its own XXH3-64 (of the
  * source bytes alone) in config.json; resume and analysis load the file
- * again and refuse it if it is gone or its hash changed. */
+ * again and refuse it if it is gone or its hash changed.
+ *
+ * Loading changes the process-wide model registry: call these from one
+ * thread (the CLI's main thread), like mg_model_register. */
 #ifndef MG_MODELFILE_H
 #define MG_MODELFILE_H
 
