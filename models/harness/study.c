@@ -174,25 +174,36 @@ mg_status mg_study_geometry(mg_trainer *t, mg_csv_writer *w) {
     /* Plane locking: the classifier's top-2m right singular subspace against
      * the embedding-derived features' (m = the classifier's key frequencies,
      * each a plane; at least 1), in the classifier's feature space. Reported:
-     * the two largest cosines and the mean of all 2m. */
+     * the two largest cosines and the mean of all 2m. 2m is capped by the
+     * embedding's width (the rank of its features) and by the classes; where
+     * a subspace's numerical rank is still below 2m (a tiny --d, a dead
+     * layer) the measure does not apply: it is skipped and the row
+     * "lock_dims" says 0 instead of the dimension measured. */
     float *ef = NULL;
     int fe = 0;
     if (!st) st = embed_features(t, &e, &ef, &fe);
     int m2 = 2 * (keys_c > 0 ? keys_c : 1);
     if (m2 > c.rows - 1) m2 = c.rows - 1;
     if (m2 > fe) m2 = fe;
-    if (!st && fe == c.cols && m2 >= 2) {
+    if (m2 > e.cols) m2 = e.cols;
+    if (!st && fe == c.cols && m2 < 2) st = row(w, step, "lock", "lock_dims", 0);
+    else if (!st && fe == c.cols) {
         double cos[MG_MAX_LOCK] = {0};
         if (m2 > MG_MAX_LOCK) m2 = MG_MAX_LOCK;
         const float *a = ef ? ef : e.w;
         int64_t ars = ef ? fe : e.rs, acs = ef ? 1 : e.cs;
         st = mg_principal_cosines(c.w, c.rows, c.rs, c.cs, m2, a, e.rows, ars, acs, m2, fe, cos);
+        bool applies = st != MG_ERR_ARG; /* MG_ERR_ARG: a rank below 2m */
+        if (!applies) {
+            mg_clear_error();
+            st = row(w, step, "lock", "lock_dims", 0);
+        }
         double mean = 0;
         for (int i = 0; i < m2; i++) mean += cos[i] / m2;
-        if (!st) st = row(w, step, "lock", "lock_cos1", cos[0]);
-        if (!st) st = row(w, step, "lock", "lock_cos2", cos[1]);
-        if (!st) st = row(w, step, "lock", "lock_mean", mean);
-        if (!st) st = row(w, step, "lock", "lock_dims", m2);
+        if (!st && applies) st = row(w, step, "lock", "lock_cos1", cos[0]);
+        if (!st && applies) st = row(w, step, "lock", "lock_cos2", cos[1]);
+        if (!st && applies) st = row(w, step, "lock", "lock_mean", mean);
+        if (!st && applies) st = row(w, step, "lock", "lock_dims", m2);
     }
     mg_free(ef);
     if (!st)
