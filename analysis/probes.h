@@ -14,8 +14,15 @@
 
 #include "core/params.h"
 
+/* The probe values, in the order of probes.csv's columns after step and
+ * layer (models/harness/rundir.h): one line adds a field here and a column
+ * there; mg_probe_layers (probes.c) computes it. */
+#define MG_PROBE_VALUES(X)                                                                         \
+    X(grad_norm) X(rel_grad_norm) X(update_ratio) X(weight_norm) X(displacement)
+
+#define MG_PROBE_FIELD(n) double n;
 typedef struct {
-    double grad_norm, rel_grad_norm, update_ratio, weight_norm, displacement;
+    MG_PROBE_VALUES(MG_PROBE_FIELD)
 } mg_layer_probe;
 
 /* Fills out[l] for every layer l of p (mg_params_layer_count entries) from

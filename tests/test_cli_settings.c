@@ -1,8 +1,10 @@
-/* test_cli_settings.c — `modgrad train`'s settings end to end: --flag=value,
+/* test_cli_settings.c — `modgrad train`'s settings end to end (and the run
+ * files' declared columns): --flag=value,
  * --help listing every row of the settings table, a config.json with a bad
  * field refused on --resume and analyze (exit 2, one line naming the field
  * and the file, the run directory unchanged), and --resume changing only what
  * the table lets it change. */
+#include "models/harness/rundir.h"
 #include "models/harness/settings.h"
 #include "tests/util/cli.h"
 
@@ -148,4 +150,31 @@ Test(cli_settings, resume_changes_only_what_may_change) {
     int rows = read_metrics(run, steps, 16);
     cr_assert_eq(steps[rows - 1], 40);
     cr_assert_eq(steps[rows - 2], 35, "evaluated every 5 steps after the resume");
+}
+
+/* The header of dir/name is the declared columns, comma-separated. */
+static void header_is(const char *dir, const char *name, const char *const *cols, int n) {
+    char path[512], want[512] = "";
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    for (int i = 0; i < n; i++)
+        snprintf(want + strlen(want), sizeof want - strlen(want), "%s%s", i ? "," : "", cols[i]);
+    strcat(want, "\n");
+    char *s = slurp(path, NULL);
+    cr_assert_not_null(s, "no %s", path);
+    cr_assert(strncmp(s, want, strlen(want)) == 0, "%s starts '%.80s', not '%s'", name, s, want);
+    free(s);
+}
+
+Test(cli_settings, run_files_have_the_declared_columns) {
+    const char *run = small();
+    header_is(run, MG_RUN_METRICS, mg_metrics_cols, MG_METRICS_NCOLS);
+    header_is(run, MG_RUN_PROBES, mg_probes_cols, MG_PROBES_NCOLS);
+    header_is(run, MG_RUN_GEOMETRY, mg_geometry_cols, MG_GEOMETRY_NCOLS);
+    header_is(run, MG_RUN_SPECTRUM, mg_spectrum_cols, MG_SPECTRUM_NCOLS);
+    header_is(run, MG_RUN_CIRCLE, mg_circle_cols, MG_CIRCLE_NCOLS);
+    cr_assert_str_eq(MG_COL(probes, displacement), "displacement");
+    cr_assert(exists(P("run/" MG_RUN_SUMMARY)) && exists(P("run/" MG_RUN_CONFIG)));
+    char ck[64];
+    snprintf(ck, sizeof ck, "run/" MG_RUN_CHECKPOINT, 20LL);
+    cr_assert(exists(P("%s", ck)), "no %s", ck);
 }

@@ -4,6 +4,7 @@
  * came from which file. */
 #define _GNU_SOURCE /* dladdr, dlinfo */
 #include "models/harness/modelfile.h"
+#include "models/harness/rundir.h"
 
 #include <cjson/cJSON.h>
 #include <dlfcn.h>
@@ -405,7 +406,7 @@ const mg_modelfile *mg_modelfile_of(const mg_model_def *m) {
 mg_status mg_modelfile_check_run(const char *dir) {
     char path[4200], *text = NULL;
     size_t n = 0;
-    snprintf(path, sizeof path, "%s/config.json", dir);
+    snprintf(path, sizeof path, "%s/" MG_RUN_CONFIG, dir);
     if (!mg_path_exists(path)) return MG_OK; /* not a run: the caller says so */
     mg_status st = mg_read_file(path, &text, &n);
     if (st) return st;

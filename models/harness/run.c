@@ -17,6 +17,7 @@
 #include "core/hash.h"
 #include "core/safetensors.h"
 #include "core/text.h"
+#include "models/harness/rundir.h"
 #include "models/harness/runlock.h"
 #include "models/harness/settings.h"
 #include "models/harness/study.h"
@@ -25,11 +26,7 @@
 #define GROK_HOLD 3   /* evals at >= 99% before --stop-at-grok ends a run */
 #define FIT_LOSS 1e-2 /* t_fit_loss: first step with train loss <= this */
 
-static const char *const metric_cols[] = {"step",      "wall_s",    "train_loss",
-                                          "train_acc", "test_loss", "test_acc"};
-static const char *const probe_cols[] = {
-    "step", "layer", "grad_norm", "rel_grad_norm", "update_ratio", "weight_norm", "displacement"};
-static const char *const geometry_cols[] = {"step", "layer", "metric", "value"};
+#define MG_X_STR(name) name,
 
 void mg_run_opts_defaults(mg_run_opts *o) {
     mg_settings s;
@@ -51,8 +48,7 @@ mg_status mg_run_save_checkpoint(mg_trainer *t, const char *dir, double wall_s) 
     mg_params *P = mg_trainer_params(t);
     mg_optim *o = mg_trainer_optim(t);
     char path[4096], buf[64], hex[17];
-    snprintf(path, sizeof path, "%s/checkpoints/step_%06lld.safetensors", dir,
-             (long long)mg_trainer_steps_done(t));
+    snprintf(path, sizeof path, "%s/" MG_RUN_CHECKPOINT, dir, (long long)mg_trainer_steps_done(t));
     mg_st_writer *w = mg_st_writer_new();
     if (!w) return mg_fail(MG_ERR_NOMEM, "out of memory writing a checkpoint of %s", dir);
     mg_status st = mg_st_add_params(w, P, "");
@@ -86,7 +82,7 @@ mg_status mg_run_load_checkpoint(mg_trainer *t, const char *path, double *wall_s
     double wall = 0;
     char name[64];
     if (!(st = mg_st_meta_count(f, "step", INT64_MAX / 2, &step))) {
-        snprintf(name, sizeof name, "step_%06lld.safetensors", (long long)step);
+        snprintf(name, sizeof name, MG_RUN_CHECKPOINT_NAME, (long long)step);
         const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
         if (strcmp(base, name))
             st = mg_fail(MG_ERR_FORMAT,
@@ -131,12 +127,14 @@ done:
 static mg_status write_summary(mg_trainer *t, const char *dir, const char *status,
                                const char *message, double wall_s) {
     char path[4096], hex[17];
-    join(path, sizeof path, dir, "metrics.csv");
+    join(path, sizeof path, dir, MG_RUN_METRICS);
     mg_csv *csv = NULL;
     mg_status st = mg_csv_read(path, &csv);
     if (st) return st;
     int col[5];
-    const char *const need[] = {"step", "train_loss", "train_acc", "test_loss", "test_acc"};
+    const char *const need[] = {MG_COL(metrics, step), MG_COL(metrics, train_loss),
+                                MG_COL(metrics, train_acc), MG_COL(metrics, test_loss),
+                                MG_COL(metrics, test_acc)};
     if ((st = mg_csv_cols(csv, 5, need, col))) {
         mg_csv_free(csv);
         return st;
@@ -161,7 +159,8 @@ static mg_status write_summary(mg_trainer *t, const char *dir, const char *statu
         vals[2] = mg_csv_num(csv, last, c_tel);
         vals[3] = mg_csv_num(csv, last, c_tea);
     }
-    const char *names[] = {"train_loss", "train_acc", "test_loss", "test_acc"};
+    const char *names[] = {MG_COL(metrics, train_loss), MG_COL(metrics, train_acc),
+                           MG_COL(metrics, test_loss), MG_COL(metrics, test_acc)};
     for (int i = 0; i < 4; i++)
         if (isnan(vals[i])) cJSON_AddNullToObject(root, names[i]);
         else cJSON_AddNumberToObject(root, names[i], vals[i]);
@@ -177,22 +176,25 @@ static mg_status write_summary(mg_trainer *t, const char *dir, const char *statu
     char *text = cJSON_Print(root);
     cJSON_Delete(root);
     if (!text) return mg_fail(MG_ERR_NOMEM, "out of memory writing summary.json");
-    join(path, sizeof path, dir, "summary.json");
+    join(path, sizeof path, dir, MG_RUN_SUMMARY);
     st = mg_write_file_atomic(path, text, strlen(text));
     cJSON_free(text);
     return st;
 }
 
-/* Appends one probes.csv row per layer. */
+/* Appends one probes.csv row per layer: step, layer, then the values. */
+_Static_assert(MG_COLIDX_probes_step == 0 && MG_COLIDX_probes_layer == 1,
+               "write_probes writes step and layer first");
 static mg_status write_probes(mg_csv_writer *w, const mg_params *P, int64_t step,
                               const mg_layer_probe *pr) {
     mg_status st = MG_OK;
     for (int l = 0; !st && l < mg_params_layer_count(P); l++) {
         st = mg_csv_put_int(w, step);
         if (!st) st = mg_csv_put_str(w, mg_params_layer_name(P, l));
-        const double v[] = {pr[l].grad_norm, pr[l].rel_grad_norm, pr[l].update_ratio,
-                            pr[l].weight_norm, pr[l].displacement};
-        for (int i = 0; !st && i < 5; i++) st = mg_csv_put_double(w, v[i]);
+#define PUT_PROBE(name)                                                                            \
+    if (!st) st = mg_csv_put_double(w, pr[l].name);
+        MG_PROBE_VALUES(PUT_PROBE)
+#undef PUT_PROBE
         if (!st) st = mg_csv_end_row(w);
     }
     return st;
@@ -206,12 +208,12 @@ typedef struct {
 static mg_status open_series(const char *dir, series_files *f) {
     char path[4096];
     memset(f, 0, sizeof *f);
-    join(path, sizeof path, dir, "metrics.csv");
-    mg_status st = mg_csv_open(path, 6, metric_cols, &f->metrics);
-    join(path, sizeof path, dir, "probes.csv");
-    if (!st) st = mg_csv_open(path, 7, probe_cols, &f->probes);
-    join(path, sizeof path, dir, "geometry.csv");
-    if (!st) st = mg_csv_open(path, 4, geometry_cols, &f->geometry);
+    join(path, sizeof path, dir, MG_RUN_METRICS);
+    mg_status st = mg_csv_open(path, MG_METRICS_NCOLS, mg_metrics_cols, &f->metrics);
+    join(path, sizeof path, dir, MG_RUN_PROBES);
+    if (!st) st = mg_csv_open(path, MG_PROBES_NCOLS, mg_probes_cols, &f->probes);
+    join(path, sizeof path, dir, MG_RUN_GEOMETRY);
+    if (!st) st = mg_csv_open(path, MG_GEOMETRY_NCOLS, mg_geometry_cols, &f->geometry);
     return st;
 }
 
@@ -255,8 +257,13 @@ static mg_status train_loop(mg_trainer *t, const char *dir, const mg_run_opts *o
         if (pr.evaluated) {
             if ((st = mg_trainer_eval_train(t, &pr.train))) break;
             if ((st = mg_trainer_eval_test(t, &pr.test))) break;
-            double row[] = {pr.wall_s, pr.train.loss, pr.train.acc, pr.test.loss, pr.test.acc};
-            if ((st = mg_csv_append(files.metrics, s, 5, row)) ||
+            double row[MG_METRICS_NCOLS - 1]; /* the columns after step */
+            row[MG_COLIDX_metrics_wall_s - 1] = pr.wall_s;
+            row[MG_COLIDX_metrics_train_loss - 1] = pr.train.loss;
+            row[MG_COLIDX_metrics_train_acc - 1] = pr.train.acc;
+            row[MG_COLIDX_metrics_test_loss - 1] = pr.test.loss;
+            row[MG_COLIDX_metrics_test_acc - 1] = pr.test.acc;
+            if ((st = mg_csv_append(files.metrics, s, MG_METRICS_NCOLS - 1, row)) ||
                 (st = mg_csv_flush(files.metrics)))
                 break;
             held = pr.test.acc >= GROK_ACC ? held + 1 : 0;
@@ -307,7 +314,7 @@ static mg_status check_opts(const mg_train_cfg *cfg, const mg_run_opts *o) {
  * (those of processes still alive stay). */
 static mg_status remove_stale(const char *dir) {
     char path[4096];
-    join(path, sizeof path, dir, "checkpoints");
+    join(path, sizeof path, dir, MG_RUN_CHECKPOINTS);
     mg_status st = mg_remove_stale_temps(dir, NULL);
     return st ? st : mg_remove_stale_temps(path, NULL);
 }
@@ -316,13 +323,12 @@ static mg_status remove_stale(const char *dir) {
 static void clear_run(const char *dir) {
     char path[4096];
     (void)remove_stale(dir);
-    const char *files[] = {"config.json",  "metrics.csv",  "summary.json", "probes.csv",
-                           "geometry.csv", "spectrum.csv", "circle.csv"};
+    const char *files[] = {MG_RUN_RESULT_FILES(MG_X_STR)};
     for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
         join(path, sizeof path, dir, files[i]);
         unlink(path);
     }
-    join(path, sizeof path, dir, "checkpoints");
+    join(path, sizeof path, dir, MG_RUN_CHECKPOINTS);
     DIR *d = opendir(path);
     if (!d) return;
     for (struct dirent *e; (e = readdir(d));) {
@@ -348,7 +354,7 @@ mg_status mg_run_train(const mg_train_cfg *cfg, const char *dir, const mg_run_op
                        dir, dir);
     }
     char path[4096];
-    join(path, sizeof path, dir, "checkpoints");
+    join(path, sizeof path, dir, MG_RUN_CHECKPOINTS);
     int lock = -1;
     /* The lock comes before anything is removed or written. */
     if (!(st = mg_mkdir_p(dir)) && !(st = mg_run_lock(dir, &lock))) {
@@ -364,7 +370,7 @@ mg_status mg_run_train(const mg_train_cfg *cfg, const char *dir, const mg_run_op
 /* The step-0 parameters of a run, for displacements after a resume. */
 static mg_status load_init(mg_trainer *t, const char *dir) {
     char path[4096];
-    snprintf(path, sizeof path, "%s/checkpoints/step_000000.safetensors", dir);
+    snprintf(path, sizeof path, "%s/" MG_RUN_CHECKPOINT, dir, 0LL);
     mg_st_file *f = NULL;
     mg_status st = mg_st_load(path, &f);
     if (st) return st;
@@ -388,7 +394,7 @@ static mg_status load_init(mg_trainer *t, const char *dir) {
 static int64_t summary_final_step(const char *dir) {
     char path[4096], *text = NULL;
     size_t n = 0;
-    join(path, sizeof path, dir, "summary.json");
+    join(path, sizeof path, dir, MG_RUN_SUMMARY);
     if (!mg_path_exists(path) || mg_read_file(path, &text, &n)) return -1;
     cJSON *root = cJSON_ParseWithLength(text, n);
     mg_free(text);
@@ -407,7 +413,7 @@ static mg_status need_run_dir(const char *dir, const char *flag) {
     char path[4096];
     if (!dir || !mg_path_exists(dir))
         return mg_fail(MG_ERR_ARG, "%s%s: no such run directory", flag, dir ? dir : "");
-    join(path, sizeof path, dir, "config.json");
+    join(path, sizeof path, dir, MG_RUN_CONFIG);
     if (!mg_path_exists(path))
         return mg_fail(MG_ERR_ARG, "%s is not a run directory: it has no config.json", dir);
     return MG_OK;
@@ -517,15 +523,15 @@ static mg_status resume_locked(const char *dir, const mg_settings *over) {
     if ((st = mg_trainer_new(&cfg, &t))) return st;
     mg_hash_hex(mg_trainer_task(t)->hash, hex);
     char path[4096];
-    snprintf(path, sizeof path, "%s/checkpoints/step_%06lld.safetensors", dir, (long long)last);
+    snprintf(path, sizeof path, "%s/" MG_RUN_CHECKPOINT, dir, (long long)last);
     double wall = 0;
     if (strcmp(hex, hash) != 0)
         st = mg_fail(MG_ERR_FORMAT, "%s: the data split's hash is %s but config.json says %s", dir,
                      hex, hash);
     else if (!(st = load_init(t, dir)) && !(st = mg_run_load_checkpoint(t, path, &wall))) {
         /* rows after the checkpoint are recomputed by the resumed run */
-        const char *series[] = {"metrics.csv", "probes.csv", "geometry.csv"};
-        for (int i = 0; !st && i < 3; i++) {
+        const char *series[] = {MG_RUN_SERIES_FILES(MG_X_STR)};
+        for (size_t i = 0; !st && i < sizeof series / sizeof *series; i++) {
             join(path, sizeof path, dir, series[i]);
             st = mg_csv_truncate_after(path, last - 1);
         }
@@ -551,14 +557,14 @@ mg_status mg_run_resume(const char *dir, int64_t steps, const mg_run_opts *o) {
 /* Rewrites geometry.csv from every checkpoint of the run, in step order. */
 static mg_status geometry_from_checkpoints(mg_trainer *t, const char *dir) {
     char path[4096];
-    join(path, sizeof path, dir, "geometry.csv");
+    join(path, sizeof path, dir, MG_RUN_GEOMETRY);
     remove(path);
     mg_csv_writer *w = NULL;
-    mg_status st = mg_csv_open(path, 4, geometry_cols, &w);
+    mg_status st = mg_csv_open(path, MG_GEOMETRY_NCOLS, mg_geometry_cols, &w);
     int64_t last = mg_run_last_checkpoint(dir);
     for (int64_t s = 0; !st && s <= last; s++) {
         char ck[4200];
-        snprintf(ck, sizeof ck, "%s/checkpoints/step_%06lld.safetensors", dir, (long long)s);
+        snprintf(ck, sizeof ck, "%s/" MG_RUN_CHECKPOINT, dir, (long long)s);
         if (!mg_path_exists(ck)) continue;
         if (!(st = mg_run_load_checkpoint(t, ck, NULL))) st = mg_study_geometry(t, w);
     }
@@ -571,8 +577,7 @@ static mg_status geometry_from_checkpoints(mg_trainer *t, const char *dir) {
 
 /* The files analyze rewrites, kept in memory so that a failed analysis puts
  * back exactly what was there (or removes what was not). */
-static const char *const analyzed_files[] = {"summary.json", "geometry.csv", "spectrum.csv",
-                                             "circle.csv"};
+static const char *const analyzed_files[] = {MG_RUN_ANALYZED_FILES(MG_X_STR)};
 #define N_ANALYZED (sizeof analyzed_files / sizeof analyzed_files[0])
 typedef struct {
     char *data[N_ANALYZED];
@@ -642,17 +647,17 @@ static mg_status analyze_locked(const char *dir, bool recompute) {
     if (last < 0) return mg_fail(MG_ERR_ARG, "%s has no checkpoint to analyse", dir);
     mg_trainer *t = NULL;
     if ((st = mg_trainer_new(&cfg, &t))) return st;
-    join(path, sizeof path, dir, "geometry.csv");
+    join(path, sizeof path, dir, MG_RUN_GEOMETRY);
     bool rebuild = recompute || !mg_path_exists(path);
     if (!(st = load_init(t, dir)) && rebuild) st = geometry_from_checkpoints(t, dir);
-    snprintf(path, sizeof path, "%s/checkpoints/step_%06lld.safetensors", dir, (long long)last);
+    snprintf(path, sizeof path, "%s/" MG_RUN_CHECKPOINT, dir, (long long)last);
     double wall = 0;
     if (!st) st = mg_run_load_checkpoint(t, path, &wall);
     if (!st) {
         /* keep the status the run ended with */
         char status[32] = "completed", *text = NULL;
         size_t n = 0;
-        join(path, sizeof path, dir, "summary.json");
+        join(path, sizeof path, dir, MG_RUN_SUMMARY);
         if (!mg_read_file(path, &text, &n)) {
             cJSON *old = cJSON_ParseWithLength(text, n);
             const cJSON *s = cJSON_GetObjectItemCaseSensitive(old, "status");

@@ -1,16 +1,8 @@
-/* run.h — a training run on disk (the layout of DESIGN.md, "A run on disk").
- *
- *   config.json   every resolved setting, modgrad's version, BLIS's kernels,
- *                 the data split's XXH3-64
- *   metrics.csv   step, wall_s, train_loss, train_acc, test_loss, test_acc
- *   checkpoints/  step_NNNNNN.safetensors: parameters, optimizer moments
- *                 ("optim.m.*", "optim.v.*"), XXH3-64 of each tensor
- *   probes.csv    step, layer, grad_norm, rel_grad_norm, update_ratio, weight_norm,
- *                 displacement (long format)
- *   geometry.csv  step, layer, metric, value (long format; models/harness/study.h)
- *   spectrum.csv, circle.csv  final Fourier energies and circle coordinates
- *   summary.json  final_step, accuracies, t_fit, t_grok, fingerprint, status,
- *                 and the study's clocks, leads and geometry (models/harness/study.h)
+/* run.h — a training run on disk: the loop, checkpoints, resume and the
+ * summary. The directory's files and their columns are declared in
+ * models/harness/rundir.h (config.json, metrics.csv, probes.csv,
+ * geometry.csv, spectrum.csv, circle.csv, summary.json, checkpoints/,
+ * plots/); config.json's settings in models/harness/settings.h.
  *
  * Every file is written to a temporary name and renamed, so a run killed at
  * any moment can be resumed from its last checkpoint, bit-exactly. Bad input

@@ -14,6 +14,7 @@
 #include "core/hash.h"
 #include "models/harness/modelfile.h"
 #include "models/harness/run.h"
+#include "models/harness/rundir.h"
 #include "models/harness/settings.h"
 
 /* ---- the settings, from the table (settings.h) ----------------------------- */
@@ -193,9 +194,9 @@ mg_status mg_run_write_config(const char *dir, const mg_train_cfg *c, const mg_r
     cJSON_AddStringToObject(root, "blis_choice", mg_blis_reason());
     char *text = cJSON_Print(root);
     cJSON_Delete(root);
-    if (!text) return mg_fail(MG_ERR_NOMEM, "out of memory writing config.json");
+    if (!text) return mg_fail(MG_ERR_NOMEM, "out of memory writing " MG_RUN_CONFIG);
     char path[4096];
-    snprintf(path, sizeof path, "%s/config.json", dir);
+    snprintf(path, sizeof path, "%s/" MG_RUN_CONFIG, dir);
     mg_status st = mg_write_file_atomic(path, text, strlen(text));
     cJSON_free(text);
     return st;
@@ -203,7 +204,7 @@ mg_status mg_run_write_config(const char *dir, const mg_train_cfg *c, const mg_r
 
 mg_status mg_run_read_settings(const char *dir, mg_settings *s, char split_hash[17]) {
     char path[4096];
-    snprintf(path, sizeof path, "%s/config.json", dir);
+    snprintf(path, sizeof path, "%s/" MG_RUN_CONFIG, dir);
     char *text = NULL;
     size_t n = 0;
     if (access(path, F_OK) != 0)
@@ -234,7 +235,7 @@ mg_status mg_run_read_config(const char *dir, mg_train_cfg *c, mg_run_opts *o,
 
 int64_t mg_run_last_checkpoint(const char *dir) {
     char path[4096];
-    snprintf(path, sizeof path, "%s/checkpoints", dir);
+    snprintf(path, sizeof path, "%s/" MG_RUN_CHECKPOINTS, dir);
     DIR *d = opendir(path);
     if (!d) return -1;
     int64_t best = -1;

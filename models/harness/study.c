@@ -1,5 +1,6 @@
 /* study.c — geometry rows, final spectra and summary analyses (study.h). */
 #include "models/harness/study.h"
+#include "models/harness/rundir.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -72,6 +73,11 @@ static mg_status classifier_view(mg_trainer *t, view *v) {
 
 #define MG_MAX_LOCK 64 /* subspace dimensions compared by the locking metric */
 
+/* geometry.csv's row, in its column order (rundir.h) */
+_Static_assert(MG_COLIDX_geometry_step == 0 && MG_COLIDX_geometry_layer == 1 &&
+                   MG_COLIDX_geometry_metric == 2 && MG_COLIDX_geometry_value == 3 &&
+                   MG_GEOMETRY_NCOLS == 4,
+               "row() writes step, layer, metric, value");
 static mg_status row(mg_csv_writer *w, int64_t step, const char *layer, const char *metric,
                      double value) {
     mg_status st = mg_csv_put_int(w, step);
@@ -214,17 +220,18 @@ mg_status mg_study_geometry(mg_trainer *t, mg_csv_writer *w) {
 /* ---- the end of a run ------------------------------------------------- */
 
 /* spectrum.csv (layer, k, energy) and circle.csv (layer, residue, x, y). */
+_Static_assert(MG_SPECTRUM_NCOLS == 3 && MG_COLIDX_spectrum_energy == 2 && MG_CIRCLE_NCOLS == 4 &&
+                   MG_COLIDX_circle_y == 3,
+               "write_spectra writes the columns in rundir.h's order");
 static mg_status write_spectra(const char *dir, const view *vs, int nv, cJSON *summary) {
     char path[4096];
-    static const char *const scols[] = {"layer", "k", "energy"};
-    static const char *const ccols[] = {"layer", "residue", "x", "y"};
     mg_csv_writer *sw = NULL, *cw = NULL;
-    snprintf(path, sizeof path, "%s/spectrum.csv", dir);
+    snprintf(path, sizeof path, "%s/" MG_RUN_SPECTRUM, dir);
     remove(path);
-    mg_status st = mg_csv_open(path, 3, scols, &sw);
-    snprintf(path, sizeof path, "%s/circle.csv", dir);
+    mg_status st = mg_csv_open(path, MG_SPECTRUM_NCOLS, mg_spectrum_cols, &sw);
+    snprintf(path, sizeof path, "%s/" MG_RUN_CIRCLE, dir);
     remove(path);
-    if (!st) st = mg_csv_open(path, 4, ccols, &cw);
+    if (!st) st = mg_csv_open(path, MG_CIRCLE_NCOLS, mg_circle_cols, &cw);
     cJSON *keys = cJSON_AddObjectToObject(summary, "key_frequencies");
     cJSON *conc = cJSON_AddObjectToObject(summary, "fourier_concentration");
     cJSON *top = cJSON_AddObjectToObject(summary, "top_frequency");
@@ -295,7 +302,7 @@ static mg_status table_load(const char *path, const char *key1, const char *key2
     if (!mg_path_exists(path)) return MG_OK;
     mg_status st = mg_csv_read(path, &t->csv);
     if (st) return st;
-    int cs = mg_csv_col(t->csv, "step"), k1 = mg_csv_col(t->csv, key1);
+    int cs = mg_csv_col(t->csv, MG_COL(probes, step)), k1 = mg_csv_col(t->csv, key1);
     int k2 = key2 ? mg_csv_col(t->csv, key2) : -1, cv = mg_csv_col(t->csv, valcol);
     if (cs < 0 || k1 < 0 || cv < 0 || (key2 && k2 < 0))
         return mg_fail(MG_ERR_FORMAT, "%s: missing columns (step, %s, %s)", path, key1, valcol);
@@ -363,7 +370,7 @@ static void lead_entry(cJSON *o, const char *name, const series *cls, const seri
 mg_status mg_study_finish(mg_trainer *t, const char *dir) {
     if (!mg_trainer_task(t)->n_values) return MG_OK; /* no operands: no geometry (see above) */
     char path[4096];
-    snprintf(path, sizeof path, "%s/summary.json", dir);
+    snprintf(path, sizeof path, "%s/" MG_RUN_SUMMARY, dir);
     char *text = NULL;
     size_t len = 0;
     mg_status st = mg_read_file(path, &text, &len);
@@ -388,10 +395,12 @@ mg_status mg_study_finish(mg_trainer *t, const char *dir) {
 
     long_table pr = {0}, geo = {0};
     char p1[4200], p2[4200];
-    snprintf(p1, sizeof p1, "%s/probes.csv", dir);
-    snprintf(p2, sizeof p2, "%s/geometry.csv", dir);
-    if (!st) st = table_load(p1, "layer", NULL, "displacement", &pr);
-    if (!st) st = table_load(p2, "layer", "metric", "value", &geo);
+    snprintf(p1, sizeof p1, "%s/" MG_RUN_PROBES, dir);
+    snprintf(p2, sizeof p2, "%s/" MG_RUN_GEOMETRY, dir);
+    if (!st) st = table_load(p1, MG_COL(probes, layer), NULL, MG_COL(probes, displacement), &pr);
+    if (!st)
+        st = table_load(p2, MG_COL(geometry, layer), MG_COL(geometry, metric),
+                        MG_COL(geometry, value), &geo);
     if (!st) {
         char k[160];
         cJSON *lead = cJSON_AddObjectToObject(sum, "lead");
@@ -408,7 +417,8 @@ mg_status mg_study_finish(mg_trainer *t, const char *dir) {
         series_free(&ge);
         /* cumulative update ratio, classifier over embedding, first steps */
         long_table up = {0};
-        if (!(st = table_load(p1, "layer", NULL, "update_ratio", &up))) {
+        if (!(st =
+                  table_load(p1, MG_COL(probes, layer), NULL, MG_COL(probes, update_ratio), &up))) {
             series uc = select_series(&up, classifier_layer), ue = select_series(&up, embed_layer);
             double rc = mg_cumulative(uc.steps, uc.v, uc.n, MG_STUDY_LEAD_WINDOW);
             double re = mg_cumulative(ue.steps, ue.v, ue.n, MG_STUDY_LEAD_WINDOW);

@@ -10,6 +10,7 @@
 #include "core/fsutil.h"
 #include "models/harness/modelfile.h"
 #include "models/harness/run.h"
+#include "models/harness/rundir.h"
 #include "tools/cli/cli.h"
 
 static cJSON *load_json(const char *dir, const char *name) {
@@ -135,7 +136,7 @@ int cmd_analyze(int argc, char **argv) {
         cli_print_diagnostics(); /* the run's model file no longer compiles */
         return cli_exit_status(st);
     }
-    cJSON *sum = load_json(dir, "summary.json"), *cfg = load_json(dir, "config.json");
+    cJSON *sum = load_json(dir, MG_RUN_SUMMARY), *cfg = load_json(dir, MG_RUN_CONFIG);
     printf("run %s\n", dir);
     char buf[256];
     for (int r = 0; r < N_ROWS; r++)
@@ -176,8 +177,8 @@ int cmd_compare(int argc, char **argv) {
         }
     cJSON *sums[64], *cfgs[64];
     for (int k = 0; k < n; k++) {
-        sums[k] = load_json(dirs[k], "summary.json");
-        cfgs[k] = load_json(dirs[k], "config.json");
+        sums[k] = load_json(dirs[k], MG_RUN_SUMMARY);
+        cfgs[k] = load_json(dirs[k], MG_RUN_CONFIG);
         if (!sums[k] || !cfgs[k]) {
             cli_error("compare: %s has no readable summary.json and config.json", dirs[k]);
             for (int j = 0; j <= k; j++) cJSON_Delete(sums[j]), cJSON_Delete(cfgs[j]);

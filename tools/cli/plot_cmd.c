@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "models/harness/modelfile.h"
+#include "models/harness/rundir.h"
 #include "tools/cli/cli.h"
 #include "tools/cli/plot.h"
 
@@ -32,8 +33,10 @@
 /* ---- 1. curves ---------------------------------------------------------------- */
 
 static void curves(plot_run *r) {
-    const char *cols[] = {"step", "train_loss", "train_acc", "test_loss", "test_acc"};
-    mg_csv *c = plot_csv(r, "metrics.csv", 5, cols, "the curves");
+    const char *cols[] = {MG_COL(metrics, step), MG_COL(metrics, train_loss),
+                          MG_COL(metrics, train_acc), MG_COL(metrics, test_loss),
+                          MG_COL(metrics, test_acc)};
+    mg_csv *c = plot_csv(r, MG_RUN_METRICS, (int)(sizeof cols / sizeof *cols), cols, "the curves");
     if (!c) return;
     FILE *f = plot_data_open(r, "data/curves.dat");
     double xmax = 1;
@@ -42,7 +45,7 @@ static void curves(plot_run *r) {
     if (f) {
         fprintf(f, "# step train_loss train_acc test_loss test_acc\n");
         for (size_t row = 0; row < c->nrows; row++) {
-            double x = plot_x(mg_csv_num(c, row, mg_csv_col(c, "step")));
+            double x = plot_x(mg_csv_num(c, row, mg_csv_col(c, MG_COL(metrics, step))));
             xmax = x > xmax ? x : xmax;
             fprintf(f, "%.9g", x);
             for (int i = 1; i < 5; i++) {
@@ -59,7 +62,7 @@ static void curves(plot_run *r) {
     mg_csv_free(c);
     if (!f) return;
     if (!rows) {
-        cli_error("note: %s/metrics.csv has no rows; skipping the curves", r->dir);
+        cli_error("note: %s/" MG_RUN_METRICS " has no rows; skipping the curves", r->dir);
         return;
     }
     plot_body b;
@@ -87,11 +90,13 @@ static void curves(plot_run *r) {
 /* ---- 2. probes ---------------------------------------------------------------- */
 
 static void probes(plot_run *r) {
-    const char *cols[] = {"step", "layer", "rel_grad_norm", "update_ratio", "displacement"};
-    mg_csv *c = plot_csv(r, "probes.csv", 5, cols, "the probes");
+    const char *cols[] = {MG_COL(probes, step), MG_COL(probes, layer),
+                          MG_COL(probes, rel_grad_norm), MG_COL(probes, update_ratio),
+                          MG_COL(probes, displacement)};
+    mg_csv *c = plot_csv(r, MG_RUN_PROBES, (int)(sizeof cols / sizeof *cols), cols, "the probes");
     if (!c) return;
     const char *layers[MAX_LAYERS];
-    int nl = plot_distinct(c, mg_csv_col(c, "layer"), layers, MAX_LAYERS);
+    int nl = plot_distinct(c, mg_csv_col(c, MG_COL(probes, layer)), layers, MAX_LAYERS);
     plot_guess_layers(r, layers, nl);
     int vcols[3] = {mg_csv_col(c, cols[2]), mg_csv_col(c, cols[3]), mg_csv_col(c, cols[4])};
     char files[MAX_LAYERS][320];
@@ -100,14 +105,14 @@ static void probes(plot_run *r) {
     for (int i = 0; i < 3; i++) plot_range_init(&g[i]);
     for (int l = 0; l < nl; l++) {
         plot_data_name(files[l], sizeof files[l], "probes_", layers[l], ".dat");
-        have[l] = plot_series(r, files[l], c, mg_csv_col(c, "layer"), layers[l], -1, NULL, 3, vcols,
-                              NULL) > 0;
+        have[l] = plot_series(r, files[l], c, mg_csv_col(c, MG_COL(probes, layer)), layers[l], -1,
+                              NULL, 3, vcols, NULL) > 0;
     }
     /* Ranges per quantity, over every layer. */
     for (int i = 0; i < 3; i++)
         for (size_t row = 0; row < c->nrows; row++) {
             double v = mg_csv_num(c, row, vcols[i]);
-            double x = plot_x(mg_csv_num(c, row, mg_csv_col(c, "step")));
+            double x = plot_x(mg_csv_num(c, row, mg_csv_col(c, MG_COL(probes, step))));
             if (!isfinite(v)) continue;
             g[i].n++;
             if (v > 0 && v < g[i].lo) g[i].lo = v;
@@ -115,7 +120,7 @@ static void probes(plot_run *r) {
             if (x > g[i].xmax) g[i].xmax = x;
         }
     bool empty = c->nrows == 0;
-    if (empty) cli_error("note: %s/probes.csv has no rows; skipping the probes", r->dir);
+    if (empty) cli_error("note: %s/" MG_RUN_PROBES " has no rows; skipping the probes", r->dir);
     if (empty) {
         mg_csv_free(c);
         return;
@@ -183,17 +188,21 @@ static void probes(plot_run *r) {
 /* ---- 3. spectrum -------------------------------------------------------------- */
 
 static void spectrum(plot_run *r) {
-    const char *cols[] = {"layer", "k", "energy"};
-    mg_csv *c = plot_csv(r, "spectrum.csv", 3, cols, "the spectrum");
+    const char *cols[] = {MG_COL(spectrum, layer), MG_COL(spectrum, k), MG_COL(spectrum, energy)};
+    mg_csv *c =
+        plot_csv(r, MG_RUN_SPECTRUM, (int)(sizeof cols / sizeof *cols), cols, "the spectrum");
     if (!c) return;
     const char *names[MAX_LAYERS], *use[2];
-    int nn = plot_distinct(c, 0, names, MAX_LAYERS);
+    const int lcol = mg_csv_col(c, MG_COL(spectrum, layer));
+    int nn = plot_distinct(c, lcol, names, MAX_LAYERS);
     plot_guess_layers(r, names, nn);
-    int nu = plot_main_layers(r, names, nn, use), kcol = mg_csv_col(c, "k"), ecol = 2, kmax = 1;
+    int nu = plot_main_layers(r, names, nn, use), kcol = mg_csv_col(c, MG_COL(spectrum, k)),
+        ecol = mg_csv_col(c, MG_COL(spectrum, energy)), kmax = 1;
     plot_body b;
     FILE *s = nu ? plot_body_open(&b) : NULL;
     if (!s) {
-        if (!nu) cli_error("note: spectrum.csv has no rows for the embedding or the classifier");
+        if (!nu)
+            cli_error("note: " MG_RUN_SPECTRUM " has no rows for the embedding or the classifier");
         mg_csv_free(c);
         return;
     }
@@ -209,7 +218,7 @@ static void spectrum(plot_run *r) {
         double tot = 0, mx = 0;
         int top = 0;
         for (size_t row = 0; row < c->nrows; row++) {
-            if (strcmp(mg_csv_str(c, row, 0), use[u])) continue;
+            if (strcmp(mg_csv_str(c, row, lcol), use[u])) continue;
             double e = mg_csv_num(c, row, ecol);
             if (!isfinite(e)) continue;
             tot += e;
@@ -224,7 +233,7 @@ static void spectrum(plot_run *r) {
         int nkey = 0;
         fprintf(f, "# k share_of_energy is_key\n");
         for (size_t row = 0; row < c->nrows; row++) {
-            if (strcmp(mg_csv_str(c, row, 0), use[u])) continue;
+            if (strcmp(mg_csv_str(c, row, lcol), use[u])) continue;
             double e = mg_csv_num(c, row, ecol);
             bool key = isfinite(e) && mx > 0 && e >= mx / 4;
             if (key) key_e += e, nkey++;
@@ -264,17 +273,22 @@ static void spectrum(plot_run *r) {
 /* ---- 4. circle -------------------------------------------------------------------- */
 
 static void circle(plot_run *r) {
-    const char *cols[] = {"layer", "residue", "x", "y"};
-    mg_csv *c = plot_csv(r, "circle.csv", 4, cols, "the circles");
+    const char *cols[] = {MG_COL(circle, layer), MG_COL(circle, residue), MG_COL(circle, x),
+                          MG_COL(circle, y)};
+    mg_csv *c = plot_csv(r, MG_RUN_CIRCLE, (int)(sizeof cols / sizeof *cols), cols, "the circles");
     if (!c) return;
     const char *names[MAX_LAYERS], *use[2];
-    int nn = plot_distinct(c, 0, names, MAX_LAYERS);
+    const int lcol = mg_csv_col(c, MG_COL(circle, layer)),
+              rcol = mg_csv_col(c, MG_COL(circle, residue));
+    const int xcol = mg_csv_col(c, MG_COL(circle, x)), ycol = mg_csv_col(c, MG_COL(circle, y));
+    int nn = plot_distinct(c, lcol, names, MAX_LAYERS);
     plot_guess_layers(r, names, nn);
     int nu = plot_main_layers(r, names, nn, use);
     plot_body b;
     FILE *s = nu ? plot_body_open(&b) : NULL;
     if (!s) {
-        if (!nu) cli_error("note: circle.csv has no rows for the embedding or the classifier");
+        if (!nu)
+            cli_error("note: " MG_RUN_CIRCLE " has no rows for the embedding or the classifier");
         mg_csv_free(c);
         return;
     }
@@ -287,8 +301,8 @@ static void circle(plot_run *r) {
         int n = 0, p = r->p, k = r->top[strcmp(use[u], r->embed) ? 1 : 0];
         double rad = 0, m = 0;
         for (size_t row = 0; row < c->nrows; row++) {
-            if (strcmp(mg_csv_str(c, row, 0), use[u])) continue;
-            double x = mg_csv_num(c, row, 2), y = mg_csv_num(c, row, 3);
+            if (strcmp(mg_csv_str(c, row, lcol), use[u])) continue;
+            double x = mg_csv_num(c, row, xcol), y = mg_csv_num(c, row, ycol);
             if (!isfinite(x) || !isfinite(y)) continue;
             n++, rad += sqrt(x * x + y * y);
             m = fmax(m, fmax(fabs(x), fabs(y)));
@@ -298,9 +312,10 @@ static void circle(plot_run *r) {
         double *px = calloc((size_t)p, sizeof *px), *py = calloc((size_t)p, sizeof *py);
         bool *seen = calloc((size_t)p, sizeof *seen), fitted = false;
         for (size_t row = 0; px && py && seen && row < c->nrows; row++) {
-            int res = (int)mg_csv_num(c, row, 1);
-            if (strcmp(mg_csv_str(c, row, 0), use[u]) || res < 0 || res >= p) continue;
-            px[res] = mg_csv_num(c, row, 2), py[res] = mg_csv_num(c, row, 3), seen[res] = true;
+            int res = (int)mg_csv_num(c, row, rcol);
+            if (strcmp(mg_csv_str(c, row, lcol), use[u]) || res < 0 || res >= p) continue;
+            px[res] = mg_csv_num(c, row, xcol), py[res] = mg_csv_num(c, row, ycol),
+            seen[res] = true;
         }
         /* No top frequency in summary.json: the k whose ideal angles 2 pi k x / p
          * the points follow best, |sum_x exp(i (theta_x - 2 pi k x / p))|. */
@@ -333,11 +348,11 @@ static void circle(plot_run *r) {
         }
         fprintf(f, "# x y residue ideal_angle_fraction\n");
         for (size_t row = 0; row < c->nrows; row++) {
-            if (strcmp(mg_csv_str(c, row, 0), use[u])) continue;
-            int res = (int)mg_csv_num(c, row, 1);
+            if (strcmp(mg_csv_str(c, row, lcol), use[u])) continue;
+            int res = (int)mg_csv_num(c, row, rcol);
             double frac = k > 0 ? (double)((long)k * res % p) / p : (double)res / p;
-            fprintf(f, "%.9g %.9g %d %.6f\n", mg_csv_num(c, row, 2), mg_csv_num(c, row, 3), res,
-                    frac);
+            fprintf(f, "%.9g %.9g %d %.6f\n", mg_csv_num(c, row, xcol), mg_csv_num(c, row, ycol),
+                    res, frac);
         }
         for (int j = 0; g && j <= p; j++) {
             int res = (int)((long)j * kinv % p);
@@ -397,8 +412,9 @@ static const char *weight_of(const char *const *ranked, int n, const char *layer
 
 /* Writes the panel's series; draws it if any has data. Returns whether drawn. */
 static bool geo_draw(plot_run *r, FILE *s, const mg_csv *c, const geo_panel *p, bool first) {
-    int lcol = mg_csv_col(c, "layer"), mcol = mg_csv_col(c, "metric"),
-        vcol = mg_csv_col(c, "value");
+    int lcol = mg_csv_col(c, MG_COL(geometry, layer)),
+        mcol = mg_csv_col(c, MG_COL(geometry, metric)),
+        vcol = mg_csv_col(c, MG_COL(geometry, value));
     char files[6][320];
     bool have[6] = {false}, any = false, any2 = false;
     int nlines = 0;
@@ -444,10 +460,13 @@ static bool geo_draw(plot_run *r, FILE *s, const mg_csv *c, const geo_panel *p, 
 }
 
 static void geometry(plot_run *r) {
-    const char *cols[] = {"step", "layer", "metric", "value"};
-    mg_csv *c = plot_csv(r, "geometry.csv", 4, cols, "the geometry");
+    const char *cols[] = {MG_COL(geometry, step), MG_COL(geometry, layer), MG_COL(geometry, metric),
+                          MG_COL(geometry, value)};
+    mg_csv *c =
+        plot_csv(r, MG_RUN_GEOMETRY, (int)(sizeof cols / sizeof *cols), cols, "the geometry");
     if (!c) return;
-    int lcol = mg_csv_col(c, "layer"), mcol = mg_csv_col(c, "metric");
+    int lcol = mg_csv_col(c, MG_COL(geometry, layer)),
+        mcol = mg_csv_col(c, MG_COL(geometry, metric));
     const char *names[MAX_LAYERS], *ranked[MAX_LAYERS];
     int nn = plot_distinct(c, lcol, names, MAX_LAYERS), nr = 0;
     plot_guess_layers(r, names, nn);
@@ -510,13 +529,14 @@ static void geometry(plot_run *r) {
     plot_body b;
     FILE *s = drawn ? plot_body_open(&b) : NULL;
     if (!s) {
-        if (!drawn) cli_error("note: geometry.csv has none of the metrics plotted; skipping it");
+        if (!drawn)
+            cli_error("note: " MG_RUN_GEOMETRY " has none of the metrics plotted; skipping it");
         mg_csv_free(c);
         return;
     }
     double xmax = 1;
     for (size_t row = 0; row < c->nrows; row++)
-        xmax = fmax(xmax, plot_x(mg_csv_num(c, row, mg_csv_col(c, "step"))));
+        xmax = fmax(xmax, plot_x(mg_csv_num(c, row, mg_csv_col(c, MG_COL(geometry, step)))));
     plot_begin(s, r, "Geometry",
                drawn <= 4 ? "2,2 margins 0.08,0.95,0.08,0.86 spacing 0.1,0.13"
                           : "2,3 margins 0.06,0.955,0.08,0.86 spacing 0.1,0.13");

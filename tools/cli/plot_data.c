@@ -12,6 +12,7 @@
 
 #include "core/alloc.h"
 #include "core/fsutil.h"
+#include "models/harness/rundir.h"
 #include "tools/cli/cli.h"
 #include "tools/cli/plot.h"
 
@@ -67,9 +68,10 @@ int plot_open(plot_run *r, const char *run) {
         return MG_EXIT_USAGE;
     }
     char path[8192];
-    snprintf(path, sizeof path, "%s/metrics.csv", dir);
+    snprintf(path, sizeof path, "%s/" MG_RUN_METRICS, dir);
     if (!mg_path_exists(path)) {
-        cli_error("plot: '%s' has no metrics.csv; is it a run directory (modgrad train --out)?",
+        cli_error("plot: '%s' has no " MG_RUN_METRICS
+                  "; is it a run directory (modgrad train --out)?",
                   run);
         return MG_EXIT_USAGE;
     }
@@ -79,7 +81,7 @@ int plot_open(plot_run *r, const char *run) {
     snprintf(r->name, sizeof r->name, "%.255s", base && base[1] ? base + 1 : dir);
     free(real);
 
-    cJSON *sum = read_json(dir, "summary.json"), *cfg = read_json(dir, "config.json");
+    cJSON *sum = read_json(dir, MG_RUN_SUMMARY), *cfg = read_json(dir, MG_RUN_CONFIG);
     for (int i = 0; i < 3; i++) r->clock[i] = json_num(sum, plot_clock_names[i]);
     r->layers_given = json_str(sum, "embed_layer", r->embed, sizeof r->embed);
     r->layers_given &= json_str(sum, "classifier_layer", r->classifier, sizeof r->classifier);
@@ -102,7 +104,7 @@ int plot_open(plot_run *r, const char *run) {
     cJSON_Delete(sum);
     cJSON_Delete(cfg);
 
-    snprintf(r->plots, sizeof r->plots, "%s/plots", dir);
+    snprintf(r->plots, sizeof r->plots, "%s/" MG_RUN_PLOTS, dir);
     snprintf(path, sizeof path, "%s/data", r->plots);
     if (mg_mkdir_p(path)) {
         cli_error("plot: %s", mg_errmsg());
@@ -219,7 +221,7 @@ size_t plot_series(plot_run *r, const char *file, const mg_csv *c, int k1, const
                    const char *v2, int nv, const int *vcols, plot_range *g) {
     FILE *f = NULL;
     size_t n = 0;
-    int step = mg_csv_col(c, "step");
+    int step = mg_csv_col(c, MG_COL(metrics, step)); /* every series file names it so */
     for (size_t row = 0; row < c->nrows; row++) {
         if (strcmp(mg_csv_str(c, row, k1), v1)) continue;
         if (k2 >= 0 && strcmp(mg_csv_str(c, row, k2), v2)) continue;

@@ -1,0 +1,84 @@
+/* rundir.h — a run directory's layout, declared once: the names of its
+ * files and folders, and the columns of each CSV it holds. Every reader and
+ * writer (run.c, runcfg.c, study.c, the CLI's analyze, compare and plot)
+ * takes the names from here.
+ *
+ *   config.json    every resolved setting (settings.h), the version, BLIS's
+ *                  kernels and the data split's XXH3-64
+ *   metrics.csv    MG_METRICS_COLUMNS          (one row per evaluation)
+ *   probes.csv     MG_PROBES_COLUMNS           (long: one row per layer and probe)
+ *   geometry.csv   MG_GEOMETRY_COLUMNS         (long: one row per layer and metric)
+ *   spectrum.csv   MG_SPECTRUM_COLUMNS         (the final Fourier energies)
+ *   circle.csv     MG_CIRCLE_COLUMNS           (the final circle coordinates)
+ *   summary.json   clocks, leads, geometry, fingerprint, status
+ *   checkpoints/   step_NNNNNN.safetensors
+ *   plots/         the pictures of `modgrad plot` (and plots/data/)
+ *
+ * Columns are X-macro lists, so that a column's name, its index
+ * (MG_COLIDX_file_name) and the count (MG_file_NCOLS) come from one line:
+ * MG_COL(metrics, test_acc) is the name "test_acc", checked at compile time.
+ * The probe columns after step and layer are analysis/probes.h's
+ * MG_PROBE_VALUES, the fields of mg_layer_probe: adding a probe value there
+ * adds its column here. */
+#ifndef MG_RUNDIR_H
+#define MG_RUNDIR_H
+
+#include "analysis/probes.h"
+
+#define MG_RUN_CONFIG "config.json"
+#define MG_RUN_METRICS "metrics.csv"
+#define MG_RUN_PROBES "probes.csv"
+#define MG_RUN_GEOMETRY "geometry.csv"
+#define MG_RUN_SPECTRUM "spectrum.csv"
+#define MG_RUN_CIRCLE "circle.csv"
+#define MG_RUN_SUMMARY "summary.json"
+#define MG_RUN_CHECKPOINTS "checkpoints"
+#define MG_RUN_PLOTS "plots"
+/* A checkpoint's file name, and its path relative to the run (printf of the step). */
+#define MG_RUN_CHECKPOINT_NAME "step_%06lld.safetensors"
+#define MG_RUN_CHECKPOINT MG_RUN_CHECKPOINTS "/" MG_RUN_CHECKPOINT_NAME
+
+/* The files a run's results are: removed when a run is replaced (--force). */
+#define MG_RUN_RESULT_FILES(X)                                                                     \
+    X(MG_RUN_CONFIG)                                                                               \
+    X(MG_RUN_METRICS) X(MG_RUN_SUMMARY) X(MG_RUN_PROBES) X(MG_RUN_GEOMETRY) X(MG_RUN_SPECTRUM)     \
+        X(MG_RUN_CIRCLE)
+/* The files `analyze` rewrites (and puts back when it fails). */
+#define MG_RUN_ANALYZED_FILES(X)                                                                   \
+    X(MG_RUN_SUMMARY) X(MG_RUN_GEOMETRY) X(MG_RUN_SPECTRUM) X(MG_RUN_CIRCLE)
+/* The series files a resume truncates after its checkpoint. */
+#define MG_RUN_SERIES_FILES(X) X(MG_RUN_METRICS) X(MG_RUN_PROBES) X(MG_RUN_GEOMETRY)
+
+#define MG_METRICS_COLUMNS(X) X(step) X(wall_s) X(train_loss) X(train_acc) X(test_loss) X(test_acc)
+#define MG_PROBES_COLUMNS(X) X(step) X(layer) MG_PROBE_VALUES(X)
+#define MG_GEOMETRY_COLUMNS(X) X(step) X(layer) X(metric) X(value)
+#define MG_SPECTRUM_COLUMNS(X) X(layer) X(k) X(energy)
+#define MG_CIRCLE_COLUMNS(X) X(layer) X(residue) X(x) X(y)
+
+#define MG_X_IDX_metrics(n) MG_COLIDX_metrics_##n,
+#define MG_X_IDX_probes(n) MG_COLIDX_probes_##n,
+#define MG_X_IDX_geometry(n) MG_COLIDX_geometry_##n,
+#define MG_X_IDX_spectrum(n) MG_COLIDX_spectrum_##n,
+#define MG_X_IDX_circle(n) MG_COLIDX_circle_##n,
+enum { MG_METRICS_COLUMNS(MG_X_IDX_metrics) MG_METRICS_NCOLS };
+enum { MG_PROBES_COLUMNS(MG_X_IDX_probes) MG_PROBES_NCOLS };
+enum { MG_GEOMETRY_COLUMNS(MG_X_IDX_geometry) MG_GEOMETRY_NCOLS };
+enum { MG_SPECTRUM_COLUMNS(MG_X_IDX_spectrum) MG_SPECTRUM_NCOLS };
+enum { MG_CIRCLE_COLUMNS(MG_X_IDX_circle) MG_CIRCLE_NCOLS };
+
+/* Each file's column names, in order (rundir.c). */
+extern const char *const mg_metrics_cols[MG_METRICS_NCOLS];
+extern const char *const mg_probes_cols[MG_PROBES_NCOLS];
+extern const char *const mg_geometry_cols[MG_GEOMETRY_NCOLS];
+extern const char *const mg_spectrum_cols[MG_SPECTRUM_NCOLS];
+extern const char *const mg_circle_cols[MG_CIRCLE_NCOLS];
+
+/* The name of column `name` of `file` (metrics, probes, ...): a column that
+ * is not declared above does not compile. */
+#define MG_COL(file, name) (mg_##file##_cols[MG_COLIDX_##file##_##name])
+
+/* Every probe value is a double field of mg_layer_probe, in column order. */
+_Static_assert(sizeof(mg_layer_probe) == (MG_PROBES_NCOLS - 2) * sizeof(double),
+               "probes.csv has one column per mg_layer_probe field, after step and layer");
+
+#endif
