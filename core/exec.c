@@ -1,5 +1,6 @@
 /* exec.c — running a compiled graph: replay the forward and backward
  * schedules over the planned arena. No allocation happens here. */
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -18,6 +19,12 @@ void mg_graph_profile(mg_graph *g, double *fwd_s, double *bwd_s) {
     g->prof_bwd = bwd_s;
 }
 
+/* Checking mode: NaN into the buffers whose interval ends at kernel k. */
+static void poison(const mg_graph *g, int k) {
+    for (int e = g->poison_at[k]; e < g->poison_at[k + 1]; e++)
+        for (size_t i = 0; i < g->poison_len[e]; i++) g->poison_ptr[e][i] = NAN;
+}
+
 mg_status mg_graph_forward(mg_graph *g) {
     if (!g || !g->compiled)
         return mg_fail(MG_ERR_STATE, "mg_graph_forward: compile the graph first");
@@ -26,6 +33,7 @@ mg_status mg_graph_forward(mg_graph *g) {
         double t0 = g->prof_fwd ? now() : 0;
         mg_status st = t->op->forward(t);
         if (g->prof_fwd) g->prof_fwd[t->id] += now() - t0;
+        if (g->poison_at) poison(g, k);
         if (st != MG_OK) {
             char msg[1024];
             snprintf(msg, sizeof msg, "%s", mg_errmsg());
@@ -47,6 +55,7 @@ mg_status mg_graph_backward(mg_graph *g) {
         if (t == g->loss) t->grad[0] = 1.0f;
         double t1 = prof ? now() : 0;
         t->op->backward(t);
+        if (g->poison_at) poison(g, g->n_fwd + b);
         if (prof) {
             prof[g->n_nodes] += t1 - t0;
             prof[t->id] += now() - t1;

@@ -33,6 +33,10 @@ void mg_graph_free(mg_graph *g) {
     mg_free(g->zero_at);
     mg_free(g->zero_ptr);
     mg_free(g->zero_len);
+    mg_free(g->poison_at);
+    mg_free(g->poison_ptr);
+    mg_free(g->poison_len);
+    mg_graph_readers_free(g);
     mg_free(g);
 }
 
@@ -174,7 +178,10 @@ mg_tensor *mg_name(mg_tensor *t, const char *name) {
 }
 
 void mg_graph_keep(mg_graph *g, mg_tensor *t) {
-    if (g && t && t->graph == g) g->kept[t->id] = true;
+    if (g && t && t->graph == g) {
+        g->kept[t->id] = true;
+        g->readers_valid = false;
+    }
 }
 
 bool mg_graph_is_kept(const mg_graph *g, const mg_tensor *t) {

@@ -86,6 +86,23 @@ mg_status mg_graph_compile(mg_graph *g, mg_tensor *loss);
  * every backward kernel in its adding form: tests check both forms. */
 void mg_graph_set_grad_write(mg_graph *g, bool on);
 
+/* Checking mode, for tests (off by default; call before compiling): each
+ * planned buffer (a value, a gradient, a saved buffer) is filled with NaN
+ * the moment its interval ends, during forward and backward, and the whole
+ * arena when it is allocated; ops read the parameters through planned
+ * copies, so that their reads of a parameter are checked too. An op whose backward reads a value
+ * its flags do not declare (MG_OP_BWD_IN / MG_OP_BWD_OUT, core/op.h), or a kernel that reads a
+ * buffer before writing it, then gives NaN instead of a silently wrong result. A step still
+ * allocates nothing. Fails once compiled. */
+mg_status mg_graph_set_checking(mg_graph *g, bool on);
+
+/* Whether buffers whose intervals do not overlap share arena space (on by
+ * default; call before compiling). Off gives every buffer space of its own
+ * (the arena is then mg_graph_unplanned_bytes), so a value outlives its
+ * interval: with checking mode, a result that differs only with reuse on
+ * points at the plan. Fails once compiled. */
+mg_status mg_graph_set_reuse(mg_graph *g, bool on);
+
 /* Runs the forward pass. Fails only on bad input data (an index out of
  * range), with a message. */
 mg_status mg_graph_forward(mg_graph *g);

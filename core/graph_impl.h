@@ -6,6 +6,9 @@
 
 #include "core/graph.h"
 
+/* Frees the readers table (readers.c). */
+void mg_graph_readers_free(mg_graph *g);
+
 struct mg_graph {
     mg_params *params;
     mg_tensor **nodes; /* in creation order, which is a topological order */
@@ -35,7 +38,24 @@ struct mg_graph {
     size_t *zero_len;
 
     bool no_grad_write;          /* mg_graph_set_grad_write(g, false) */
+    bool no_reuse;               /* mg_graph_set_reuse(g, false) */
+    bool checking;               /* mg_graph_set_checking(g, true) */
     double *prof_fwd, *prof_bwd; /* mg_graph_profile, NULL when off */
+
+    /* checking mode: poison_at[k]..poison_at[k+1]-1 index the buffers that
+     * are filled with NaN after kernel k of the step (forward kernels, then
+     * backward ones); NULL when off */
+    int *poison_at;
+    float **poison_ptr;
+    size_t *poison_len;
+
+    /* the passes' readers table (readers.c): rebuilt by the first query
+     * after a change to the graph's edges or kept set */
+    bool readers_valid;
+    int readers_n;           /* nodes it covers; later ones are not live yet */
+    bool *live;              /* reachable backwards from a kept node */
+    int *reader_at;          /* reader_at[i]..reader_at[i+1]-1 index reader_list */
+    mg_tensor **reader_list; /* the live readers of each node, once per input slot */
 };
 
 #endif

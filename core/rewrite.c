@@ -1,5 +1,5 @@
 /* rewrite.c — the pass registry, use replacement and the re-sort after
- * passes (see rewrite.h). */
+ * passes (see rewrite.h; the liveness queries are in readers.c). */
 #include "core/rewrite.h"
 #include "core/text.h"
 
@@ -64,6 +64,7 @@ int mg_graph_rewrite_count(const mg_graph *g, int pass) {
 
 void mg_graph_replace(mg_graph *g, mg_tensor *old, mg_tensor *new_, int since) {
     mg_tensor *copy = NULL; /* new_ made contiguous, for consumers that need it */
+    g->readers_valid = false;
     for (int i = 0; i < since && i < g->n_nodes; i++) {
         mg_tensor *c = g->nodes[i];
         for (int k = 0; k < c->n_in; k++) {
@@ -96,45 +97,6 @@ void mg_graph_replace(mg_graph *g, mg_tensor *old, mg_tensor *new_, int since) {
     }
 }
 
-/* live[i]: node i is reachable backwards from a kept node (the outputs and
- * the loss). Nodes a pass replaced are not. NULL if out of memory. */
-static bool *live_nodes(const mg_graph *g) {
-    int n = g->n_nodes;
-    bool *live = mg_calloc((size_t)n, sizeof *live);
-    mg_tensor **stack = mg_malloc((size_t)n * sizeof *stack);
-    if (!live || !stack) {
-        mg_free(live), mg_free(stack);
-        return NULL;
-    }
-    int top = 0;
-    for (int i = 0; i < n; i++)
-        if (g->kept[i]) live[i] = true, stack[top++] = g->nodes[i];
-    while (top) {
-        mg_tensor *t = stack[--top];
-        for (int k = 0; k < t->n_in; k++)
-            if (!live[t->in[k]->id]) live[t->in[k]->id] = true, stack[top++] = t->in[k];
-    }
-    mg_free(stack);
-    return live;
-}
-
-int mg_graph_uses(const mg_graph *g, const mg_tensor *t) {
-    bool *live = live_nodes(g);
-    int uses = 0;
-    for (int i = 0; i < g->n_nodes; i++)
-        if (!live || live[i])
-            for (int k = 0; k < g->nodes[i]->n_in; k++) uses += g->nodes[i]->in[k] == t;
-    mg_free(live);
-    return uses;
-}
-
-bool mg_graph_is_live(const mg_graph *g, const mg_tensor *t) {
-    bool *live = live_nodes(g);
-    bool r = live ? live[t->id] : true;
-    mg_free(live);
-    return r;
-}
-
 /* Depth-first post-order from every node, inputs first, so that each node
  * comes after its inputs; ties keep creation order. */
 static int visit(mg_graph *g, mg_tensor *t, char *mark, mg_tensor **order, int n) {
@@ -163,6 +125,7 @@ static mg_status resort(mg_graph *g) {
     }
     mg_free(g->kept);
     g->kept = kept;
+    g->readers_valid = false; /* ids changed */
     /* a view of a replaced tensor takes its new root and strides */
     for (int i = 0; i < n; i++) {
         mg_tensor *t = g->nodes[i];
@@ -177,6 +140,22 @@ static mg_status resort(mg_graph *g) {
     }
     mg_free(mark);
     mg_free(order);
+    return MG_OK;
+}
+
+/* Checking mode: every parameter is read through a copy, a planned buffer
+ * like any value, so that the ops' reads of it are checked too (the store
+ * itself is never poisoned). Made after the passes, which would remove the
+ * copies. */
+static mg_status copy_params(mg_graph *g) {
+    for (int i = 0, n = g->n_nodes; i < n; i++) {
+        mg_tensor *p = g->nodes[i];
+        if (p->kind != MG_TENSOR_PARAM || g->kept[i]) continue;
+        int since = g->n_nodes;
+        mg_tensor *c = mg_apply(g, &mg_op_contiguous, 1, &p, NULL);
+        if (!c) return g->status;
+        mg_graph_replace(g, p, c, since);
+    }
     return MG_OK;
 }
 
@@ -204,6 +183,7 @@ mg_status mg_graph_run_passes(mg_graph *g, mg_tensor **loss) {
             int changed = 0;
             for (int i = 0; i < n_passes; i++) {
                 if (g->pass_off[i] || (passes[i]->order >= MG_PASS_LATE) != late) continue;
+                g->readers_valid = false; /* built afresh for each pass run */
                 int r = passes[i]->run(g);
                 if (r < 0 || g->status) return pass_failed(g, passes[i], r);
                 g->pass_count[i] += r;
@@ -212,5 +192,6 @@ mg_status mg_graph_run_passes(mg_graph *g, mg_tensor **loss) {
             if (!changed) break;
             any = true;
         }
-    return any ? resort(g) : MG_OK;
+    if (g->checking && copy_params(g)) return g->status;
+    return any || g->checking ? resort(g) : MG_OK;
 }

@@ -59,7 +59,16 @@ int mg_graph_rewrite_count(const mg_graph *g, int pass);
  * and new_ is kept too. */
 void mg_graph_replace(mg_graph *g, mg_tensor *old, mg_tensor *new_, int since);
 
-/* The number of live nodes that read t (views count as readers). */
+/* Liveness, for the passes (core/readers.c). They are answered from a table
+ * of the live nodes and their readers, built once per pass run and again
+ * after each change (mg_graph_replace, mg_graph_keep), so each is a lookup.
+ *
+ * The live nodes that read t, one entry per input slot that reads it (a
+ * node reading t twice is there twice), in node order; *n gets their count.
+ * Valid until the graph changes: copy it before replacing. */
+mg_tensor *const *mg_graph_readers(const mg_graph *g, const mg_tensor *t, int *n);
+
+/* The number of live nodes' inputs that read t (views count as readers). */
 int mg_graph_uses(const mg_graph *g, const mg_tensor *t);
 
 /* Whether t is still part of the computation: reachable backwards from a
@@ -67,7 +76,8 @@ int mg_graph_uses(const mg_graph *g, const mg_tensor *t);
  * it already replaced). */
 bool mg_graph_is_live(const mg_graph *g, const mg_tensor *t);
 
-/* Runs the passes and re-sorts the nodes; called by mg_graph_compile. */
+/* Runs the passes and re-sorts the nodes; called by mg_graph_compile. In
+ * checking mode it then reads every parameter through a copy (core/graph.h). */
 mg_status mg_graph_run_passes(mg_graph *g, mg_tensor **loss);
 
 #endif

@@ -15,6 +15,7 @@
  * MLP and unembedding on one position in three. */
 #include <string.h>
 
+#include "core/alloc.h"
 #include "core/rewrite.h"
 #include "ops/ops.h"
 
@@ -81,14 +82,12 @@ static bool same_cut(cut a, cut b) {
 /* True when every reader of x is a slice with cut c (and x is not kept). */
 static bool only_cut_by(mg_graph *g, const mg_tensor *x, cut c) {
     /* a kept x is read by the caller in full */
-    if (!x->op || mg_graph_is_kept(g, x) || mg_graph_uses(g, x) == 0) return false;
-    for (int i = 0; i < mg_graph_node_count(g); i++) {
-        const mg_tensor *r = mg_graph_node(g, i);
-        if (!mg_graph_is_live(g, r)) continue;
-        for (int k = 0; k < r->n_in; k++) {
-            cut rc;
-            if (r->in[k] == x && !(mg_slice_args_of(r, &rc) && same_cut(rc, c))) return false;
-        }
+    int n;
+    mg_tensor *const *readers = mg_graph_readers(g, x, &n);
+    if (!x->op || mg_graph_is_kept(g, x) || n == 0) return false;
+    for (int k = 0; k < n; k++) {
+        cut rc;
+        if (!mg_slice_args_of(readers[k], &rc) || !same_cut(rc, c)) return false;
     }
     return true;
 }
@@ -102,17 +101,23 @@ static int run(mg_graph *g) {
         if (!mg_slice_args_of(s, &c) || !mg_graph_is_live(g, s)) continue;
         mg_tensor *x = s->in[0];
         if (!only_cut_by(g, x, c)) continue;
+        /* x's readers: the identical slices, listed before the graph changes */
+        int n;
+        mg_tensor *const *readers = mg_graph_readers(g, x, &n);
+        mg_tensor **slices = mg_malloc((size_t)n * sizeof *slices);
+        if (!slices) {
+            mg_graph_fail(g, MG_ERR_NOMEM, "dead_rows: out of memory");
+            return -1;
+        }
+        memcpy(slices, readers, (size_t)n * sizeof *slices);
         int since = mg_graph_node_count(g);
         mg_tensor *r = push(g, x, c);
+        /* every identical slice of x reads the pushed rows instead */
+        for (int k = 0; r && !mg_graph_status(g) && k < n; k++)
+            mg_graph_replace(g, slices[k], r, since);
+        mg_free(slices);
         if (mg_graph_status(g)) return -1;
         if (!r) continue;
-        /* every identical slice of x reads the pushed rows instead */
-        for (int j = 0; j < since; j++) {
-            mg_tensor *t = mg_graph_node(g, j);
-            cut tc;
-            if (mg_slice_args_of(t, &tc) && t->in[0] == x && mg_graph_is_live(g, t))
-                mg_graph_replace(g, t, r, since);
-        }
         changes++;
     }
     return changes;

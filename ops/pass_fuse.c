@@ -18,13 +18,9 @@
 
 /* The live node reading x when exactly one does, else NULL. */
 static mg_tensor *sole_reader(mg_graph *g, const mg_tensor *x) {
-    if (mg_graph_uses(g, x) != 1) return NULL;
-    for (int i = 0; i < mg_graph_node_count(g); i++) {
-        mg_tensor *r = mg_graph_node(g, i);
-        for (int k = 0; k < r->n_in; k++)
-            if (r->in[k] == x && mg_graph_is_live(g, r)) return r;
-    }
-    return NULL;
+    int n;
+    mg_tensor *const *readers = mg_graph_readers(g, x, &n);
+    return n == 1 ? readers[0] : NULL;
 }
 
 static bool same_shape(const mg_tensor *a, const mg_tensor *b) {

@@ -2,7 +2,10 @@
  * unchanged: the rewritten and the plain graph, side by side on the same
  * parameters and data, give the same loss, the same gradient of every
  * parameter and the same update, within float tolerance; and the rewrites
- * really happen. */
+ * really happen. Each comparison runs three ways: as a run compiles its
+ * graphs, in checking mode (a buffer is NaN once its interval ends, so a
+ * graph whose ops read a value after its interval fails), and in checking
+ * mode with buffer reuse off (core/graph.h). */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdio.h>
@@ -18,7 +21,10 @@ typedef struct {
     int64_t batch;
 } rcase;
 
-static mg_trainer *make(const rcase *c, const char *off) {
+typedef enum { AS_RUN, CHECKING, CHECKING_NO_REUSE } way;
+static const char *const way_names[] = {"as run", "checking", "checking, no reuse"};
+
+static mg_trainer *make_way(const rcase *c, const char *off, way w) {
     const mg_model_def *m = mg_model_find(c->model);
     cr_assert_not_null(m);
     mg_train_cfg cfg;
@@ -34,10 +40,14 @@ static mg_trainer *make(const rcase *c, const char *off) {
         cr_assert_eq(mg_model_option_parse(m, k, c->opts[i][1], &cfg.opt[k]), MG_OK);
     }
     snprintf(cfg.no_rewrites, sizeof cfg.no_rewrites, "%s", off);
+    cfg.graph_checking = w != AS_RUN;
+    cfg.graph_no_reuse = w == CHECKING_NO_REUSE;
     mg_trainer *t = NULL;
     cr_assert_eq(mg_trainer_new(&cfg, &t), MG_OK, "%s", mg_errmsg());
     return t;
 }
+
+static mg_trainer *make(const rcase *c, const char *off) { return make_way(c, off, AS_RUN); }
 
 static int total_rewrites(mg_trainer *t) {
     int n = 0;
@@ -45,10 +55,11 @@ static int total_rewrites(mg_trainer *t) {
     return n;
 }
 
-/* max |a - b| / max(max |b|, 1e-30) over n values */
+/* max |a - b| / max(max |b|, 1e-30) over n values (infinite if one is NaN) */
 static double rel_diff(const float *a, const float *b, size_t n) {
     double d = 0, s = 0;
     for (size_t i = 0; i < n; i++) {
+        if (isnan(a[i]) || isnan(b[i])) return INFINITY;
         d = fmax(d, fabs((double)a[i] - b[i]));
         s = fmax(s, fabs((double)b[i]));
     }
@@ -64,9 +75,10 @@ static int rewrites_by(mg_trainer *t, const char *pass) {
     return 0;
 }
 
-/* The graph with the rewrites but those in `off`, against the plain one. */
-static void same_step_without(rcase c, const char *off) {
-    mg_trainer *rw = make(&c, off), *plain = make(&c, "all");
+/* The graph with the rewrites but those in `off`, against the plain one,
+ * both compiled way w. */
+static void same_step_way(rcase c, const char *off, way w) {
+    mg_trainer *rw = make_way(&c, off, w), *plain = make_way(&c, "all", w);
     cr_assert_gt(total_rewrites(rw), 0, "%s: no rewrite applied", c.model);
     cr_assert_eq(total_rewrites(plain), 0);
     mg_params *P = mg_trainer_params(rw), *Q = mg_trainer_params(plain);
@@ -78,8 +90,11 @@ static void same_step_without(rcase c, const char *off) {
         mg_eval a, b;
         cr_assert_eq(mg_trainer_eval_train(rw, &a), MG_OK, "%s", mg_errmsg());
         cr_assert_eq(mg_trainer_eval_train(plain, &b), MG_OK, "%s", mg_errmsg());
+        cr_assert(isfinite(a.loss) && isfinite(b.loss), "%s (%s) step %d: loss %g, plain %g",
+                  c.model, way_names[w], step, a.loss, b.loss);
         cr_assert_float_eq(a.loss, b.loss, 1e-5 * fmax(1.0, fabs(b.loss)),
-                           "%s step %d loss %.9g vs %.9g", c.model, step, a.loss, b.loss);
+                           "%s (%s) step %d loss %.9g vs %.9g", c.model, way_names[w], step, a.loss,
+                           b.loss);
         cr_assert_eq(a.acc, b.acc);
         cr_assert_eq(mg_trainer_step(rw), MG_OK, "%s", mg_errmsg());
         cr_assert_eq(mg_trainer_step(plain), MG_OK, "%s", mg_errmsg());
@@ -87,14 +102,19 @@ static void same_step_without(rcase c, const char *off) {
             const mg_param_info *info = mg_params_info(P, k);
             double dg = rel_diff(mg_params_grad(P) + info->offset, mg_params_grad(Q) + info->offset,
                                  info->numel);
-            cr_assert_lt(dg, 1e-4, "%s step %d: gradient of %s differs by %.3g (relative)", c.model,
-                         step, info->name, dg);
+            cr_assert_lt(dg, 1e-4, "%s (%s) step %d: gradient of %s differs by %.3g (relative)",
+                         c.model, way_names[w], step, info->name, dg);
         }
         double dw = rel_diff(mg_params_data(P), mg_params_data(Q), n);
-        cr_assert_lt(dw, 1e-5, "%s step %d: parameters differ by %.3g", c.model, step, dw);
+        cr_assert_lt(dw, 1e-5, "%s (%s) step %d: parameters differ by %.3g", c.model, way_names[w],
+                     step, dw);
     }
     mg_trainer_free(rw);
     mg_trainer_free(plain);
+}
+
+static void same_step_without(rcase c, const char *off) {
+    for (way w = AS_RUN; w <= CHECKING_NO_REUSE; w++) same_step_way(c, off, w);
 }
 
 static void same_step(rcase c) { same_step_without(c, ""); }

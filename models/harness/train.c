@@ -102,6 +102,8 @@ static mg_status instantiate(mg_trainer *t, instance *in, int64_t n, bool traini
     if (!in->g) return mg_fail(MG_ERR_NOMEM, "out of memory creating a graph of model %s", m->name);
     mg_graph *g = in->g;
     if ((st = mg_graph_set_rewrites(g, c->no_rewrites))) return st;
+    mg_graph_set_checking(g, c->graph_checking); /* cannot fail: not compiled yet */
+    mg_graph_set_reuse(g, !c->graph_no_reuse);
     if (m->reads == MG_READS_OPERANDS) {
         in->a = mg_input(g, "a", MG_I32, MG_SHAPE(n));
         in->b = mg_input(g, "b", MG_I32, MG_SHAPE(n));

@@ -37,6 +37,9 @@ typedef struct {
     int threads; /* 0: all cores */
     /* graph rewrites left out: "" none, "all", or names (core/rewrite.h) */
     char no_rewrites[256];
+    /* for tests, not a train setting (never in config.json): compile every
+     * graph in checking mode and/or with buffer reuse off (core/graph.h) */
+    bool graph_checking, graph_no_reuse;
 } mg_train_cfg;
 
 /* Defaults of the canonical setting of `model` (options, task add, p, frac,
