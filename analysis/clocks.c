@@ -10,15 +10,15 @@
 
 #include "core/alloc.h"
 
-int64_t mg_first_crossing(const int64_t *steps, const double *v, int n, double threshold,
-                          bool above) {
+int64_t mg_clocks_first_crossing(const int64_t *steps, const double *v, int n, double threshold,
+                                 bool above) {
     if (!steps || !v) return -1;
     for (int i = 0; i < n; i++)
         if (above ? v[i] >= threshold : v[i] <= threshold) return steps[i];
     return -1;
 }
 
-int64_t mg_onset_half(const int64_t *steps, const double *v, int n) {
+int64_t mg_clocks_onset_half(const int64_t *steps, const double *v, int n) {
     if (!steps || !v || n < 2) return -1;
     double rise = v[n - 1] - v[0];
     if (rise == 0 || isnan(rise)) return -1;
@@ -27,7 +27,7 @@ int64_t mg_onset_half(const int64_t *steps, const double *v, int n) {
     return -1; /* unreachable for finite values: the last sample has covered all */
 }
 
-int64_t mg_settle_step(const int64_t *steps, const double *v, int n, double rel) {
+int64_t mg_clocks_settle_step(const int64_t *steps, const double *v, int n, double rel) {
     if (!steps || !v || n <= 0) return -1;
     double last = v[n - 1], tol = rel * fabs(last);
     if (!(fabs(v[n - 1] - last) <= tol)) return -1; /* NaN final value */
@@ -36,7 +36,7 @@ int64_t mg_settle_step(const int64_t *steps, const double *v, int n, double rel)
     return steps[i];
 }
 
-int64_t mg_stays_above(const int64_t *steps, const double *v, int n, double threshold) {
+int64_t mg_clocks_stays_above(const int64_t *steps, const double *v, int n, double threshold) {
     if (!steps || !v || n <= 0) return -1;
     if (!(v[n - 1] >= threshold)) return -1;
     int i = n - 1;
@@ -44,15 +44,15 @@ int64_t mg_stays_above(const int64_t *steps, const double *v, int n, double thre
     return steps[i];
 }
 
-int64_t mg_t_simplify(const int64_t *steps, const double *energy, const double *conc, int n,
-                      double rel, double conc_threshold) {
-    int64_t te = mg_settle_step(steps, energy, n, rel);
-    int64_t tc = mg_stays_above(steps, conc, n, conc_threshold);
+int64_t mg_clocks_t_simplify(const int64_t *steps, const double *energy, const double *conc, int n,
+                             double rel, double conc_threshold) {
+    int64_t te = mg_clocks_settle_step(steps, energy, n, rel);
+    int64_t tc = mg_clocks_stays_above(steps, conc, n, conc_threshold);
     if (te < 0 || tc < 0) return -1;
     return te > tc ? te : tc;
 }
 
-double mg_cumulative(const int64_t *steps, const double *v, int n, int64_t until) {
+double mg_clocks_cumulative(const int64_t *steps, const double *v, int n, int64_t until) {
     if (!steps || !v || n <= 0) return NAN;
     double sum = 0;
     for (int i = 0; i < n && steps[i] < until; i++) {
@@ -64,10 +64,10 @@ double mg_cumulative(const int64_t *steps, const double *v, int n, int64_t until
     return sum;
 }
 
-mg_lead mg_lead_of(int64_t t_classifier, int64_t t_embed) {
-    mg_lead l = {.t_classifier = t_classifier, .t_embed = t_embed};
+mg_clocks_lead mg_clocks_lead_of(int64_t t_classifier, int64_t t_embed) {
+    mg_clocks_lead l = {.t_classifier = t_classifier, .t_embed = t_embed};
     if (t_classifier == -1 || t_embed == -1) {
-        l.lead_steps = MG_LEAD_NONE;
+        l.lead_steps = MG_CLOCKS_LEAD_NONE;
         l.lead_ratio = NAN;
         return l;
     }
@@ -87,28 +87,32 @@ static int cmp_row(const void *pa, const void *pb) {
     return (a->row > b->row) - (a->row < b->row);
 }
 
-mg_status mg_series_select(const int64_t *steps, const char *const *keys, const double *vals,
-                           int64_t nrows, const char *name, int64_t **out_steps, double **out_vals,
-                           int *out_n) {
+mg_status mg_clocks_series_select(const int64_t *steps, const char *const *keys, const double *vals,
+                                  int64_t nrows, const char *name, int64_t **out_steps,
+                                  double **out_vals, int *out_n) {
     if (!out_steps || !out_vals || !out_n)
-        return mg_fail(MG_ERR_ARG, "mg_series_select: out_steps, out_vals and out_n must not be "
-                                   "NULL");
+        return mg_fail(MG_ERR_ARG,
+                       "mg_clocks_series_select: out_steps, out_vals and out_n must not be "
+                       "NULL");
     *out_steps = NULL;
     *out_vals = NULL;
     *out_n = 0;
-    if (!name) return mg_fail(MG_ERR_ARG, "mg_series_select: the series name must not be NULL");
+    if (!name)
+        return mg_fail(MG_ERR_ARG, "mg_clocks_series_select: the series name must not be NULL");
     if (nrows < 0)
-        return mg_fail(MG_ERR_ARG, "mg_series_select: nrows must be >= 0, got %lld",
+        return mg_fail(MG_ERR_ARG, "mg_clocks_series_select: nrows must be >= 0, got %lld",
                        (long long)nrows);
     if (nrows > 0 && (!steps || !keys || !vals))
-        return mg_fail(MG_ERR_ARG, "mg_series_select: steps, keys and vals must not be NULL");
+        return mg_fail(MG_ERR_ARG,
+                       "mg_clocks_series_select: steps, keys and vals must not be NULL");
 
     int64_t m = 0;
     for (int64_t i = 0; i < nrows; i++) m += keys[i] && strcmp(keys[i], name) == 0;
     if (m == 0) return MG_OK;
     if (m > INT_MAX)
-        return mg_fail(MG_ERR_ARG, "mg_series_select: series '%s' has %lld rows, more than %d",
-                       name, (long long)m, INT_MAX);
+        return mg_fail(MG_ERR_ARG,
+                       "mg_clocks_series_select: series '%s' has %lld rows, more than %d", name,
+                       (long long)m, INT_MAX);
 
     row_ref *refs = mg_malloc((size_t)m * sizeof *refs);
     int64_t *os = mg_malloc((size_t)m * sizeof *os);
@@ -117,7 +121,7 @@ mg_status mg_series_select(const int64_t *steps, const char *const *keys, const 
         mg_free(refs);
         mg_free(os);
         mg_free(ov);
-        return mg_fail(MG_ERR_NOMEM, "mg_series_select: out of memory for %lld rows of '%s'",
+        return mg_fail(MG_ERR_NOMEM, "mg_clocks_series_select: out of memory for %lld rows of '%s'",
                        (long long)m, name);
     }
     int64_t j = 0;

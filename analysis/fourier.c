@@ -224,9 +224,9 @@ static double dot(const double *a, const double *b, int d) {
     return s;
 }
 
-mg_status mg_circle_fit(const float *w, int p, int d, int64_t rs, int64_t cs, int k,
-                        double *radius_cv, double *angle_corr, double *xy) {
-    static const char fn[] = "mg_circle_fit";
+mg_status mg_fourier_circle_fit(const float *w, int p, int d, int64_t rs, int64_t cs, int k,
+                                double *radius_cv, double *angle_corr, double *xy) {
+    static const char fn[] = "mg_fourier_circle_fit";
     mg_status st = check_shape(w, p, d, fn);
     if (st != MG_OK) return st;
     if (k < 1 || k > (p - 1) / 2)

@@ -85,7 +85,7 @@ mg_status mg_fourier_keys_str(const mg_fourier *f, char *buf, size_t n);
  * If a_k and b_k are parallel the "plane" is a line: v = 0 and every point
  * lies on the first axis. MG_ERR_NUMERIC when frequency k carries no energy
  * (a_k = b_k = 0), as there is no plane to project on. */
-mg_status mg_circle_fit(const float *w, int p, int d, int64_t rs, int64_t cs, int k,
-                        double *radius_cv, double *angle_corr, double *xy);
+mg_status mg_fourier_circle_fit(const float *w, int p, int d, int64_t rs, int64_t cs, int k,
+                                double *radius_cv, double *angle_corr, double *xy);
 
 #endif

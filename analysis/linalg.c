@@ -50,7 +50,7 @@ static mg_status svals(double *a, int m, int n, double *sv, const char *fn) {
 
 /* ---- spectrum ----------------------------------------------------------------- */
 
-double mg_schatten(const double *sv, int n, double q) {
+double mg_linalg_schatten(const double *sv, int n, double q) {
     if (!(q > 0.0)) return NAN;
     double mx = 0.0;
     for (int i = 0; i < n; i++) mx = fmax(mx, fabs(sv[i]));
@@ -60,15 +60,15 @@ double mg_schatten(const double *sv, int n, double q) {
     return mx * pow(s, 1.0 / q);
 }
 
-void mg_spectrum_free(mg_spectrum *s) {
+void mg_linalg_spectrum_free(mg_linalg_spectrum *s) {
     if (!s) return;
     mg_free(s->sv);
     s->sv = NULL;
 }
 
-mg_status mg_spectrum_compute(const float *w, int m, int n, int64_t rs, int64_t cs,
-                              mg_spectrum *out) {
-    static const char fn[] = "mg_spectrum_compute";
+mg_status mg_linalg_spectrum_compute(const float *w, int m, int n, int64_t rs, int64_t cs,
+                                     mg_linalg_spectrum *out) {
+    static const char fn[] = "mg_linalg_spectrum_compute";
     if (!out) return mg_fail(MG_ERR_ARG, "%s: out is NULL", fn);
     memset(out, 0, sizeof *out);
     double *a = NULL;
@@ -83,7 +83,7 @@ mg_status mg_spectrum_compute(const float *w, int m, int n, int64_t rs, int64_t 
     st = svals(a, m, n, out->sv, fn);
     mg_free(a);
     if (st != MG_OK) {
-        mg_spectrum_free(out);
+        mg_linalg_spectrum_free(out);
         return st;
     }
     out->n_sv = k;
@@ -118,7 +118,7 @@ mg_status mg_spectrum_compute(const float *w, int m, int n, int64_t rs, int64_t 
  * against the numerical rank, which needs the SVD. */
 static mg_status top_right(const float *w, int m, int64_t rs, int64_t cs, int k, int n,
                            const char *name, const char *kname, double *v) {
-    static const char fn[] = "mg_principal_cosines";
+    static const char fn[] = "mg_linalg_principal_cosines";
     double *a = NULL;
     mg_status st = load_colmajor(w, m, n, rs, cs, fn, name, &a);
     if (st != MG_OK) return st;
@@ -159,10 +159,10 @@ static mg_status top_right(const float *w, int m, int64_t rs, int64_t cs, int k,
     return MG_OK;
 }
 
-mg_status mg_principal_cosines(const float *a, int ma, int64_t ars, int64_t acs, int ka,
-                               const float *b, int mb, int64_t brs, int64_t bcs, int kb, int n,
-                               double *cos) {
-    static const char fn[] = "mg_principal_cosines";
+mg_status mg_linalg_principal_cosines(const float *a, int ma, int64_t ars, int64_t acs, int ka,
+                                      const float *b, int mb, int64_t brs, int64_t bcs, int kb,
+                                      int n, double *cos) {
+    static const char fn[] = "mg_linalg_principal_cosines";
     if (!cos) return mg_fail(MG_ERR_ARG, "%s: cos is NULL", fn);
     if (n < 1) return mg_fail(MG_ERR_ARG, "%s: n (columns) must be >= 1, got n = %d", fn, n);
     if (ka < 1 || kb < 1) /* before sizing buffers by ka, kb */

@@ -4,8 +4,8 @@
 #include <math.h>
 #include <string.h>
 
-void mg_probe_layers(const mg_params *p, const float *w, const float *grad, const float *next,
-                     const float *init, mg_layer_probe *out) {
+void mg_probes_compute(const mg_params *p, const float *w, const float *grad, const float *next,
+                       const float *init, mg_probes_layer *out) {
     int nl = mg_params_layer_count(p);
     /* per layer: ||W||^2, ||g||^2, ||next - W||^2, ||W - init||^2, ||init||^2 */
     double acc[nl > 0 ? nl : 1][5];
@@ -34,7 +34,7 @@ void mg_probe_layers(const mg_params *p, const float *w, const float *grad, cons
     }
 }
 
-double mg_structural_energy(const mg_params *p, const float *w) {
+double mg_probes_structural_energy(const mg_params *p, const float *w) {
     double s = 0;
     for (size_t i = 0; i < mg_params_total(p); i++) s += (double)w[i] * w[i];
     return s;

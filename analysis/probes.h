@@ -16,24 +16,24 @@
 
 /* The probe values, in the order of probes.csv's columns after step and
  * layer (models/harness/rundir.h): one line adds a field here and a column
- * there; mg_probe_layers (probes.c) computes it. */
-#define MG_PROBE_VALUES(X)                                                                         \
+ * there; mg_probes_compute (probes.c) computes it. */
+#define MG_PROBES_VALUES(X)                                                                        \
     X(grad_norm) X(rel_grad_norm) X(update_ratio) X(weight_norm) X(displacement)
 
-#define MG_PROBE_FIELD(n) double n;
+#define MG_PROBES_FIELD(n) double n;
 typedef struct {
-    MG_PROBE_VALUES(MG_PROBE_FIELD)
-} mg_layer_probe;
+    MG_PROBES_VALUES(MG_PROBES_FIELD)
+} mg_probes_layer;
 
 /* Fills out[l] for every layer l of p (mg_params_layer_count entries) from
  * the parameters w (theta_s), their gradient, the parameters after the
  * update (next; NULL: update_ratio is NaN) and at step 0 (init; NULL:
  * displacement is NaN). All buffers have the store's layout. */
-void mg_probe_layers(const mg_params *p, const float *w, const float *grad, const float *next,
-                     const float *init, mg_layer_probe *out);
+void mg_probes_compute(const mg_params *p, const float *w, const float *grad, const float *next,
+                       const float *init, mg_probes_layer *out);
 
 /* sum over layers of ||W_l||^2: the weight-decay penalty, the "structural
  * energy" of the two-clocks theory. */
-double mg_structural_energy(const mg_params *p, const float *w);
+double mg_probes_structural_energy(const mg_params *p, const float *w);
 
 #endif

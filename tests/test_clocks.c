@@ -17,11 +17,11 @@ Test(clocks, first_crossing_of_a_step_at_300) {
         v[i] = s[i] >= 300 ? 1.0 : 0.0;
         fall[i] = 1.0 - v[i];
     }
-    cr_assert_eq(mg_first_crossing(s, v, 21, 0.99, true), 300);
-    cr_assert_eq(mg_first_crossing(s, v, 21, 1.0, true), 300, "the threshold itself counts");
-    cr_assert_eq(mg_first_crossing(s, fall, 21, 1e-2, false), 300);
-    cr_assert_eq(mg_first_crossing(s, v, 21, 1.5, true), -1, "never reached");
-    cr_assert_eq(mg_first_crossing(s, v, 0, 0.5, true), -1);
+    cr_assert_eq(mg_clocks_first_crossing(s, v, 21, 0.99, true), 300);
+    cr_assert_eq(mg_clocks_first_crossing(s, v, 21, 1.0, true), 300, "the threshold itself counts");
+    cr_assert_eq(mg_clocks_first_crossing(s, fall, 21, 1e-2, false), 300);
+    cr_assert_eq(mg_clocks_first_crossing(s, v, 21, 1.5, true), -1, "never reached");
+    cr_assert_eq(mg_clocks_first_crossing(s, v, 0, 0.5, true), -1);
 }
 
 Test(clocks, onset_of_a_linear_ramp_is_its_midpoint) {
@@ -31,10 +31,10 @@ Test(clocks, onset_of_a_linear_ramp_is_its_midpoint) {
         s[i] = 100 * i;
         v[i] = s[i] / 1000.0; /* 0 .. 1 */
     }
-    cr_assert_eq(mg_onset_half(s, v, 11), 500);
+    cr_assert_eq(mg_clocks_onset_half(s, v, 11), 500);
     /* Scale and offset do not matter: the threshold is relative. */
     for (int i = 0; i < 11; i++) v[i] = 0.02 + 0.1 * s[i] / 1000.0;
-    cr_assert_eq(mg_onset_half(s, v, 11), 500);
+    cr_assert_eq(mg_clocks_onset_half(s, v, 11), 500);
 }
 
 Test(clocks, onset_of_falling_series) {
@@ -44,19 +44,19 @@ Test(clocks, onset_of_falling_series) {
         s[i] = 100 * i;
         v[i] = 1.0 - s[i] / 1000.0;
     }
-    cr_assert_eq(mg_onset_half(s, v, 11), 500);
+    cr_assert_eq(mg_clocks_onset_half(s, v, 11), 500);
     /* 10 → 2, rise −8, half at 6: (9−10)/−8 = 0.125, (4−10)/−8 = 0.75. */
     int64_t s2[5] = {0, 10, 20, 30, 40};
     double v2[5] = {10, 9, 4, 3, 2};
-    cr_assert_eq(mg_onset_half(s2, v2, 5), 20);
+    cr_assert_eq(mg_clocks_onset_half(s2, v2, 5), 20);
 }
 
 Test(clocks, no_rise_has_no_onset) {
     int64_t s[4] = {0, 10, 20, 30};
     double flat[4] = {3, 3, 3, 3}, back[4] = {1, 5, 2, 1};
-    cr_assert_eq(mg_onset_half(s, flat, 4), -1);
-    cr_assert_eq(mg_onset_half(s, back, 4), -1, "ends where it started");
-    cr_assert_eq(mg_onset_half(s, flat, 1), -1, "one sample");
+    cr_assert_eq(mg_clocks_onset_half(s, flat, 4), -1);
+    cr_assert_eq(mg_clocks_onset_half(s, back, 4), -1, "ends where it started");
+    cr_assert_eq(mg_clocks_onset_half(s, flat, 1), -1, "one sample");
 }
 
 /* Within 5% of the final 1.0 means in [0.95, 1.05]: from the end 1.0, 0.97,
@@ -64,24 +64,24 @@ Test(clocks, no_rise_has_no_onset) {
 Test(clocks, settle_step_after_an_oscillation) {
     int64_t s[8] = {0, 10, 20, 30, 40, 50, 60, 70};
     double v[8] = {0, 2, 0.5, 1.5, 0.9, 1.04, 0.97, 1.0};
-    cr_assert_eq(mg_settle_step(s, v, 8, 0.05), 50);
-    cr_assert_eq(mg_settle_step(s, v, 8, 0.11), 40, "0.9 is within 11%%");
-    cr_assert_eq(mg_settle_step(s, v, 8, 0.0), 70, "only the last value itself");
-    cr_assert_eq(mg_settle_step(s, v, 0, 0.05), -1);
+    cr_assert_eq(mg_clocks_settle_step(s, v, 8, 0.05), 50);
+    cr_assert_eq(mg_clocks_settle_step(s, v, 8, 0.11), 40, "0.9 is within 11%%");
+    cr_assert_eq(mg_clocks_settle_step(s, v, 8, 0.0), 70, "only the last value itself");
+    cr_assert_eq(mg_clocks_settle_step(s, v, 0, 0.05), -1);
     double constant[3] = {2, 2, 2};
-    cr_assert_eq(mg_settle_step(s, constant, 3, 0.05), 0);
+    cr_assert_eq(mg_clocks_settle_step(s, constant, 3, 0.05), 0);
 }
 
 Test(clocks, stays_above_and_t_simplify) {
     int64_t s[8] = {0, 10, 20, 30, 40, 50, 60, 70};
     double energy[8] = {0, 2, 0.5, 1.5, 0.9, 1.04, 0.97, 1.0};  /* settles at 50 */
     double conc[8] = {0.1, 0.6, 0.4, 0.7, 0.8, 0.9, 0.9, 0.95}; /* stays > 0.5 from 30 */
-    cr_assert_eq(mg_stays_above(s, conc, 8, 0.5), 30);
-    cr_assert_eq(mg_stays_above(s, conc, 8, 0.85), 50);
-    cr_assert_eq(mg_stays_above(s, conc, 8, 0.96), -1, "last value below");
-    cr_assert_eq(mg_t_simplify(s, energy, conc, 8, 0.05, 0.5), 50, "energy is the later");
-    cr_assert_eq(mg_t_simplify(s, energy, conc, 8, 0.11, 0.85), 50, "40 vs 50: conc later");
-    cr_assert_eq(mg_t_simplify(s, energy, conc, 8, 0.05, 0.96), -1);
+    cr_assert_eq(mg_clocks_stays_above(s, conc, 8, 0.5), 30);
+    cr_assert_eq(mg_clocks_stays_above(s, conc, 8, 0.85), 50);
+    cr_assert_eq(mg_clocks_stays_above(s, conc, 8, 0.96), -1, "last value below");
+    cr_assert_eq(mg_clocks_t_simplify(s, energy, conc, 8, 0.05, 0.5), 50, "energy is the later");
+    cr_assert_eq(mg_clocks_t_simplify(s, energy, conc, 8, 0.11, 0.85), 50, "40 vs 50: conc later");
+    cr_assert_eq(mg_clocks_t_simplify(s, energy, conc, 8, 0.05, 0.96), -1);
 }
 
 /* Samples at 0, 10, 30, 60 with values 1, 2, 3, 4; each holds until the next.
@@ -91,34 +91,34 @@ Test(clocks, stays_above_and_t_simplify) {
 Test(clocks, cumulative_with_uneven_sampling) {
     int64_t s[4] = {0, 10, 30, 60};
     double v[4] = {1, 2, 3, 4};
-    cr_assert_float_eq(mg_cumulative(s, v, 4, 40), 80.0, 1e-12);
-    cr_assert_float_eq(mg_cumulative(s, v, 4, 100), 260.0, 1e-12);
-    cr_assert_float_eq(mg_cumulative(s, v, 4, 5), 5.0, 1e-12);
-    cr_assert_float_eq(mg_cumulative(s, v, 4, 0), 0.0, 1e-12);
-    cr_assert(isnan(mg_cumulative(s, v, 0, 40)));
+    cr_assert_float_eq(mg_clocks_cumulative(s, v, 4, 40), 80.0, 1e-12);
+    cr_assert_float_eq(mg_clocks_cumulative(s, v, 4, 100), 260.0, 1e-12);
+    cr_assert_float_eq(mg_clocks_cumulative(s, v, 4, 5), 5.0, 1e-12);
+    cr_assert_float_eq(mg_clocks_cumulative(s, v, 4, 0), 0.0, 1e-12);
+    cr_assert(isnan(mg_clocks_cumulative(s, v, 0, 40)));
     /* A probe at every step: the plain sum of the values at steps < until. */
     int64_t e[5] = {1, 2, 3, 4, 5};
     double ev[5] = {0.5, 0.25, 0.125, 1, 2};
-    cr_assert_float_eq(mg_cumulative(e, ev, 5, 4), 0.875, 1e-12);
+    cr_assert_float_eq(mg_clocks_cumulative(e, ev, 5, 4), 0.875, 1e-12);
 }
 
 Test(clocks, lead_of_classifier_over_embedding) {
-    mg_lead l = mg_lead_of(130, 710);
+    mg_clocks_lead l = mg_clocks_lead_of(130, 710);
     cr_assert_eq(l.t_classifier, 130);
     cr_assert_eq(l.t_embed, 710);
     cr_assert_eq(l.lead_steps, 580);
     cr_assert_float_eq(l.lead_ratio, 710.0 / 130.0, 1e-12);
-    l = mg_lead_of(700, 150); /* the embedding moved first */
+    l = mg_clocks_lead_of(700, 150); /* the embedding moved first */
     cr_assert_eq(l.lead_steps, -550);
     cr_assert_float_eq(l.lead_ratio, 150.0 / 700.0, 1e-12);
-    l = mg_lead_of(0, 200); /* onset at step 0: a lead but no ratio */
+    l = mg_clocks_lead_of(0, 200); /* onset at step 0: a lead but no ratio */
     cr_assert_eq(l.lead_steps, 200);
     cr_assert(isnan(l.lead_ratio));
-    l = mg_lead_of(-1, 200);
-    cr_assert_eq(l.lead_steps, MG_LEAD_NONE);
+    l = mg_clocks_lead_of(-1, 200);
+    cr_assert_eq(l.lead_steps, MG_CLOCKS_LEAD_NONE);
     cr_assert(isnan(l.lead_ratio));
-    l = mg_lead_of(130, -1);
-    cr_assert_eq(l.lead_steps, MG_LEAD_NONE);
+    l = mg_clocks_lead_of(130, -1);
+    cr_assert_eq(l.lead_steps, MG_CLOCKS_LEAD_NONE);
     cr_assert(isnan(l.lead_ratio));
 }
 
@@ -130,7 +130,7 @@ Test(clocks, series_select_picks_the_rows_of_one_key_in_step_order) {
     int64_t *os = NULL;
     double *ov = NULL;
     int n = -1;
-    cr_assert_eq(mg_series_select(steps, keys, vals, 8, "embed", &os, &ov, &n), MG_OK, "%s",
+    cr_assert_eq(mg_clocks_series_select(steps, keys, vals, 8, "embed", &os, &ov, &n), MG_OK, "%s",
                  mg_errmsg());
     cr_assert_eq(n, 4);
     const int64_t want_s[4] = {0, 5, 10, 20};
@@ -142,14 +142,14 @@ Test(clocks, series_select_picks_the_rows_of_one_key_in_step_order) {
     mg_free(os);
     mg_free(ov);
 
-    cr_assert_eq(mg_series_select(steps, keys, vals, 8, "classifier", &os, &ov, &n), MG_OK);
+    cr_assert_eq(mg_clocks_series_select(steps, keys, vals, 8, "classifier", &os, &ov, &n), MG_OK);
     cr_assert_eq(n, 3);
     cr_assert(os[0] == 0 && os[1] == 5 && os[2] == 10);
     cr_assert(ov[0] == 100 && ov[1] == 200 && ov[2] == 300);
     mg_free(os);
     mg_free(ov);
 
-    cr_assert_eq(mg_series_select(steps, keys, vals, 8, "mlp", &os, &ov, &n), MG_OK);
+    cr_assert_eq(mg_clocks_series_select(steps, keys, vals, 8, "mlp", &os, &ov, &n), MG_OK);
     cr_assert(n == 0 && os == NULL && ov == NULL, "a missing series is empty");
 }
 
@@ -160,7 +160,7 @@ Test(clocks, series_select_keeps_table_order_for_equal_steps) {
     int64_t *os;
     double *ov;
     int n;
-    cr_assert_eq(mg_series_select(steps, keys, vals, 3, "a", &os, &ov, &n), MG_OK);
+    cr_assert_eq(mg_clocks_series_select(steps, keys, vals, 3, "a", &os, &ov, &n), MG_OK);
     cr_assert(n == 3 && ov[0] == 6 && ov[1] == 7 && ov[2] == 8);
     mg_free(os);
     mg_free(ov);
@@ -173,11 +173,11 @@ Test(clocks, series_select_bad_arguments) {
     int64_t *os;
     double *ov;
     int n;
-    cr_assert_eq(mg_series_select(steps, keys, vals, 1, NULL, &os, &ov, &n), MG_ERR_ARG);
+    cr_assert_eq(mg_clocks_series_select(steps, keys, vals, 1, NULL, &os, &ov, &n), MG_ERR_ARG);
     cr_assert(strstr(mg_errmsg(), "name"), "message: %s", mg_errmsg());
-    cr_assert_eq(mg_series_select(NULL, keys, vals, 1, "a", &os, &ov, &n), MG_ERR_ARG);
+    cr_assert_eq(mg_clocks_series_select(NULL, keys, vals, 1, "a", &os, &ov, &n), MG_ERR_ARG);
     cr_assert(strstr(mg_errmsg(), "NULL"), "message: %s", mg_errmsg());
-    cr_assert_eq(mg_series_select(steps, keys, vals, 1, "a", NULL, &ov, &n), MG_ERR_ARG);
-    cr_assert_eq(mg_series_select(steps, keys, vals, -1, "a", &os, &ov, &n), MG_ERR_ARG);
+    cr_assert_eq(mg_clocks_series_select(steps, keys, vals, 1, "a", NULL, &ov, &n), MG_ERR_ARG);
+    cr_assert_eq(mg_clocks_series_select(steps, keys, vals, -1, "a", &os, &ov, &n), MG_ERR_ARG);
     cr_assert(strstr(mg_errmsg(), "nrows"), "message: %s", mg_errmsg());
 }

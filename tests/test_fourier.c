@@ -77,7 +77,7 @@ Test(fourier, exact_circle_has_constant_radius_and_ideal_angles) {
     add_circle(w, p, d, 2, r, k, 1, 0.6, -1.1);
     for (int x = 0; x < p; x++) w[x * d + 0] += 3.0f; /* an offset: the fit centres */
     double cv = -1, corr = -1, xy[2 * 31];
-    cr_assert_eq(mg_circle_fit(w, p, d, d, 1, k, &cv, &corr, xy), MG_OK, "%s", mg_errmsg());
+    cr_assert_eq(mg_fourier_circle_fit(w, p, d, d, 1, k, &cv, &corr, xy), MG_OK, "%s", mg_errmsg());
     cr_assert(cv >= 0 && cv < 1e-6, "radius cv %.3g", cv);
     cr_assert_float_eq(corr, 1.0, 1e-9, "angle corr %.12f", corr);
     /* u is a_k's direction (the cos axis), v the sin axis: P_x = r (cos, sin). */
@@ -94,7 +94,8 @@ Test(fourier, reflected_circle_still_has_angle_corr_one) {
     float *w = zeros(p * d);
     add_circle(w, p, d, 0, 2.0, k, -1, 0.3, 0.9); /* angles -2 pi k x / p */
     double cv, corr;
-    cr_assert_eq(mg_circle_fit(w, p, d, d, 1, k, &cv, &corr, NULL), MG_OK, "%s", mg_errmsg());
+    cr_assert_eq(mg_fourier_circle_fit(w, p, d, d, 1, k, &cv, &corr, NULL), MG_OK, "%s",
+                 mg_errmsg());
     cr_assert(cv < 1e-6, "radius cv %.3g", cv);
     cr_assert_float_eq(corr, 1.0, 1e-9, "angle corr %.12f", corr);
     mg_free(w);
@@ -111,7 +112,8 @@ Test(fourier, permuted_rows_lose_the_angle_order) {
     mg_rng_shuffle(&r, perm, p);
     for (int x = 0; x < p; x++) memcpy(wp + x * d, w + perm[x] * d, d * sizeof *w);
     double cv, corr;
-    cr_assert_eq(mg_circle_fit(wp, p, d, d, 1, k, &cv, &corr, NULL), MG_OK, "%s", mg_errmsg());
+    cr_assert_eq(mg_fourier_circle_fit(wp, p, d, d, 1, k, &cv, &corr, NULL), MG_OK, "%s",
+                 mg_errmsg());
     /* Random angles give about 1/sqrt(31) = 0.18. */
     cr_assert(corr < 0.5, "angle corr %.4f for shuffled rows", corr);
     mg_free(w);
@@ -138,7 +140,7 @@ Test(fourier, two_equal_frequencies_are_both_key) {
     cr_assert_str_eq(keys, "3,7");
     /* Each frequency's own circle is perfect in its own plane. */
     double cv, corr;
-    cr_assert_eq(mg_circle_fit(w, p, d, d, 1, 7, &cv, &corr, NULL), MG_OK);
+    cr_assert_eq(mg_fourier_circle_fit(w, p, d, d, 1, 7, &cv, &corr, NULL), MG_OK);
     cr_assert(cv < 1e-6, "radius cv %.3g", cv);
     cr_assert_float_eq(corr, 1.0, 1e-9);
     mg_fourier_free(&f);
@@ -267,8 +269,8 @@ Test(fourier, transposed_storage_read_by_strides_gives_the_same_spectrum) {
         cr_assert_eq(b.order[k], a.order[k]);
     }
     double cva, ca, cvb, cb;
-    cr_assert_eq(mg_circle_fit(w, p, d, d, 1, 11, &cva, &ca, NULL), MG_OK);
-    cr_assert_eq(mg_circle_fit(wt, p, d, 1, p, 11, &cvb, &cb, NULL), MG_OK);
+    cr_assert_eq(mg_fourier_circle_fit(w, p, d, d, 1, 11, &cva, &ca, NULL), MG_OK);
+    cr_assert_eq(mg_fourier_circle_fit(wt, p, d, 1, p, 11, &cvb, &cb, NULL), MG_OK);
     cr_assert_float_eq(cvb, cva, 1e-12);
     cr_assert_float_eq(cb, ca, 1e-12);
     mg_fourier_free(&a);
@@ -289,7 +291,7 @@ Test(fourier, bad_p_is_an_argument_error_naming_p) {
         cr_assert_null(f.energy);
         mg_fourier_free(&f); /* safe after a failure */
         double cv, corr;
-        cr_assert_eq(mg_circle_fit(w, bad[i], 2, 2, 1, 1, &cv, &corr, NULL), MG_ERR_ARG);
+        cr_assert_eq(mg_fourier_circle_fit(w, bad[i], 2, 2, 1, 1, &cv, &corr, NULL), MG_ERR_ARG);
         cr_assert(strstr(mg_errmsg(), want), "message: %s", mg_errmsg());
     }
     cr_assert_eq(mg_fourier_compute(w, 5, 0, 1, 1, &f), MG_ERR_ARG);
@@ -301,11 +303,12 @@ Test(fourier, circle_frequency_out_of_range_is_an_argument_error_naming_k) {
     const int p = 31, d = 4;
     float *w = gaussian(p, d, 3);
     double cv, corr;
-    cr_assert_eq(mg_circle_fit(w, p, d, d, 1, 0, &cv, &corr, NULL), MG_ERR_ARG);
+    cr_assert_eq(mg_fourier_circle_fit(w, p, d, d, 1, 0, &cv, &corr, NULL), MG_ERR_ARG);
     cr_assert(strstr(mg_errmsg(), "k = 0"), "message: %s", mg_errmsg());
-    cr_assert_eq(mg_circle_fit(w, p, d, d, 1, 16, &cv, &corr, NULL), MG_ERR_ARG);
+    cr_assert_eq(mg_fourier_circle_fit(w, p, d, d, 1, 16, &cv, &corr, NULL), MG_ERR_ARG);
     cr_assert(strstr(mg_errmsg(), "k = 16"), "message: %s", mg_errmsg());
-    cr_assert_eq(mg_circle_fit(w, p, d, d, 1, 15, &cv, &corr, NULL), MG_OK, "%s", mg_errmsg());
+    cr_assert_eq(mg_fourier_circle_fit(w, p, d, d, 1, 15, &cv, &corr, NULL), MG_OK, "%s",
+                 mg_errmsg());
     mg_free(w);
 }
 
@@ -313,7 +316,7 @@ Test(fourier, no_energy_at_k_and_non_finite_input_are_numeric_errors) {
     const int p = 11, d = 3;
     float *w = zeros(p * d);
     double cv, corr;
-    cr_assert_eq(mg_circle_fit(w, p, d, d, 1, 2, &cv, &corr, NULL), MG_ERR_NUMERIC);
+    cr_assert_eq(mg_fourier_circle_fit(w, p, d, d, 1, 2, &cv, &corr, NULL), MG_ERR_NUMERIC);
     cr_assert(strstr(mg_errmsg(), "k = 2"), "message: %s", mg_errmsg());
     w[4] = NAN;
     mg_fourier f;

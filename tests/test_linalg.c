@@ -14,8 +14,8 @@ Test(spectrum, diagonal_three_four_has_known_norms_and_ranks) {
     float w[5 * 4] = {0};
     w[0 * 4 + 0] = 3.0f;
     w[1 * 4 + 1] = 4.0f;
-    mg_spectrum s;
-    cr_assert_eq(mg_spectrum_compute(w, 5, 4, 4, 1, &s), MG_OK, "%s", mg_errmsg());
+    mg_linalg_spectrum s;
+    cr_assert_eq(mg_linalg_spectrum_compute(w, 5, 4, 4, 1, &s), MG_OK, "%s", mg_errmsg());
     cr_assert_eq(s.n_sv, 4);
     cr_assert_float_eq(s.sv[0], 4.0, 1e-12);
     cr_assert_float_eq(s.sv[1], 3.0, 1e-12);
@@ -30,15 +30,15 @@ Test(spectrum, diagonal_three_four_has_known_norms_and_ranks) {
     double h = -(4.0 / 7 * log(4.0 / 7) + 3.0 / 7 * log(3.0 / 7));
     cr_assert_float_eq(s.eff_rank, exp(h), 1e-12);
     cr_assert_float_eq(s.eff_rank, 1.979626, 1e-6);
-    mg_spectrum_free(&s);
+    mg_linalg_spectrum_free(&s);
 }
 
 Test(spectrum, identity_has_full_effective_and_stable_rank) {
     enum { N = 6 };
     float w[N * N] = {0};
     for (int i = 0; i < N; i++) w[i * N + i] = 1.0f;
-    mg_spectrum s;
-    cr_assert_eq(mg_spectrum_compute(w, N, N, N, 1, &s), MG_OK, "%s", mg_errmsg());
+    mg_linalg_spectrum s;
+    cr_assert_eq(mg_linalg_spectrum_compute(w, N, N, N, 1, &s), MG_OK, "%s", mg_errmsg());
     for (int i = 0; i < N; i++) cr_assert_float_eq(s.sv[i], 1.0, 1e-12);
     cr_assert_float_eq(s.eff_rank, N, 1e-12);
     cr_assert_float_eq(s.stable_rank, N, 1e-12);
@@ -46,7 +46,7 @@ Test(spectrum, identity_has_full_effective_and_stable_rank) {
     cr_assert_float_eq(s.schatten1, N, 1e-12);
     cr_assert_float_eq(s.schatten2, sqrt(N), 1e-12);
     cr_assert_float_eq(s.schatten_inf, 1.0, 1e-12);
-    mg_spectrum_free(&s);
+    mg_linalg_spectrum_free(&s);
 }
 
 Test(spectrum, exact_circle_embedding_is_rank_two_with_equal_singular_values) {
@@ -63,8 +63,8 @@ Test(spectrum, exact_circle_embedding_is_rank_two_with_equal_singular_values) {
         w[x * d + 3] = (float)(r * sin(t) * cos(be));
         w[x * d + 5] = (float)(r * sin(t) * sin(be));
     }
-    mg_spectrum s;
-    cr_assert_eq(mg_spectrum_compute(w, p, d, d, 1, &s), MG_OK, "%s", mg_errmsg());
+    mg_linalg_spectrum s;
+    cr_assert_eq(mg_linalg_spectrum_compute(w, p, d, d, 1, &s), MG_OK, "%s", mg_errmsg());
     double sig = r * sqrt(p / 2.0);
     cr_assert_float_eq(s.sv[0], sig, 1e-5 * sig);
     cr_assert_float_eq(s.sv[1], sig, 1e-5 * sig);
@@ -72,7 +72,7 @@ Test(spectrum, exact_circle_embedding_is_rank_two_with_equal_singular_values) {
     cr_assert_float_eq(s.eff_rank, 2.0, 1e-5);
     cr_assert_float_eq(s.stable_rank, 2.0, 1e-5);
     cr_assert_float_eq(s.rank2_energy, 1.0, 1e-9);
-    mg_spectrum_free(&s);
+    mg_linalg_spectrum_free(&s);
 }
 
 Test(spectrum, transposed_storage_read_by_strides_gives_the_same_values) {
@@ -81,63 +81,63 @@ Test(spectrum, transposed_storage_read_by_strides_gives_the_same_values) {
     float at[12];
     for (int i = 0; i < 3; i++)
         for (int j = 0; j < 4; j++) at[j * 3 + i] = a[i * 4 + j];
-    mg_spectrum s, t;
-    cr_assert_eq(mg_spectrum_compute(a, 3, 4, 4, 1, &s), MG_OK, "%s", mg_errmsg());
-    cr_assert_eq(mg_spectrum_compute(at, 3, 4, 1, 3, &t), MG_OK, "%s", mg_errmsg());
+    mg_linalg_spectrum s, t;
+    cr_assert_eq(mg_linalg_spectrum_compute(a, 3, 4, 4, 1, &s), MG_OK, "%s", mg_errmsg());
+    cr_assert_eq(mg_linalg_spectrum_compute(at, 3, 4, 1, 3, &t), MG_OK, "%s", mg_errmsg());
     cr_assert_eq(t.n_sv, 3);
     double fro2 = 0;
     for (int i = 0; i < 12; i++) fro2 += (double)a[i] * a[i];
     cr_assert_float_eq(s.schatten2 * s.schatten2, fro2, 1e-12 * fro2); /* Frobenius */
     for (int i = 0; i < 3; i++) cr_assert_float_eq(t.sv[i], s.sv[i], 1e-12);
-    mg_spectrum_free(&s);
-    mg_spectrum_free(&t);
+    mg_linalg_spectrum_free(&s);
+    mg_linalg_spectrum_free(&t);
 }
 
 Test(spectrum, zero_matrix_has_zero_metrics) {
     float w[6] = {0};
-    mg_spectrum s;
-    cr_assert_eq(mg_spectrum_compute(w, 2, 3, 3, 1, &s), MG_OK, "%s", mg_errmsg());
+    mg_linalg_spectrum s;
+    cr_assert_eq(mg_linalg_spectrum_compute(w, 2, 3, 3, 1, &s), MG_OK, "%s", mg_errmsg());
     cr_assert_eq(s.schatten1, 0.0);
     cr_assert_eq(s.eff_rank, 0.0);
     cr_assert_eq(s.stable_rank, 0.0);
     cr_assert_eq(s.rank2_energy, 0.0);
-    mg_spectrum_free(&s);
+    mg_linalg_spectrum_free(&s);
 }
 
 Test(spectrum, bad_shape_and_non_finite_input_are_errors) {
     float w[4] = {1, 2, 3, NAN};
-    mg_spectrum s;
-    cr_assert_eq(mg_spectrum_compute(w, 0, 2, 2, 1, &s), MG_ERR_ARG);
+    mg_linalg_spectrum s;
+    cr_assert_eq(mg_linalg_spectrum_compute(w, 0, 2, 2, 1, &s), MG_ERR_ARG);
     cr_assert(strstr(mg_errmsg(), "0 x 2"), "message: %s", mg_errmsg());
     cr_assert_null(s.sv);
-    mg_spectrum_free(&s);
-    cr_assert_eq(mg_spectrum_compute(w, 2, 2, 2, 1, &s), MG_ERR_NUMERIC);
+    mg_linalg_spectrum_free(&s);
+    cr_assert_eq(mg_linalg_spectrum_compute(w, 2, 2, 2, 1, &s), MG_ERR_NUMERIC);
     cr_assert(strstr(mg_errmsg(), "w[1, 1]"), "message: %s", mg_errmsg());
-    cr_assert_eq(mg_spectrum_compute(NULL, 2, 2, 2, 1, &s), MG_ERR_ARG);
+    cr_assert_eq(mg_linalg_spectrum_compute(NULL, 2, 2, 2, 1, &s), MG_ERR_ARG);
 }
 
 Test(schatten, known_values_for_three_and_four) {
     const double sv[2] = {4.0, 3.0};
-    cr_assert_float_eq(mg_schatten(sv, 2, 1.0), 7.0, 1e-12);
-    cr_assert_float_eq(mg_schatten(sv, 2, 2.0), 5.0, 1e-12);
-    cr_assert_float_eq(mg_schatten(sv, 2, INFINITY), 4.0, 0.0);
+    cr_assert_float_eq(mg_linalg_schatten(sv, 2, 1.0), 7.0, 1e-12);
+    cr_assert_float_eq(mg_linalg_schatten(sv, 2, 2.0), 5.0, 1e-12);
+    cr_assert_float_eq(mg_linalg_schatten(sv, 2, INFINITY), 4.0, 0.0);
     /* q = 1/2 (the Schatten-2/L quasi-norm for L = 4): (2 + sqrt 3)^2. */
-    cr_assert_float_eq(mg_schatten(sv, 2, 0.5), 7.0 + 4.0 * sqrt(3.0), 1e-12);
-    cr_assert_eq(mg_schatten(sv, 0, 2.0), 0.0);
-    cr_assert(isnan(mg_schatten(sv, 2, 0.0)));
-    cr_assert(isnan(mg_schatten(sv, 2, -1.0)));
+    cr_assert_float_eq(mg_linalg_schatten(sv, 2, 0.5), 7.0 + 4.0 * sqrt(3.0), 1e-12);
+    cr_assert_eq(mg_linalg_schatten(sv, 0, 2.0), 0.0);
+    cr_assert(isnan(mg_linalg_schatten(sv, 2, 0.0)));
+    cr_assert(isnan(mg_linalg_schatten(sv, 2, -1.0)));
 }
 
 Test(schatten, large_values_do_not_overflow) {
     const double sv[2] = {1e200, 1e200};
-    double s = mg_schatten(sv, 2, 2.0);
+    double s = mg_linalg_schatten(sv, 2, 2.0);
     cr_assert_float_eq(s, sqrt(2.0) * 1e200, 1e-12 * 1e200);
 }
 
 /* Principal cosines of the spans of a (ma x 3) and b (mb x 3) rows. */
 static mg_status cosines(const float *a, int ma, int ka, const float *b, int mb, int kb,
                          double *c) {
-    return mg_principal_cosines(a, ma, 3, 1, ka, b, mb, 3, 1, kb, 3, c);
+    return mg_linalg_principal_cosines(a, ma, 3, 1, ka, b, mb, 3, 1, kb, 3, c);
 }
 
 Test(principal, identical_subspaces_have_cosines_one) {
@@ -155,7 +155,7 @@ Test(principal, orthogonal_subspaces_have_cosines_zero) {
     const float a[8] = {1, 0, 0, 0, 0, 2, 0, 0};
     const float b[8] = {0, 0, 3, 1, 0, 0, -1, 1};
     double c[2];
-    cr_assert_eq(mg_principal_cosines(a, 2, 4, 1, 2, b, 2, 4, 1, 2, 4, c), MG_OK, "%s",
+    cr_assert_eq(mg_linalg_principal_cosines(a, 2, 4, 1, 2, b, 2, 4, 1, 2, 4, c), MG_OK, "%s",
                  mg_errmsg());
     cr_assert_float_eq(c[0], 0.0, 1e-12);
     cr_assert_float_eq(c[1], 0.0, 1e-12);
@@ -177,7 +177,7 @@ Test(principal, plane_rotated_about_an_axis_has_cosines_one_and_cos_theta) {
     for (int i = 0; i < 3; i++)
         for (int j = 0; j < 3; j++) bt[j * 3 + i] = b[i * 3 + j];
     double c2[2];
-    cr_assert_eq(mg_principal_cosines(a, 3, 3, 1, 2, bt, 3, 1, 3, 2, 3, c2), MG_OK, "%s",
+    cr_assert_eq(mg_linalg_principal_cosines(a, 3, 3, 1, 2, bt, 3, 1, 3, 2, 3, c2), MG_OK, "%s",
                  mg_errmsg());
     cr_assert_float_eq(c2[0], c[0], 1e-12);
     cr_assert_float_eq(c2[1], c[1], 1e-12);
@@ -214,6 +214,6 @@ Test(principal, k_beyond_rows_columns_or_rank_is_an_argument_error) {
     /* rank1's direction (1, 2, 3)/sqrt 14 against span{e1, e2}: sqrt(5/14). */
     cr_assert_float_eq(c[0], sqrt(5.0 / 14.0), 1e-7);
     float wide[8] = {1, 0, 0, 1, 0, 1, 1, 0};
-    cr_assert_eq(mg_principal_cosines(wide, 4, 2, 1, 3, wide, 4, 2, 1, 1, 2, c), MG_ERR_ARG);
+    cr_assert_eq(mg_linalg_principal_cosines(wide, 4, 2, 1, 3, wide, 4, 2, 1, 1, 2, c), MG_ERR_ARG);
     cr_assert(strstr(mg_errmsg(), "ka = 3"), "message: %s", mg_errmsg()); /* ka > columns */
 }

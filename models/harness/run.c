@@ -186,14 +186,14 @@ static mg_status write_summary(mg_trainer *t, const char *dir, const char *statu
 _Static_assert(MG_COLIDX_probes_step == 0 && MG_COLIDX_probes_layer == 1,
                "write_probes writes step and layer first");
 static mg_status write_probes(mg_csv_writer *w, const mg_params *P, int64_t step,
-                              const mg_layer_probe *pr) {
+                              const mg_probes_layer *pr) {
     mg_status st = MG_OK;
     for (int l = 0; !st && l < mg_params_layer_count(P); l++) {
         st = mg_csv_put_int(w, step);
         if (!st) st = mg_csv_put_str(w, mg_params_layer_name(P, l));
 #define PUT_PROBE(name)                                                                            \
     if (!st) st = mg_csv_put_double(w, pr[l].name);
-        MG_PROBE_VALUES(PUT_PROBE)
+        MG_PROBES_VALUES(PUT_PROBE)
 #undef PUT_PROBE
         if (!st) st = mg_csv_end_row(w);
     }
@@ -238,7 +238,7 @@ static mg_status train_loop(mg_trainer *t, const char *dir, const mg_run_opts *o
         return st;
     }
     mg_params *P = mg_trainer_params(t);
-    mg_layer_probe probe[64];
+    mg_probes_layer probe[64];
     if (mg_params_layer_count(P) > 64) {
         close_series(&files);
         return mg_fail(MG_ERR_ARG, "the model has %d layers; probes support 64",

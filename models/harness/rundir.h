@@ -18,7 +18,7 @@
  * (MG_COLIDX_file_name) and the count (MG_file_NCOLS) come from one line:
  * MG_COL(metrics, test_acc) is the name "test_acc", checked at compile time.
  * The probe columns after step and layer are analysis/probes.h's
- * MG_PROBE_VALUES, the fields of mg_layer_probe: adding a probe value there
+ * MG_PROBES_VALUES, the fields of mg_probes_layer: adding a probe value there
  * adds its column here. */
 #ifndef MG_RUNDIR_H
 #define MG_RUNDIR_H
@@ -41,8 +41,8 @@
 /* The files a run's results are: removed when a run is replaced (--force). */
 #define MG_RUN_RESULT_FILES(X)                                                                     \
     X(MG_RUN_CONFIG)                                                                               \
-    X(MG_RUN_METRICS) X(MG_RUN_SUMMARY) X(MG_RUN_PROBES) X(MG_RUN_GEOMETRY) X(MG_RUN_SPECTRUM)     \
-        X(MG_RUN_CIRCLE)
+    X(MG_RUN_METRICS)                                                                              \
+    X(MG_RUN_SUMMARY) X(MG_RUN_PROBES) X(MG_RUN_GEOMETRY) X(MG_RUN_SPECTRUM) X(MG_RUN_CIRCLE)
 /* The files `analyze` rewrites (and puts back when it fails). */
 #define MG_RUN_ANALYZED_FILES(X)                                                                   \
     X(MG_RUN_SUMMARY) X(MG_RUN_GEOMETRY) X(MG_RUN_SPECTRUM) X(MG_RUN_CIRCLE)
@@ -50,7 +50,7 @@
 #define MG_RUN_SERIES_FILES(X) X(MG_RUN_METRICS) X(MG_RUN_PROBES) X(MG_RUN_GEOMETRY)
 
 #define MG_METRICS_COLUMNS(X) X(step) X(wall_s) X(train_loss) X(train_acc) X(test_loss) X(test_acc)
-#define MG_PROBES_COLUMNS(X) X(step) X(layer) MG_PROBE_VALUES(X)
+#define MG_PROBES_COLUMNS(X) X(step) X(layer) MG_PROBES_VALUES(X)
 #define MG_GEOMETRY_COLUMNS(X) X(step) X(layer) X(metric) X(value)
 #define MG_SPECTRUM_COLUMNS(X) X(layer) X(k) X(energy)
 #define MG_CIRCLE_COLUMNS(X) X(layer) X(residue) X(x) X(y)
@@ -77,8 +77,8 @@ extern const char *const mg_circle_cols[MG_CIRCLE_NCOLS];
  * is not declared above does not compile. */
 #define MG_COL(file, name) (mg_##file##_cols[MG_COLIDX_##file##_##name])
 
-/* Every probe value is a double field of mg_layer_probe, in column order. */
-_Static_assert(sizeof(mg_layer_probe) == (MG_PROBES_NCOLS - 2) * sizeof(double),
-               "probes.csv has one column per mg_layer_probe field, after step and layer");
+/* Every probe value is a double field of mg_probes_layer, in column order. */
+_Static_assert(sizeof(mg_probes_layer) == (MG_PROBES_NCOLS - 2) * sizeof(double),
+               "probes.csv has one column per mg_probes_layer field, after step and layer");
 
 #endif

@@ -96,7 +96,7 @@ static mg_status fourier_rows(mg_csv_writer *w, int64_t step, const view *v, int
     mg_status st = mg_fourier_compute(v->w, v->rows, v->cols, v->rs, v->cs, &f);
     if (st) return st;
     double cv = NAN, corr = NAN;
-    st = mg_circle_fit(v->w, v->rows, v->cols, v->rs, v->cs, f.top, &cv, &corr, NULL);
+    st = mg_fourier_circle_fit(v->w, v->rows, v->cols, v->rs, v->cs, f.top, &cv, &corr, NULL);
     if (!st) st = row(w, step, v->layer, "fourier_top", f.top);
     if (!st) st = row(w, step, v->layer, "fourier_n_key", f.n_key);
     if (!st) st = row(w, step, v->layer, "fourier_concentration", f.concentration);
@@ -143,16 +143,16 @@ mg_status mg_study_geometry(mg_trainer *t, mg_csv_writer *w) {
     for (int k = 0; !st && k < mg_params_count(P); k++) {
         const mg_param_info *info = mg_params_info(P, k);
         if (info->ndim != 2) continue;
-        mg_spectrum s;
-        if ((st = mg_spectrum_compute(mg_params_data(P) + info->offset, (int)info->shape[0],
-                                      (int)info->shape[1], info->shape[1], 1, &s)))
+        mg_linalg_spectrum s;
+        if ((st = mg_linalg_spectrum_compute(mg_params_data(P) + info->offset, (int)info->shape[0],
+                                             (int)info->shape[1], info->shape[1], 1, &s)))
             break;
         const char *names[] = {"eff_rank",  "stable_rank", "rank2_energy",
                                "schatten1", "schatten2",   "schatten_inf"};
         double vals[] = {s.eff_rank,  s.stable_rank, s.rank2_energy,
                          s.schatten1, s.schatten2,   s.schatten_inf};
         for (int i = 0; !st && i < 6; i++) st = row(w, step, info->name, names[i], vals[i]);
-        mg_spectrum_free(&s);
+        mg_linalg_spectrum_free(&s);
     }
     if (st) return st;
 
@@ -198,7 +198,8 @@ mg_status mg_study_geometry(mg_trainer *t, mg_csv_writer *w) {
         if (m2 > MG_MAX_LOCK) m2 = MG_MAX_LOCK;
         const float *a = ef ? ef : e.w;
         int64_t ars = ef ? fe : e.rs, acs = ef ? 1 : e.cs;
-        st = mg_principal_cosines(c.w, c.rows, c.rs, c.cs, m2, a, e.rows, ars, acs, m2, fe, cos);
+        st = mg_linalg_principal_cosines(c.w, c.rows, c.rs, c.cs, m2, a, e.rows, ars, acs, m2, fe,
+                                         cos);
         bool applies = st != MG_ERR_ARG; /* MG_ERR_ARG: a rank below 2m */
         if (!applies) {
             mg_clear_error();
@@ -213,7 +214,8 @@ mg_status mg_study_geometry(mg_trainer *t, mg_csv_writer *w) {
     }
     mg_free(ef);
     if (!st)
-        st = row(w, step, "model", "structural_energy", mg_structural_energy(P, mg_params_data(P)));
+        st = row(w, step, "model", "structural_energy",
+                 mg_probes_structural_energy(P, mg_params_data(P)));
     return st;
 }
 
@@ -254,7 +256,8 @@ static mg_status write_spectra(const char *dir, const view *vs, int nv, cJSON *s
         }
         double *xy = mg_malloc(2 * (size_t)v->rows * sizeof *xy), cv, corr;
         if (!xy) st = mg_fail(MG_ERR_NOMEM, "out of memory for circle.csv");
-        if (!st) st = mg_circle_fit(v->w, v->rows, v->cols, v->rs, v->cs, f.top, &cv, &corr, xy);
+        if (!st)
+            st = mg_fourier_circle_fit(v->w, v->rows, v->cols, v->rs, v->cs, f.top, &cv, &corr, xy);
         for (int x = 0; !st && x < v->rows; x++) {
             st = mg_csv_put_str(cw, v->layer);
             if (!st) st = mg_csv_put_int(cw, x);
@@ -333,8 +336,8 @@ typedef struct {
 
 static series select_series(const long_table *t, const char *key) {
     series s = {0};
-    if (t->n && mg_series_select(t->steps, (const char *const *)t->keys, t->vals, t->n, key,
-                                 &s.steps, &s.v, &s.n))
+    if (t->n && mg_clocks_series_select(t->steps, (const char *const *)t->keys, t->vals, t->n, key,
+                                        &s.steps, &s.v, &s.n))
         memset(&s, 0, sizeof s);
     return s;
 }
@@ -357,9 +360,9 @@ static void put_step(cJSON *o, const char *key, int64_t s) {
 
 /* onsets and leads of the classifier over the embedding for one series */
 static void lead_entry(cJSON *o, const char *name, const series *cls, const series *emb) {
-    int64_t tc = mg_onset_half(cls->steps, cls->v, cls->n),
-            te = mg_onset_half(emb->steps, emb->v, emb->n);
-    mg_lead l = mg_lead_of(tc, te);
+    int64_t tc = mg_clocks_onset_half(cls->steps, cls->v, cls->n),
+            te = mg_clocks_onset_half(emb->steps, emb->v, emb->n);
+    mg_clocks_lead l = mg_clocks_lead_of(tc, te);
     cJSON *e = cJSON_AddObjectToObject(o, name);
     put_step(e, "onset_classifier", tc);
     put_step(e, "onset_embed", te);
@@ -420,8 +423,8 @@ mg_status mg_study_finish(mg_trainer *t, const char *dir) {
         if (!(st =
                   table_load(p1, MG_COL(probes, layer), NULL, MG_COL(probes, update_ratio), &up))) {
             series uc = select_series(&up, classifier_layer), ue = select_series(&up, embed_layer);
-            double rc = mg_cumulative(uc.steps, uc.v, uc.n, MG_STUDY_LEAD_WINDOW);
-            double re = mg_cumulative(ue.steps, ue.v, ue.n, MG_STUDY_LEAD_WINDOW);
+            double rc = mg_clocks_cumulative(uc.steps, uc.v, uc.n, MG_STUDY_LEAD_WINDOW);
+            double re = mg_clocks_cumulative(ue.steps, ue.v, ue.n, MG_STUDY_LEAD_WINDOW);
             put_num(lead, "cumulative_update_ratio", re > 0 ? rc / re : NAN);
             put_num(lead, "cumulative_window", MG_STUDY_LEAD_WINDOW);
             series_free(&uc);
@@ -435,7 +438,7 @@ mg_status mg_study_finish(mg_trainer *t, const char *dir) {
         series co = select_series(&geo, k);
         int64_t ts = -1;
         if (en.n && co.n == en.n)
-            ts = mg_t_simplify(en.steps, en.v, co.v, en.n, 0.05, 0.9 * last_of(&co));
+            ts = mg_clocks_t_simplify(en.steps, en.v, co.v, en.n, 0.05, 0.9 * last_of(&co));
         put_step(sum, "t_simplify", ts);
         cJSON *tf = cJSON_GetObjectItemCaseSensitive(sum, "t_fit");
         double fit = cJSON_IsNumber(tf) ? tf->valuedouble : NAN;

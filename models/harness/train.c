@@ -351,7 +351,7 @@ static int bad_layer(mg_params *P) {
 
 mg_status mg_trainer_step(mg_trainer *t) { return mg_trainer_step_probed(t, NULL); }
 
-mg_status mg_trainer_step_probed(mg_trainer *t, mg_layer_probe *probe) {
+mg_status mg_trainer_step_probed(mg_trainer *t, mg_probes_layer *probe) {
     const mg_train_cfg *c = &t->cfg;
     mg_status st;
     if (mg_task_generated(t->task)) {
@@ -385,7 +385,7 @@ mg_status mg_trainer_step_probed(mg_trainer *t, mg_layer_probe *probe) {
         return mg_fail(MG_ERR_NUMERIC,
                        "step %lld: the update made the weights of layer '%s' not finite (loss %g)",
                        (long long)t->steps + 1, mg_params_layer_name(P, broken), loss);
-    if (probe) mg_probe_layers(P, t->prev, mg_params_grad(P), w, t->init, probe);
+    if (probe) mg_probes_compute(P, t->prev, mg_params_grad(P), w, t->init, probe);
     t->steps++;
     return MG_OK;
 }

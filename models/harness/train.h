@@ -87,7 +87,7 @@ mg_status mg_trainer_step(mg_trainer *t);
  * analysis/probes.h): the gradient and weights at the current step, the
  * update the optimizer took, and the displacement from the parameters at
  * step 0. */
-mg_status mg_trainer_step_probed(mg_trainer *t, mg_layer_probe *probe);
+mg_status mg_trainer_step_probed(mg_trainer *t, mg_probes_layer *probe);
 
 /* The training set's penultimate features (n x f), labels and predicted
  * classes at the current parameters (runs a forward pass if needed). */

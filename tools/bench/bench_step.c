@@ -119,7 +119,7 @@ static void profile(mg_trainer *t, int steps) {
  * 10, as modgrad train does): blocks of 10 steps with and without the probe,
  * alternating; the percentage the median probed block adds. */
 static double probe_cost(mg_trainer *t, int blocks) {
-    mg_layer_probe probe[64];
+    mg_probes_layer probe[64];
     if (mg_params_layer_count(mg_trainer_params(t)) > 64) return -1;
     double *with = malloc(sizeof(double) * (size_t)blocks),
            *without = malloc(sizeof(double) * (size_t)blocks);
