@@ -1,6 +1,6 @@
 /* clocks.h — times read off metric series: crossings, onsets, settling, and
- * the classifier-versus-embedding lead (SCIENCE.md, "Clocks" and "Classifier
- * moves first").
+ * the classifier-versus-embedding lead (analysis/README.md, "Clocks, onsets and
+ * leads").
  *
  * A series is two parallel arrays: steps (ascending) and values. Every time
  * returned is one of the given steps, or -1 when the event never happens, so

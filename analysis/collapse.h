@@ -1,7 +1,7 @@
 /* collapse.h — neural-collapse metrics (NC1–NC4) of penultimate features.
  *
- * Definitions follow SCIENCE.md ("Geometry", Neural collapse). The choices
- * SCIENCE.md leaves open, made here:
+ * Definitions: analysis/README.md ("Neural collapse"). The choices the
+ * definitions leave open, made here:
  *  - the global mean μ_G is the mean of the class means ("balanced"), not the
  *    mean of all samples, so an unevenly split class does not pull the centre
  *    (the two agree when every class has the same number of samples);

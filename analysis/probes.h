@@ -1,4 +1,4 @@
-/* probes.h — per-layer probes of a training step (SCIENCE.md, "Per-layer
+/* probes.h — per-layer probes of a training step (analysis/README.md, "Per-layer
  * probes"). A layer is the set of parameters whose names share the prefix
  * before the first dot; every norm below is the Frobenius norm over all of
  * the layer's parameters together, accumulated in double.

@@ -1,5 +1,5 @@
 /* rewrite.h — graph passes: rewrites that make a step do less work than was
- * written, for every model (DESIGN.md, "Speed").
+ * written, for every model (ops/README.md, "Why passes exist").
  *
  * A pass is one struct in its own file of ops/, registered like an op. It
  * finds what it may rewrite by asking the ops' properties (core/op.h:

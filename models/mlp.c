@@ -1,4 +1,4 @@
-/* mlp.c — the embedding-ReLU-MLP of the study (SCIENCE.md, "Models").
+/* mlp.c — the embedding-ReLU-MLP of the study (models/README.md).
  *
  *   x = [E_a ; E_b]  (or E_a + E_b)      E: (values, d), reads the operands
  *   h = act(x W1 + b1)                   act = relu or square

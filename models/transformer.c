@@ -1,4 +1,4 @@
-/* transformer.c — the one-layer transformer of the study (SCIENCE.md).
+/* transformer.c — the one-layer transformer of the study (models/README.md).
  *
  * Reads the task's token sequences: T positions over a vocabulary of V
  * (the modular tasks: "a b =", V = p + 1, "=" is token p), learned

@@ -1,7 +1,7 @@
 /* softmax.c — softmax over the last axis, and the cross-entropy loss fused
  * with its softmax.
  *
- * Numerics (DESIGN.md): grokking runs spend thousands of steps near zero
+ * Numerics (ops/README.md): grokking runs spend thousands of steps near zero
  * loss, where the float32 forms log(sum exp) - z_y and p_y - 1 round to 0.
  * So per row, with m = max_j z_j:
  *   loss = log1p(sum_{j != y} exp(z_j - m))           if z_y == m,

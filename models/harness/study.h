@@ -1,9 +1,9 @@
-/* study.h — the study's analyses of a training run (SCIENCE.md): geometry
+/* study.h — the study's analyses of a training run (analysis/README.md): geometry
  * rows recorded during training, and at the end the final spectra and the
  * summary's clocks, onsets and leads. Pure analysis functions live in
  * analysis/; this file applies them to a trainer and a run directory.
  *
- * Choices left open by SCIENCE.md, made here:
+ * Choices the definitions leave open, made here:
  *  - the geometry of "embed" is that of the token vectors (rows 0..p-1 of the
  *    model's embedding role), of "classifier" that of the class vectors;
  *  - T_simplify: the structural energy (sum of ||W||^2) stays within 5% of its
@@ -18,8 +18,8 @@
  *    concentration, because noise puts every frequency within a factor 4 of
  *    the largest: the concentration of isotropic noise is 1 (test_fourier).
  *  - fourier_top2_share (energy of the two largest frequencies over all) is
- *    recorded beside the concentration, as the top-2 figure SCIENCE.md
- *    quotes. */
+ *    recorded beside the concentration, as the top-2 figure the
+ *    literature quotes. */
 #ifndef MG_STUDY_H
 #define MG_STUDY_H
 

@@ -228,7 +228,7 @@ static void spectrum(plot_run *r) {
         plot_data_name(file, sizeof file, "spectrum_", use[u], ".dat");
         FILE *f = plot_data_open(r, file);
         if (!f) break;
-        /* Key frequencies: energy at least a quarter of the largest (SCIENCE.md). */
+        /* Key frequencies: energy at least a quarter of the largest (analysis/README.md). */
         double key_e = 0;
         int nkey = 0;
         fprintf(f, "# k share_of_energy is_key\n");
