@@ -127,3 +127,29 @@ Test(cli, small_legal_sizes_train) {
         free(g);
     }
 }
+
+/* Issue 12, row 17: a flag the chosen optimizer does not read is refused
+ * (exit 2, naming the flag and the optimizer), never recorded unused. */
+Test(cli, flags_the_optimizer_does_not_read_refused) {
+    static const struct {
+        const char *args, *flag;
+    } cases[] = {
+        {"--optimizer adamw --momentum 0.5", "--momentum"},
+        {"--momentum 0.5", "--momentum"}, /* the default optimizer is adamw */
+        {"--optimizer sgd --beta1 0.8", "--beta1"},
+        {"--optimizer sgd --eps 1e-6", "--eps"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        const char *out = P("unused%zu", i);
+        proc r;
+        mg(&r, "train " SMALL " --steps 2 %s --out %s", cases[i].args, out);
+        cr_assert_eq(r.code, 2, "[%s] exit %d: %s", cases[i].args, r.code, r.err);
+        cr_assert(strstr(r.err, cases[i].flag) && strstr(r.err, "not used"), "[%s] %s",
+                  cases[i].args, r.err);
+        cr_assert_not(exists(out), "[%s] created %s", cases[i].args, out);
+        proc_free(&r);
+    }
+    /* each is accepted by its own optimizer */
+    mg_ok("train " SMALL " --steps 2 --optimizer sgd --momentum 0.5 --out %s", P("sgd"));
+    mg_ok("train " SMALL " --steps 2 --optimizer adam --beta1 0.8 --eps 1e-6 --out %s", P("adam"));
+}

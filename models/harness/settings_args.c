@@ -29,6 +29,25 @@ static const char *flag_of(const char *arg, char *buf, size_t n) {
 
 enum { FIRST_ROW = 1000, FIRST_OPTION = 2000 };
 
+/* A flag the chosen optimizer does not read is refused rather than recorded
+ * unused: --momentum is SGD's, --beta1, --beta2 and --eps are Adam's and
+ * AdamW's (issue 12, row 17). */
+static mg_status check_optimizer_flags(const mg_settings *s) {
+    static const struct {
+        const char *name;
+        bool sgd; /* read by SGD (else by Adam and AdamW) */
+    } own[] = {{"momentum", true}, {"beta1", false}, {"beta2", false}, {"eps", false}};
+    bool sgd = s->train.optim.kind == MG_OPT_SGD;
+    for (size_t i = 0; i < sizeof own / sizeof own[0]; i++) {
+        const mg_setting *r = mg_setting_find(own[i].name);
+        if (r && s->given[mg_setting_index(r)] && own[i].sgd != sgd)
+            return mg_fail(MG_ERR_ARG, "--%s is not used by --optimizer %s (it is %s)",
+                           own[i].name, mg_opt_kind_name(s->train.optim.kind),
+                           own[i].sgd ? "sgd's" : "adam's and adamw's");
+    }
+    return MG_OK;
+}
+
 mg_status mg_settings_parse_args(mg_settings *s, int argc, char **argv, bool *help) {
     *help = false;
     for (int i = 1; i < argc; i++) *help |= !strcmp(argv[i], "--help") || !strcmp(argv[i], "-h");
@@ -131,5 +150,6 @@ mg_status mg_settings_parse_args(mg_settings *s, int argc, char **argv, bool *he
                      "train: unexpected argument '%s' (flags start with --; modgrad train --help)",
                      argv[optind]);
     optind = 0;
+    if (!st && !*help) st = check_optimizer_flags(s);
     return st;
 }
