@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "core/safetensors.h"
 #include "tests/util/cli.h"
@@ -152,4 +153,43 @@ Test(cli, flags_the_optimizer_does_not_read_refused) {
     /* each is accepted by its own optimizer */
     mg_ok("train " SMALL " --steps 2 --optimizer sgd --momentum 0.5 --out %s", P("sgd"));
     mg_ok("train " SMALL " --steps 2 --optimizer adam --beta1 0.8 --eps 1e-6 --out %s", P("adam"));
+}
+
+/* Issue 12, row 14: a p no task accepts in config.json (and no top
+ * frequency in summary.json) is refused by plot at once, not looped over
+ * for minutes; nothing is drawn. */
+Test(cli, plot_refuses_an_impossible_p) {
+    const char *run = P("run");
+    mg_ok("train " SMALL " --steps 10 --eval-every 5 --out %s", run);
+    cJSON *c = json_file(P("run/config.json"));
+    cJSON_SetNumberValue(cJSON_GetObjectItemCaseSensitive(c, "p"), 300000);
+    json_save(P("run/config.json"), c);
+    cJSON_Delete(c);
+    cJSON *s = json_file(P("run/summary.json"));
+    cJSON_DeleteItemFromObjectCaseSensitive(s, "top_frequency");
+    json_save(P("run/summary.json"), s);
+    cJSON_Delete(s);
+    time_t t0 = time(NULL);
+    proc r;
+    mg(&r, "plot %s", run);
+    cr_assert_eq(r.code, 2, "exit %d: %s", r.code, r.err);
+    cr_assert(strstr(r.err, "\"p\"") && strstr(r.err, "300000"), "%s", r.err);
+    cr_assert_lt(time(NULL) - t0, 20, "plot took %lld s", (long long)(time(NULL) - t0));
+    cr_assert_not(exists(P("run/plots/circle.png")));
+    proc_free(&r);
+}
+
+/* Issue 12, row 15: compare refuses more runs than it can show instead of
+ * dropping the rest silently. */
+Test(cli, compare_refuses_runs_past_its_limit) {
+    char line[8192] = "compare";
+    for (int i = 0; i < 65; i++) {
+        strcat(line, " ");
+        strcat(line, P("r%d", i));
+    }
+    proc r;
+    mg(&r, "%s", line);
+    cr_assert_eq(r.code, 2, "exit %d: %s", r.code, r.err);
+    cr_assert(strstr(r.err, "64"), "%s", r.err);
+    proc_free(&r);
 }

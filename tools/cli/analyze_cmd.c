@@ -164,7 +164,10 @@ int cmd_compare(int argc, char **argv) {
         else if (argv[i][0] == '-') {
             cli_error("compare: unknown flag %s (modgrad compare --help)", argv[i]);
             return MG_EXIT_USAGE;
-        } else if (n < 64) dirs[n++] = argv[i];
+        } else if (n == 64) {
+            cli_error("compare: at most 64 runs at once, got more (compare them in groups)");
+            return MG_EXIT_USAGE;
+        } else dirs[n++] = argv[i];
     }
     if (n == 0) {
         cli_error("compare: give one or more run directories");

@@ -13,6 +13,7 @@
 #include "core/alloc.h"
 #include "core/fsutil.h"
 #include "models/harness/rundir.h"
+#include "models/modular.h"
 #include "tools/cli/cli.h"
 #include "tools/cli/plot.h"
 
@@ -95,14 +96,24 @@ int plot_open(plot_run *r, const char *run) {
     for (int i = 0; i < 2; i++) {
         double k = json_num(top, keys[i][0]);
         if (isnan(k)) k = json_num(top, keys[i][1]);
-        r->top[i] = isnan(k) ? 0 : (int)k;
+        /* out of range (a hand-edited summary): as if absent, refitted below */
+        r->top[i] = k >= 1 && k < MG_TASK_P_MAX ? (int)k : 0;
     }
     if (!json_str(sum, "model", r->model, sizeof r->model)) json_str(cfg, "model", r->model, 64);
     json_str(cfg, "task", r->task, sizeof r->task);
     double p = json_num(cfg, "p");
-    r->p = isnan(p) ? 0 : (int)p;
+    /* p bounds the circle picture's work (a fit over p frequencies of p
+     * residues when summary.json names no top frequency): a p no task
+     * accepts is refused, not looped over. */
+    bool bad_p = !isnan(p) && !(p >= 0 && p <= MG_TASK_P_MAX && p == floor(p));
+    r->p = isnan(p) || bad_p ? 0 : (int)p;
     cJSON_Delete(sum);
     cJSON_Delete(cfg);
+    if (bad_p) {
+        cli_error("plot: %s/" MG_RUN_CONFIG ": \"p\" must be a whole number from 2 to %d, got %g",
+                  dir, MG_TASK_P_MAX, p);
+        return MG_EXIT_USAGE;
+    }
 
     snprintf(r->plots, sizeof r->plots, "%s/" MG_RUN_PLOTS, dir);
     snprintf(path, sizeof path, "%s/data", r->plots);
