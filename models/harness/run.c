@@ -16,7 +16,6 @@
 #include "core/fsutil.h"
 #include "core/hash.h"
 #include "core/safetensors.h"
-#include "core/text.h"
 #include "models/harness/rundir.h"
 #include "models/harness/runlock.h"
 #include "models/harness/settings.h"
@@ -419,73 +418,6 @@ static mg_status need_run_dir(const char *dir, const char *flag) {
     return MG_OK;
 }
 
-/* The recorded settings s, with what over may change applied; the rest of
- * what over gives must equal the record. */
-static mg_status resume_settings(mg_settings *s, const mg_settings *over) {
-    char given[MG_SETTING_TEXT_MAX], rec[MG_SETTING_TEXT_MAX], may[256] = "";
-    for (int i = 0; i < mg_setting_count(); i++) {
-        const mg_setting *r = mg_setting_at(i);
-        if (r->flags & MG_SETTING_RESUMABLE) mg_list_add(may, sizeof may, r->name);
-    }
-    for (int i = 0; i < mg_setting_count(); i++) {
-        const mg_setting *r = mg_setting_at(i);
-        if (!over->given[i] || (r->flags & MG_SETTING_COMMAND)) continue;
-        char label[96];
-        snprintf(label, sizeof label, "--%s", r->name);
-        mg_setting_str(over, r, given, sizeof given);
-        mg_setting_str(s, r, rec, sizeof rec);
-        if (r->flags & MG_SETTING_RESUMABLE) {
-            mg_status st = mg_setting_parse(s, r, given, label);
-            if (st) return st;
-            continue;
-        }
-        bool same = !strcmp(given, rec);
-        if (r->layers_at)
-            same =
-                same && !strcmp((const char *)over + r->layers_at, (const char *)s + r->layers_at);
-        if (!same)
-            return mg_fail(MG_ERR_ARG,
-                           "%s cannot change on --resume: the run recorded %s%s%s (what may "
-                           "change: %s)",
-                           label, rec, r->layers_at ? " " : "",
-                           r->layers_at ? (const char *)s + r->layers_at : "", may);
-    }
-    const mg_model_def *m = s->train.model;
-    for (int k = 0; k < MG_MODEL_MAX_OPTIONS; k++) {
-        if (!over->opt_given[k]) continue;
-        if (over->train.model != m || over->train.opt[k] != s->train.opt[k]) {
-            char buf[64];
-            return mg_fail(MG_ERR_ARG,
-                           "--%s cannot change on --resume: the run recorded %s (what may "
-                           "change: %s)",
-                           over->train.model->options[k].name,
-                           k < m->n_options
-                               ? mg_model_option_str(m, k, s->train.opt[k], buf, sizeof buf)
-                               : "no such option",
-                           may);
-        }
-    }
-    const mg_task_def *d = s->train.task.def;
-    for (int k = 0; k < MG_TASK_MAX_OPTIONS; k++) {
-        if (!over->task_opt_given[k]) continue;
-        if (over->train.task.def != d || over->train.task.opt[k] != s->train.task.opt[k]) {
-            char buf[64];
-            return mg_fail(
-                MG_ERR_ARG,
-                "--%s cannot change on --resume: the run recorded %s (what may "
-                "change: %s)",
-                over->train.task.def->options[k].name,
-                k < d->n_options
-                    ? mg_settings_option_str(&d->options[k], s->train.task.opt[k], buf, sizeof buf)
-                    : "no such option",
-                may);
-        }
-    }
-    s->run.progress = over->run.progress;
-    s->run.ctx = over->run.ctx;
-    return MG_OK;
-}
-
 static mg_status resume_locked(const char *dir, const mg_settings *over);
 
 mg_status mg_run_resume_settings(const char *dir, const mg_settings *over) {
@@ -507,7 +439,7 @@ static mg_status resume_locked(const char *dir, const mg_settings *over) {
     char hash[17], hex[17];
     int64_t steps = over->train.steps;
     mg_status st = mg_run_read_settings(dir, &s, hash);
-    if (st || (st = resume_settings(&s, over))) return st;
+    if (st || (st = mg_settings_apply_resume(&s, over))) return st;
     const mg_train_cfg cfg = s.train;
     const mg_run_opts o = s.run;
     int64_t last = mg_run_last_checkpoint(dir);

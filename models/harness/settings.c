@@ -177,6 +177,10 @@ static const void *cslot(const mg_settings *s, const mg_setting *r) {
 
 /* The shortest decimal that reads back as v (as a float when single). */
 static const char *shortest(double v, bool single, char *buf, size_t n) {
+    if (v == floor(v) && fabs(v) < 1e16) { /* whole numbers as such: 5000, not 5e+03 */
+        snprintf(buf, n, "%.0f", v);
+        return buf;
+    }
     for (int prec = 1; prec <= 17; prec++) {
         snprintf(buf, n, "%.*g", prec, v);
         double back = strtod(buf, NULL);
@@ -479,4 +483,71 @@ const char *mg_setting_str(const mg_settings *s, const mg_setting *r, char *buf,
         break;
     }
     return buf;
+}
+
+/* The recorded settings s, with what over may change applied; the rest of
+ * what over gives must equal the record. */
+mg_status mg_settings_apply_resume(mg_settings *s, const mg_settings *over) {
+    char given[MG_SETTING_TEXT_MAX], rec[MG_SETTING_TEXT_MAX], may[256] = "";
+    for (int i = 0; i < mg_setting_count(); i++) {
+        const mg_setting *r = mg_setting_at(i);
+        if (r->flags & MG_SETTING_RESUMABLE) mg_list_add(may, sizeof may, r->name);
+    }
+    for (int i = 0; i < mg_setting_count(); i++) {
+        const mg_setting *r = mg_setting_at(i);
+        if (!over->given[i] || (r->flags & MG_SETTING_COMMAND)) continue;
+        char label[96];
+        snprintf(label, sizeof label, "--%s", r->name);
+        mg_setting_str(over, r, given, sizeof given);
+        mg_setting_str(s, r, rec, sizeof rec);
+        if (r->flags & MG_SETTING_RESUMABLE) {
+            mg_status st = mg_setting_parse(s, r, given, label);
+            if (st) return st;
+            continue;
+        }
+        bool same = !strcmp(given, rec);
+        if (r->layers_at)
+            same =
+                same && !strcmp((const char *)over + r->layers_at, (const char *)s + r->layers_at);
+        if (!same)
+            return mg_fail(MG_ERR_ARG,
+                           "%s cannot change on --resume: the run recorded %s%s%s (what may "
+                           "change: %s)",
+                           label, rec, r->layers_at ? " " : "",
+                           r->layers_at ? (const char *)s + r->layers_at : "", may);
+    }
+    const mg_model_def *m = s->train.model;
+    for (int k = 0; k < MG_MODEL_MAX_OPTIONS; k++) {
+        if (!over->opt_given[k]) continue;
+        if (over->train.model != m || over->train.opt[k] != s->train.opt[k]) {
+            char buf[64];
+            return mg_fail(MG_ERR_ARG,
+                           "--%s cannot change on --resume: the run recorded %s (what may "
+                           "change: %s)",
+                           over->train.model->options[k].name,
+                           k < m->n_options
+                               ? mg_model_option_str(m, k, s->train.opt[k], buf, sizeof buf)
+                               : "no such option",
+                           may);
+        }
+    }
+    const mg_task_def *d = s->train.task.def;
+    for (int k = 0; k < MG_TASK_MAX_OPTIONS; k++) {
+        if (!over->task_opt_given[k]) continue;
+        if (over->train.task.def != d || over->train.task.opt[k] != s->train.task.opt[k]) {
+            char buf[64];
+            return mg_fail(
+                MG_ERR_ARG,
+                "--%s cannot change on --resume: the run recorded %s (what may "
+                "change: %s)",
+                over->train.task.def->options[k].name,
+                k < d->n_options
+                    ? mg_settings_option_str(&d->options[k], s->train.task.opt[k], buf, sizeof buf)
+                    : "no such option",
+                may);
+        }
+    }
+    s->run.progress = over->run.progress;
+    s->run.ctx = over->run.ctx;
+    return MG_OK;
 }

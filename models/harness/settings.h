@@ -158,6 +158,13 @@ const char *mg_setting_allowed(const mg_setting *row, char *buf, size_t n);
  * *help is set when -h or --help is given (parsing stops there). */
 mg_status mg_settings_parse_args(mg_settings *s, int argc, char **argv, bool *help);
 
+/* For --resume: s holds the recorded settings; each setting over gives
+ * (over->given, opt_given, task_opt_given) replaces the record where the
+ * table marks it MG_SETTING_RESUMABLE, must equal the record otherwise
+ * (MG_ERR_ARG naming the flag, the recorded value and what may change), and
+ * is ignored for MG_SETTING_COMMAND rows. over's progress hooks are kept. */
+mg_status mg_settings_apply_resume(mg_settings *s, const mg_settings *over);
+
 /* config.json's settings (runcfg.c): every recorded row and the model
  * options, added to root (a cJSON object) / read back from it. The reader
  * validates each field before it converts it (type, integrality, range; the

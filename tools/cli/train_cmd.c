@@ -14,6 +14,26 @@
 #include "models/harness/settings.h"
 #include "tools/cli/cli.h"
 
+/* Prints text from column 25 (the cursor is there), wrapped at 100 columns. */
+static void wrapped(const char *text) {
+    int col = 24;
+    for (const char *w = text; *w;) {
+        size_t len = strcspn(w, " ");
+        if (col > 24 && col + 1 + (int)len > 100) {
+            printf("\n%24s", "");
+            col = 24;
+        } else if (col > 24) {
+            putchar(' ');
+            col++;
+        }
+        printf("%.*s", (int)len, w);
+        col += (int)len;
+        w += len;
+        w += strspn(w, " ");
+    }
+    putchar('\n');
+}
+
 /* A model's or a task's own options, for --help. */
 static void options(const mg_model_option *opts, int n, const char *what, const char *name) {
     char left[64], def[64];
@@ -49,8 +69,11 @@ static void help(const mg_settings *s) {
         if (strcmp(group, r->group)) printf("%s\n", group = r->group);
         snprintf(left, sizeof left, "--%s%s%s", r->name, r->arg ? " " : "", r->arg ? r->arg : "");
         mg_setting_str(s, r, def, sizeof def);
-        printf("  %-22s%s%s%s\n", left, strlen(left) > 21 ? "\n                        " : "",
-               r->help, (r->flags & MG_SETTING_RESUMABLE) ? " [resume]" : "");
+        char text[512];
+        snprintf(text, sizeof text, "%s%s", r->help,
+                 (r->flags & MG_SETTING_RESUMABLE) ? " [resume]" : "");
+        printf("  %-22s%s", left, strlen(left) > 21 ? "\n                        " : "");
+        wrapped(text);
         char more[512] = "";
         if (r->type == MG_SETTING_CHOICE || r->type == MG_SETTING_INT || r->type == MG_SETTING_REAL)
             snprintf(more, sizeof more, "%s; ", mg_setting_allowed(r, allowed, sizeof allowed));
