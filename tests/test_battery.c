@@ -193,3 +193,21 @@ Test(cli, compare_refuses_runs_past_its_limit) {
     cr_assert(strstr(r.err, "64"), "%s", r.err);
     proc_free(&r);
 }
+
+/* Issue 12, row 15: --out naming a file says so (it does not suggest
+ * resuming the file), and the file is left alone, --force or not. */
+Test(cli, out_naming_a_file_is_refused) {
+    const char *file = P("afile");
+    spit(file, "keep", 4);
+    for (int force = 0; force < 2; force++) {
+        proc r;
+        mg(&r, "train " SMALL " --steps 2 --out %s%s", file, force ? " --force" : "");
+        cr_assert_eq(r.code, 2, "exit %d: %s", r.code, r.err);
+        cr_assert(strstr(r.err, "not a directory") && !strstr(r.err, "--resume"), "%s", r.err);
+        proc_free(&r);
+        size_t n = 0;
+        char *s = slurp(file, &n);
+        cr_assert(s && n == 4 && !memcmp(s, "keep", 4), "the file was changed");
+        free(s);
+    }
+}

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -346,6 +347,12 @@ mg_status mg_run_train(const mg_train_cfg *cfg, const char *dir, const mg_run_op
     mg_trainer *t = NULL;
     if ((st = mg_trainer_new(cfg, &t))) return st; /* validates; writes nothing */
     bool existed = mg_path_exists(dir);
+    struct stat sb;
+    if (existed && (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))) {
+        mg_trainer_free(t);
+        return mg_fail(MG_ERR_ARG, "--out %s exists and is not a directory; give another --out",
+                       dir);
+    }
     if (existed && !o->force) {
         mg_trainer_free(t);
         return mg_fail(MG_ERR_ARG,
