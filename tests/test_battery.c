@@ -211,3 +211,34 @@ Test(cli, out_naming_a_file_is_refused) {
         free(s);
     }
 }
+
+/* From the same trial, for the pictures: the geometry picture's Fourier
+ * panel ([0:1] shares) stays on a linear axis, whatever the spread of its
+ * values (a log axis started at 0.1 and hid the early Gini), and a title
+ * names the model once when the run's name already carries it. */
+Test(cli, geometry_fourier_panel_is_linear_and_titles_name_the_model_once) {
+    const char *run = P("mlp-small");
+    mg_ok("train " SMALL " --steps 20 --eval-every 10 --out %s", run);
+    /* A spread that once switched the panel to a log axis: a share of 1
+     * beside a Gini of 0.001 (more than the 30x that makes a log axis). */
+    char rows[4096] = "step,layer,metric,value\n";
+    for (int step = 0; step <= 20; step += 10)
+        snprintf(rows + strlen(rows), sizeof rows - strlen(rows),
+                 "%d,embed,fourier_concentration,1\n%d,embed,fourier_gini,0.001\n", step, step);
+    spit(P("mlp-small/geometry.csv"), rows, strlen(rows));
+    mg_ok("plot %s", run);
+    char *gp = slurp(P("mlp-small/plots/data/geometry.gp"), NULL);
+    cr_assert_not_null(gp, "no geometry script");
+    char *panel = strstr(gp, "set title 'Fourier structure'");
+    cr_assert_not_null(panel);
+    *panel = '\0';
+    char *last_scale = NULL;
+    for (char *q = gp; (q = strstr(q, "logscale y")); q++) last_scale = q;
+    cr_assert(last_scale && last_scale - gp >= 6 && !strncmp(last_scale - 6, "unset ", 6),
+              "the Fourier panel is drawn on a log axis");
+    free(gp);
+    char *any = slurp(P("mlp-small/plots/data/curves.gp"), NULL);
+    cr_assert_not_null(any);
+    cr_assert_null(strstr(any, "mlp-small: mlp"), "the title repeats the model name");
+    free(any);
+}

@@ -436,7 +436,10 @@ static bool geo_draw(plot_run *r, FILE *s, const mg_csv *c, const geo_panel *p, 
     if (!any) return false;
     plot_clocks(s, r, false);
     if (first) plot_clock_legend(s, r);
-    plot_yscale(s, plot_range_log(&g));
+    /* A panel with a fixed linear range (shares, cosines: [0:1]) stays
+     * linear: on a log axis gnuplot starts it at 0.1 and hides the Gini's
+     * early values below that. */
+    plot_yscale(s, !p->yrange && plot_range_log(&g));
     if (nlines > 1) fprintf(s, "set key %s\n", p->key ? p->key : "top left");
     else fputs("unset key\n", s);
     fprintf(s, "set title '%s' font ',11'\nset ylabel '%s'\nset yrange %s\n", p->title, p->ylabel,

@@ -381,7 +381,9 @@ void plot_begin(FILE *s, const plot_run *r, const char *what, const char *layout
                "set style data lines\n");
     char t[512];
     int k = snprintf(t, sizeof t, "%s - %s", what, r->name);
-    if (r->model[0]) k += snprintf(t + k, sizeof t - (size_t)k, ": %s", r->model);
+    /* the model, unless the run's name already says it ("mlp-p97") */
+    if (r->model[0] && !strstr(r->name, r->model))
+        k += snprintf(t + k, sizeof t - (size_t)k, ": %s", r->model);
     if (r->p) snprintf(t + k, sizeof t - (size_t)k, ", %s mod %d", r->task[0] ? r->task : "", r->p);
     fputs("set multiplot ", s);
     if (layout) fprintf(s, "layout %s ", layout);
