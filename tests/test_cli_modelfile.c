@@ -12,6 +12,7 @@
 
 #include "core/hash.h"
 #include "tests/util/cli.h"
+#include "tests/util/fixture.h"
 #include "tests/util/variant.h"
 
 TestSuite(cli_modelfile, .init = mg_cli_setup, .fini = mg_cli_teardown, .timeout = 120);
@@ -106,9 +107,7 @@ static void refused_everywhere(const char *run, const char *const *want) {
         proc_free(&r);
     }
     cr_assert(same_tree(copy, run), "a refused command changed the run directory");
-    char cmd[256];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", copy);
-    cr_assert_eq(system(cmd), 0);
+    cr_assert(mg_test_rmtree(copy));
 }
 
 Test(cli_modelfile, changed_or_missing_file_refused_with_both_hashes) {

@@ -11,6 +11,7 @@
 
 #include "core/alloc.h"
 #include "core/fsutil.h"
+#include "tests/util/fixture.h"
 
 static char dir[64];
 
@@ -19,11 +20,7 @@ static void setup(void) {
     cr_assert_not_null(mkdtemp(dir));
 }
 
-static void teardown(void) {
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    cr_assert_eq(system(cmd), 0);
-}
+static void teardown(void) { cr_assert(mg_test_rmtree(dir)); }
 
 TestSuite(fsutil, .init = setup, .fini = teardown);
 

@@ -20,6 +20,7 @@
 
 #include "core/hash.h"
 #include "models/harness/modelfile.h"
+#include "tests/util/fixture.h"
 #include "tests/util/variant.h"
 
 static char dir[64];
@@ -34,11 +35,7 @@ static void setup(void) {
     snprintf(cache, sizeof cache, "%s/modgrad", xdg);
 }
 
-static void teardown(void) {
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
-}
+static void teardown(void) { mg_test_rmtree(dir); }
 
 TestSuite(modelfile, .init = setup, .fini = teardown, .timeout = 60);
 

@@ -17,6 +17,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "tests/util/fixture.h"
+
 static char tmp[64];   /* this test's directory */
 static char bin[4096]; /* the modgrad binary */
 
@@ -34,9 +36,7 @@ static void setup(void) {
 
 static void teardown(void) {
     if (!tmp[0]) return;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
-    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmp);
+    mg_test_rmtree(tmp);
 }
 
 TestSuite(plot, .init = setup, .fini = teardown, .timeout = 120);

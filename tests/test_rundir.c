@@ -18,6 +18,7 @@
 #include "core/gemm.h"
 #include "core/safetensors.h"
 #include "models/harness/run.h"
+#include "tests/util/fixture.h"
 
 static char dir[64], run[128], copy[128];
 
@@ -28,11 +29,7 @@ static void setup(void) {
     snprintf(copy, sizeof copy, "%s/copy", dir);
 }
 
-static void teardown(void) {
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
-}
+static void teardown(void) { mg_test_rmtree(dir); }
 
 TestSuite(rundir, .init = setup, .fini = teardown, .timeout = 120);
 

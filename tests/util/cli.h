@@ -19,6 +19,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "tests/util/fixture.h"
+
 static char tmp[64];     /* this test's directory */
 static char bin[4096];   /* the modgrad binary */
 static char *paths[512]; /* made by P, freed after the test */
@@ -37,9 +39,7 @@ static inline void mg_cli_teardown(void) {
     for (int i = 0; i < npaths; i++) free(paths[i]);
     npaths = 0;
     if (!tmp[0]) return;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
-    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmp);
+    mg_test_rmtree(tmp);
 }
 
 /* A path under the test's directory; valid until the end of the test. */

@@ -1,10 +1,12 @@
 /* fixture.h — small pieces the test suites share: a graph with its own
- * parameter store, and removal of a flat temporary directory. */
+ * parameter store, and removal of temporary directories. */
 #ifndef MG_TEST_FIXTURE_H
 #define MG_TEST_FIXTURE_H
 
 #include <dirent.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -43,4 +45,13 @@ static inline void mg_test_rmdir_flat(const char *dir) {
     rmdir(dir);
 }
 
+/* Removes the tree at dir (`rm -rf`; test paths have no quotes). Returns
+ * whether it is gone; a failure is also said on stderr. */
+static inline bool mg_test_rmtree(const char *dir) {
+    char cmd[4200];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) == 0) return true;
+    fprintf(stderr, "could not remove %s\n", dir);
+    return false;
+}
 #endif
