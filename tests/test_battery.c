@@ -242,3 +242,26 @@ Test(cli, geometry_fourier_panel_is_linear_and_titles_name_the_model_once) {
     cr_assert_null(strstr(any, "mlp-small: mlp"), "the title repeats the model name");
     free(any);
 }
+
+/* Found by fuzz_config: a float32 setting beyond float32's range (eps
+ * 1e110) passed the range check as a double and became inf in the
+ * optimizer. On the command line and in config.json it is refused. */
+Test(cli, float_settings_beyond_float32_refused) {
+    proc r;
+    mg(&r, "train " SMALL " --steps 2 --eps 1e110 --out %s", P("eps"));
+    cr_assert_eq(r.code, 2, "exit %d: %s", r.code, r.err);
+    cr_assert(strstr(r.err, "--eps") && strstr(r.err, "float32"), "%s", r.err);
+    proc_free(&r);
+    const char *run = P("run"), *copy = P("copy");
+    mg_ok("train " SMALL " --steps 2 --eval-every 1 --out %s", run);
+    cJSON *c = json_file(P("run/config.json"));
+    cJSON_SetNumberValue(cJSON_GetObjectItemCaseSensitive(c, "eps"), 1e110);
+    json_save(P("run/config.json"), c);
+    cJSON_Delete(c);
+    copy_tree(run, copy);
+    mg(&r, "train --resume %s --steps 4", run);
+    cr_assert_eq(r.code, 2, "exit %d: %s", r.code, r.err);
+    cr_assert(strstr(r.err, "eps") && strstr(r.err, "float32"), "%s", r.err);
+    proc_free(&r);
+    cr_assert(same_tree(copy, run));
+}

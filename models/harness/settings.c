@@ -5,6 +5,7 @@
 #include "models/harness/settings.h"
 
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -245,6 +246,10 @@ mg_status mg_setting_check_number(const mg_setting *r, double v, const char *lab
     bool hi_ok = (r->flags & MG_SETTING_HI_OPEN) ? v < r->hi : v <= r->hi;
     if (!isfinite(v) || !lo_ok || !hi_ok)
         return mg_fail(MG_ERR_ARG, "%s must be %s, got %s", label, allowed, got);
+    /* a float32 setting must survive the conversion: 1e110 would become inf */
+    if (r->slot == MG_SLOT_F32 && fabs(v) > FLT_MAX)
+        return mg_fail(MG_ERR_ARG, "%s must be at most %g in size (a float32), got %s", label,
+                       (double)FLT_MAX, got);
     return MG_OK;
 }
 
