@@ -265,3 +265,14 @@ Test(cli, float_settings_beyond_float32_refused) {
     proc_free(&r);
     cr_assert(same_tree(copy, run));
 }
+
+/* Found by fuzz_config: beta1 0.99999998 is below 1 as a double but rounds
+ * to 1 as the float32 the optimizer keeps, outside [0, 1): refused. */
+Test(cli, float_settings_checked_as_stored) {
+    proc r;
+    mg(&r, "train " SMALL " --steps 2 --beta1 0.99999998 --out %s", P("b1"));
+    cr_assert_eq(r.code, 2, "exit %d: %s", r.code, r.err);
+    cr_assert(strstr(r.err, "--beta1"), "%s", r.err);
+    proc_free(&r);
+    mg_ok("train " SMALL " --steps 2 --beta1 0.9999 --out %s", P("b2"));
+}

@@ -242,14 +242,18 @@ mg_status mg_setting_check_number(const mg_setting *r, double v, const char *lab
     }
     if (r->type != MG_SETTING_REAL)
         return mg_fail(MG_ERR_ARG, "%s: expected %s, got the number %s", label, allowed, got);
+    if (r->slot == MG_SLOT_F32) {
+        /* The range holds for the value stored, a float32: 1e110 would become
+         * inf, and 0.99999998 rounds to 1, outside beta1's [0, 1). */
+        if (isfinite(v) && fabs(v) > FLT_MAX)
+            return mg_fail(MG_ERR_ARG, "%s must be at most %g in size (a float32), got %s", label,
+                           (double)FLT_MAX, got);
+        v = (double)(float)v;
+    }
     bool lo_ok = (r->flags & MG_SETTING_LO_OPEN) ? v > r->lo : v >= r->lo;
     bool hi_ok = (r->flags & MG_SETTING_HI_OPEN) ? v < r->hi : v <= r->hi;
     if (!isfinite(v) || !lo_ok || !hi_ok)
         return mg_fail(MG_ERR_ARG, "%s must be %s, got %s", label, allowed, got);
-    /* a float32 setting must survive the conversion: 1e110 would become inf */
-    if (r->slot == MG_SLOT_F32 && fabs(v) > FLT_MAX)
-        return mg_fail(MG_ERR_ARG, "%s must be at most %g in size (a float32), got %s", label,
-                       (double)FLT_MAX, got);
     return MG_OK;
 }
 
