@@ -413,22 +413,10 @@ static int64_t summary_final_step(const char *dir) {
     return step;
 }
 
-/* Whether dir holds a run (its config.json), checked before the lock file
- * is made, so a directory that is not a run is left as it was. */
-static mg_status need_run_dir(const char *dir, const char *flag) {
-    char path[4096];
-    if (!dir || !mg_path_exists(dir))
-        return mg_fail(MG_ERR_ARG, "%s%s: no such run directory", flag, dir ? dir : "");
-    join(path, sizeof path, dir, MG_RUN_CONFIG);
-    if (!mg_path_exists(path))
-        return mg_fail(MG_ERR_ARG, "%s is not a run directory: it has no config.json", dir);
-    return MG_OK;
-}
-
 static mg_status resume_locked(const char *dir, const mg_settings *over);
 
 mg_status mg_run_resume_settings(const char *dir, const mg_settings *over) {
-    mg_status st = need_run_dir(dir, "--resume ");
+    mg_status st = mg_run_check_dir(dir); /* before the lock file is made */
     if (st) return st;
     if (over->model_file[0])
         return mg_fail(MG_ERR_ARG,
@@ -552,7 +540,7 @@ static void backup_restore(const char *dir, analyzed_backup *b, bool restore) {
 static mg_status analyze_locked(const char *dir, bool recompute);
 
 mg_status mg_run_analyze(const char *dir, bool recompute) {
-    mg_status st = need_run_dir(dir, "");
+    mg_status st = mg_run_check_dir(dir); /* before the lock file is made */
     if (st) return st;
     int lock = -1;
     analyzed_backup b;

@@ -73,6 +73,10 @@ mg_status mg_run_read_config(const char *dir, mg_train_cfg *cfg, mg_run_opts *o,
                              char split_hash[17]);
 mg_status mg_run_read_settings(const char *dir, mg_settings *s, char split_hash[17]);
 
+/* MG_OK when dir holds a run (its config.json); else MG_ERR_ARG, saying
+ * "no such run directory" or "not a run directory". Touches nothing. */
+mg_status mg_run_check_dir(const char *dir);
+
 /* The last checkpoint's step in dir (-1 if none). */
 int64_t mg_run_last_checkpoint(const char *dir);
 

@@ -202,15 +202,25 @@ mg_status mg_run_write_config(const char *dir, const mg_train_cfg *c, const mg_r
     return st;
 }
 
+mg_status mg_run_check_dir(const char *dir) {
+    char path[4096];
+    if (!dir || !mg_path_exists(dir))
+        return mg_fail(MG_ERR_ARG, "%s: no such run directory", dir ? dir : "");
+    snprintf(path, sizeof path, "%s/" MG_RUN_CONFIG, dir);
+    if (access(path, F_OK) != 0)
+        return mg_fail(MG_ERR_ARG, "%s is not a run directory: it has no " MG_RUN_CONFIG, dir);
+    return MG_OK;
+}
+
 mg_status mg_run_read_settings(const char *dir, mg_settings *s, char split_hash[17]) {
     char path[4096];
     snprintf(path, sizeof path, "%s/" MG_RUN_CONFIG, dir);
     char *text = NULL;
     size_t n = 0;
-    if (access(path, F_OK) != 0)
-        return mg_fail(MG_ERR_ARG, "%s is not a run directory: it has no config.json", dir);
-    mg_status st = mg_read_file(path, &text, &n);
-    if (st) return mg_fail(st, "cannot resume %s: %s", dir, mg_errmsg());
+    mg_status st = mg_run_check_dir(dir);
+    if (st) return st;
+    if ((st = mg_read_file(path, &text, &n)))
+        return mg_fail(st, "cannot read the run %s: %s", dir, mg_errmsg());
     cJSON *root = cJSON_ParseWithLength(text, n);
     mg_free(text);
     if (!root) return mg_fail(MG_ERR_FORMAT, "%s is not valid JSON", path);
