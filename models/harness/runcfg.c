@@ -163,6 +163,10 @@ mg_status mg_settings_from_json(const cJSON *root, const char *path, mg_settings
     if ((st = read_options(root, "task_options", path, d->options, d->n_options, owner,
                            s.train.task.opt)))
         return st;
+    /* each field was checked alone; what holds between them (task div needs
+     * a prime p) is checked here, before anything trusts the file */
+    if ((st = mg_train_validate_settings(&s.train)))
+        return mg_fail(st, "%s: %s", path, mg_errmsg());
     memset(s.given, 0, sizeof s.given);
     memset(s.opt_given, 0, sizeof s.opt_given);
     memset(s.task_opt_given, 0, sizeof s.task_opt_given);

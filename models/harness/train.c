@@ -53,7 +53,7 @@ void mg_train_defaults(mg_train_cfg *cfg, const mg_model_def *model) {
     cfg->threads = 0;
 }
 
-mg_status mg_train_validate(const mg_train_cfg *cfg) {
+mg_status mg_train_validate_settings(const mg_train_cfg *cfg) {
     if (!cfg->model) return mg_fail(MG_ERR_ARG, "--model is required");
     mg_status st = mg_task_validate(&cfg->task);
     if (st) return st;
@@ -66,7 +66,12 @@ mg_status mg_train_validate(const mg_train_cfg *cfg) {
         return mg_fail(MG_ERR_ARG, "--lr must be a positive number, got %g", cfg->optim.lr);
     if (!(cfg->optim.weight_decay >= 0) || !isfinite(cfg->optim.weight_decay))
         return mg_fail(MG_ERR_ARG, "--wd must be >= 0, got %g", cfg->optim.weight_decay);
-    if ((st = mg_opt_cfg_check(&cfg->optim))) return st;
+    return mg_opt_cfg_check(&cfg->optim);
+}
+
+mg_status mg_train_validate(const mg_train_cfg *cfg) {
+    mg_status st = mg_train_validate_settings(cfg);
+    if (st) return st;
     /* More threads than cores only makes BLIS's spinning threads fight (a
      * step can take 10x longer), so it is refused rather than capped: a
      * silent cap would record a thread count the user did not ask for. */

@@ -49,6 +49,11 @@ void mg_train_defaults(mg_train_cfg *cfg, const mg_model_def *model);
 /* Checks every setting; the error names the flag and the allowed values. */
 mg_status mg_train_validate(const mg_train_cfg *cfg);
 
+/* The same but for the thread count, which depends on the machine: what a
+ * config.json read back must pass (a run made on a larger machine may name
+ * more threads than this one has; resume refuses that, naming --threads). */
+mg_status mg_train_validate_settings(const mg_train_cfg *cfg);
+
 typedef struct {
     double loss, acc;
 } mg_eval;
