@@ -33,6 +33,7 @@ const char *mg_status_name(mg_status s) {
     case MG_ERR_FORMAT: return "format error";
     case MG_ERR_NUMERIC: return "numeric error";
     case MG_ERR_STATE: return "state error";
+    case MG_ERR_RUN: return "runs failed";
     }
     return "unknown error";
 }

@@ -17,6 +17,7 @@ typedef enum {
     MG_ERR_FORMAT,  /* a file is malformed, truncated or has a bad checksum */
     MG_ERR_NUMERIC, /* a NaN or Inf appeared */
     MG_ERR_STATE,   /* a call made in the wrong order */
+    MG_ERR_RUN,     /* some of several runs failed (a sweep): the others are done */
 } mg_status;
 
 /* Sets the message (printf-style) and returns s, so a failing path reads
