@@ -1,6 +1,9 @@
 /* text.c — bounded appends for message lists (text.h). */
 #include "core/text.h"
 
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 void mg_list_add(char *buf, size_t size, const char *item) {
@@ -23,4 +26,17 @@ void mg_list_add(char *buf, size_t size, const char *item) {
     if (size < 4) return;
     size_t at = used + 3 < size ? used : size - 4;
     memcpy(buf + at, "...", 4);
+}
+
+const char *mg_shortest_number(double v, bool single, char *buf, size_t n) {
+    if (v == floor(v) && fabs(v) < 1e16) {
+        snprintf(buf, n, "%.0f", v);
+        return buf;
+    }
+    for (int prec = 1; prec <= 17; prec++) {
+        snprintf(buf, n, "%.*g", prec, v);
+        double back = strtod(buf, NULL);
+        if (single ? (float)back == (float)v : back == v) break;
+    }
+    return buf;
 }

@@ -176,20 +176,6 @@ static const void *cslot(const mg_settings *s, const mg_setting *r) {
     return (const char *)s + r->at;
 }
 
-/* The shortest decimal that reads back as v (as a float when single). */
-static const char *shortest(double v, bool single, char *buf, size_t n) {
-    if (v == floor(v) && fabs(v) < 1e16) { /* whole numbers as such: 5000, not 5e+03 */
-        snprintf(buf, n, "%.0f", v);
-        return buf;
-    }
-    for (int prec = 1; prec <= 17; prec++) {
-        snprintf(buf, n, "%.*g", prec, v);
-        double back = strtod(buf, NULL);
-        if (single ? (float)back == (float)v : back == v) break;
-    }
-    return buf;
-}
-
 static int choice_find(const mg_setting *r, const char *name) {
     for (int i = 0; r->choice(i); i++)
         if (!strcmp(r->choice(i), name)) return i;
@@ -202,8 +188,8 @@ const char *mg_setting_allowed(const mg_setting *r, char *buf, size_t n) {
     switch (r->type) {
     case MG_SETTING_INT: snprintf(buf, n, "a whole number from %.0f to %.0f", r->lo, r->hi); break;
     case MG_SETTING_REAL:
-        shortest(r->lo, false, lo, sizeof lo);
-        shortest(r->hi, false, hi, sizeof hi);
+        mg_shortest_number(r->lo, false, lo, sizeof lo);
+        mg_shortest_number(r->hi, false, hi, sizeof hi);
         if (isinf(r->hi) && r->lo == 0)
             snprintf(buf, n,
                      (r->flags & MG_SETTING_LO_OPEN) ? "a positive number" : "a number >= 0");
@@ -228,7 +214,7 @@ const char *mg_setting_allowed(const mg_setting *r, char *buf, size_t n) {
 mg_status mg_setting_check_number(const mg_setting *r, double v, const char *label) {
     char allowed[128], got[40];
     mg_setting_allowed(r, allowed, sizeof allowed);
-    shortest(v, false, got, sizeof got);
+    mg_shortest_number(v, false, got, sizeof got);
     if (r->type == MG_SETTING_INT) {
         if (!isfinite(v) || v != floor(v))
             return mg_fail(MG_ERR_ARG, "%s: expected %s, got %s", label, allowed, got);
@@ -470,8 +456,8 @@ const char *mg_setting_str(const mg_settings *s, const mg_setting *r, char *buf,
     case MG_SLOT_I32:
     case MG_SLOT_I64: snprintf(buf, n, "%.0f", load_number(s, r)); break;
     case MG_SLOT_U64: snprintf(buf, n, "%llu", (unsigned long long)*(const uint64_t *)p); break;
-    case MG_SLOT_F32: shortest(*(const float *)p, true, buf, n); break;
-    case MG_SLOT_F64: shortest(*(const double *)p, false, buf, n); break;
+    case MG_SLOT_F32: mg_shortest_number(*(const float *)p, true, buf, n); break;
+    case MG_SLOT_F64: mg_shortest_number(*(const double *)p, false, buf, n); break;
     case MG_SLOT_BOOL: snprintf(buf, n, "%s", *(const bool *)p ? "true" : "false"); break;
     case MG_SLOT_ENUM:
         name = r->choice(*(const int *)p);

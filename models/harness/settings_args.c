@@ -41,8 +41,8 @@ static mg_status check_optimizer_flags(const mg_settings *s) {
     for (size_t i = 0; i < sizeof own / sizeof own[0]; i++) {
         const mg_setting *r = mg_setting_find(own[i].name);
         if (r && s->given[mg_setting_index(r)] && own[i].sgd != sgd)
-            return mg_fail(MG_ERR_ARG, "--%s is not used by --optimizer %s (it is %s)",
-                           own[i].name, mg_opt_kind_name(s->train.optim.kind),
+            return mg_fail(MG_ERR_ARG, "--%s is not used by --optimizer %s (it is %s)", own[i].name,
+                           mg_opt_kind_name(s->train.optim.kind),
                            own[i].sgd ? "sgd's" : "adam's and adamw's");
     }
     return MG_OK;

@@ -60,6 +60,8 @@ static void usage(FILE *f) {
            "  models    list the models and their options\n"
            "  analyze   recompute a run's analyses and print its report\n"
            "  compare   runs side by side (MLP against attention), or --csv\n"
+           "  sweep     a grid of runs (seeds, weight decay, moduli, models, tasks): a local\n"
+           "            pool or a SLURM job array, and its tables\n"
            "  info      version, BLIS kernels and the measured GEMM rate\n"
            "  plot      draw a run's pictures (PNG and SVG) with gnuplot\n\n"
            "`modgrad COMMAND --help` describes a command. modgrad --version prints the version.\n");
@@ -86,7 +88,8 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "plot")) return cmd_plot(argc - 1, argv + 1);
     if (!strcmp(cmd, "analyze")) return cmd_analyze(argc - 1, argv + 1);
     if (!strcmp(cmd, "compare")) return cmd_compare(argc - 1, argv + 1);
-    cli_error("unknown command '%s'; commands: train, models, analyze, compare, plot, info "
+    if (!strcmp(cmd, "sweep")) return cmd_sweep(argc - 1, argv + 1);
+    cli_error("unknown command '%s'; commands: train, models, analyze, compare, sweep, plot, info "
               "(modgrad --help)",
               cmd);
     return MG_EXIT_USAGE;
