@@ -107,6 +107,13 @@ mg_tensor *mg_causal_mask_rows(mg_graph *g, mg_tensor *x, int64_t first_row);
 /* Its first row: true when t is a causal mask, else false. */
 bool mg_causal_mask_first_row(const mg_tensor *t, int64_t *first_row);
 
+/* schatten.c ----------------------------------------------------------- */
+/* w: (m, n) float -> scalar ||w||_{S_q}^q = sum_i sigma_i(w)^q, q > 0 (q = 1:
+ * the nuclear norm; q = 2: ||w||_F^2), by LAPACK's SVD in double; backward
+ * is the (sub)gradient U diag(q sigma^(q-1)) V^T (near sigma = 0: see the
+ * file). q <= 0 is refused when the node is built. */
+mg_tensor *mg_schatten(mg_graph *g, mg_tensor *w, double q);
+
 /* fused_sum.c ------------------------------------------------------------ */
 /* One term of a fused sum: gather(t, idx) when idx is set, else t itself,
  * either of the output's size or a block of its trailing dims repeated
