@@ -14,6 +14,7 @@
 
 #include "core/text.h"
 #include "models/harness/modelfile.h"
+#include "models/harness/penalty.h"
 
 /* ---- the choices ------------------------------------------------------------ */
 
@@ -116,6 +117,22 @@ static const mg_setting table[] = {
      .arg = "NAME", .help = "leave out one graph rewrite (repeatable; --explain shows them)"},
     {.name = "no-rewrites", .group = "training", .type = MG_SETTING_FLAG, .slot = MG_SLOT_STR,
      AT(train.no_rewrites), .def_text = "all", .help = "run the graph as written"},
+    {.name = "penalty", .key = "penalty", .group = "training", .type = MG_SETTING_TEXT,
+     .slot = MG_SLOT_STR, AT(train.penalty), .flags = OPTIONAL, .def_text = MG_PENALTY_DEFAULT,
+     .canon = mg_penalty_canon_form, .arg = "FORM",
+     .help = "an explicit penalty added to the objective: none, l2 (lambda ||W||_F^2 in the "
+             "loss: coupled, unlike AdamW's decoupled --wd) or schatten:q=Q (lambda sum_i "
+             "sigma_i^q, Q > 0; q=1 the nuclear norm), on the 2-D parameters of "
+             "--penalty-layers; train_loss and test_loss stay the cross-entropy"},
+    {.name = "penalty-layers", .key = "penalty_layers", .group = "training",
+     .type = MG_SETTING_TEXT, .slot = MG_SLOT_STR, AT(train.penalty_layers), .flags = OPTIONAL,
+     .def_text = MG_PENALTY_LAYERS_DEFAULT, .canon = mg_penalty_canon_layers, .arg = "LIST",
+     .help = "the layers --penalty applies to, comma-separated (classifier: the model's "
+             "class vectors, the transformer's unembed)"},
+    {.name = "penalty-lambda", .key = "penalty_lambda", .group = "training",
+     .type = MG_SETTING_REAL, .slot = MG_SLOT_F32, AT(train.penalty_lambda), .lo = 0,
+     .hi = INFINITY, .flags = OPTIONAL, .def = 0, .arg = "X",
+     .help = "the penalty's weight lambda (0: no penalty; the graph is the one without)"},
     {.name = "explain", .group = "training", .type = MG_SETTING_FLAG, .slot = MG_SLOT_BOOL,
      AT(explain), .flags = COMMAND,
      .help = "print the training graph before and after the rewrites, with each node's shape "
@@ -341,9 +358,14 @@ mg_status mg_setting_parse(mg_settings *s, const mg_setting *r, const char *valu
     } else if (r->type == MG_SETTING_TEXT) {
         if (strlen(value) >= r->size)
             return mg_fail(MG_ERR_ARG, "%s: longer than %zu characters", label, r->size - 1);
+        char canon[MG_SETTING_TEXT_MAX];
+        if (r->canon && !(st = r->canon(value, canon, sizeof canon, label)) &&
+            strlen(canon) >= r->size)
+            st = mg_fail(MG_ERR_ARG, "%s: longer than %zu characters", label, r->size - 1);
+        if (st) return st;
         if (r->at == offsetof(mg_settings, model_file))
             st = mg_settings_set_model_file(s, value, NULL);
-        else snprintf(slot(s, r), r->size, "%s", value);
+        else snprintf(slot(s, r), r->size, "%s", r->canon ? canon : value);
     } else {
         st = list_add(slot(s, r), r->size, value, label);
     }

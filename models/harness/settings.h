@@ -84,6 +84,10 @@ typedef struct {
     const char *def_text; /* TEXT, LIST: the default; FLAG on a STR slot: the value it sets */
     const char *arg;      /* --help's placeholder for the value: "N", "X", "DIR" */
     const char *help;
+    /* TEXT (NULL: any text): checks a value (MG_ERR_ARG, the message starting
+     * with label) and writes its canonical text into out, which is stored:
+     * --penalty's forms (models/harness/penalty.h) */
+    mg_status (*canon)(const char *value, char *out, size_t n, const char *label);
 } mg_setting;
 
 /* Everything `train` resolves: the training settings, the run's rates, and

@@ -12,6 +12,7 @@
 #include "core/gemm.h"
 #include "core/rewrite.h"
 #include "core/text.h"
+#include "models/harness/penalty.h"
 #include "models/modular.h"
 #include "ops/ops.h"
 
@@ -19,7 +20,8 @@
 typedef struct {
     mg_graph *g;
     mg_tensor *a, *b, *tokens, *y; /* inputs (a and b, or tokens: what the model reads) */
-    mg_tensor *logits, *loss;
+    mg_tensor *logits, *loss;      /* loss: the cross-entropy (what is logged) */
+    mg_tensor *objective;          /* what training minimises: loss + the penalty (or loss) */
     mg_model_out out;
     int64_t n;
 } instance;
@@ -51,6 +53,8 @@ void mg_train_defaults(mg_train_cfg *cfg, const mg_model_def *model) {
     cfg->steps = model->default_steps;
     cfg->optim = mg_opt_defaults(MG_OPT_ADAMW);
     cfg->threads = 0;
+    snprintf(cfg->penalty, sizeof cfg->penalty, "%s", MG_PENALTY_DEFAULT);
+    snprintf(cfg->penalty_layers, sizeof cfg->penalty_layers, "%s", MG_PENALTY_LAYERS_DEFAULT);
 }
 
 mg_status mg_train_validate_settings(const mg_train_cfg *cfg) {
@@ -66,6 +70,21 @@ mg_status mg_train_validate_settings(const mg_train_cfg *cfg) {
         return mg_fail(MG_ERR_ARG, "--lr must be a positive number, got %g", cfg->optim.lr);
     if (!(cfg->optim.weight_decay >= 0) || !isfinite(cfg->optim.weight_decay))
         return mg_fail(MG_ERR_ARG, "--wd must be >= 0, got %g", cfg->optim.weight_decay);
+    mg_penalty_form form;
+    char layers[sizeof cfg->penalty_layers];
+    if ((st = mg_penalty_parse(cfg->penalty, "--penalty", &form))) return st;
+    if (form.kind != MG_PENALTY_NONE &&
+        (st = mg_penalty_canon_layers(cfg->penalty_layers, layers, sizeof layers,
+                                      "--penalty-layers")))
+        return st;
+    if (!(cfg->penalty_lambda >= 0) || !isfinite(cfg->penalty_lambda))
+        return mg_fail(MG_ERR_ARG, "--penalty-lambda must be >= 0, got %g",
+                       (double)cfg->penalty_lambda);
+    if (form.kind == MG_PENALTY_NONE && cfg->penalty_lambda > 0)
+        return mg_fail(MG_ERR_ARG,
+                       "--penalty-lambda %g has no effect with --penalty none: name a form (l2, "
+                       "schatten:q=Q)",
+                       (double)cfg->penalty_lambda);
     return mg_opt_cfg_check(&cfg->optim);
 }
 
@@ -130,9 +149,13 @@ static mg_status instantiate(mg_trainer *t, instance *in, int64_t n, bool traini
     st = m->build(g, &io, c->opt, &in->out);
     if (st) return mg_fail(st, "model %s: %s", m->name, mg_graph_error(g));
     in->logits = in->out.logits;
-    in->loss = mg_cross_entropy(g, in->logits, in->y);
+    in->loss = in->objective = mg_cross_entropy(g, in->logits, in->y);
     if (mg_graph_status(g))
         return mg_fail(mg_graph_status(g), "model %s: %s", m->name, mg_graph_error(g));
+    /* only the training graph carries the penalty; none or lambda 0 adds nothing */
+    if (training && (st = mg_penalty_objective(g, m, c->penalty, c->penalty_layers,
+                                               c->penalty_lambda, in->loss, &in->objective)))
+        return st;
     char sl[64];
     if (in->logits->ndim != 2 || in->logits->shape[0] != n || in->logits->shape[1] != task->K)
         return mg_fail(MG_ERR_SHAPE, "model %s: logits are %s, expected (%lld, %d) on task %s",
@@ -141,7 +164,7 @@ static mg_status instantiate(mg_trainer *t, instance *in, int64_t n, bool traini
     mg_graph_keep(g, in->logits);
     mg_graph_keep(g, in->loss);
     if (in->out.features) mg_graph_keep(g, in->out.features);
-    st = mg_graph_compile(g, training ? in->loss : NULL);
+    st = mg_graph_compile(g, training ? in->objective : NULL);
     if (st) return mg_fail(st, "model %s: %s", m->name, mg_errmsg());
     return MG_OK;
 }
@@ -374,8 +397,11 @@ mg_status mg_trainer_step_probed(mg_trainer *t, mg_probes_layer *probe) {
     t->train_fresh = false;
     if ((st = mg_graph_backward(t->train.g)))
         return mg_fail(st, "step %lld: backward pass: %s", (long long)t->steps + 1, mg_errmsg());
-    float loss = mg_scalar(t->train.loss);
+    float loss = mg_scalar(t->train.loss), objective = mg_scalar(t->train.objective);
     int layer = bad_layer(t->params);
+    if (!isfinite(objective) && isfinite(loss))
+        return mg_fail(MG_ERR_NUMERIC, "step %lld: the penalty is not finite (loss %g)",
+                       (long long)t->steps + 1, loss);
     if (!isfinite(loss) || layer >= 0) {
         const char *name = layer >= 0 ? mg_params_layer_name(t->params, layer) : "(none)";
         return mg_fail(MG_ERR_NUMERIC,

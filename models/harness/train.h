@@ -37,6 +37,11 @@ typedef struct {
     int threads; /* 0: all cores */
     /* graph rewrites left out: "" none, "all", or names (core/rewrite.h) */
     char no_rewrites[256];
+    /* the explicit penalty (models/harness/penalty.h): its form ("none",
+     * "l2", "schatten:q=Q"), the layers it applies to, and its lambda */
+    char penalty[64];
+    char penalty_layers[256];
+    float penalty_lambda;
     /* for tests, not a train setting (never in config.json): compile every
      * graph in checking mode and/or with buffer reuse off (core/graph.h) */
     bool graph_checking, graph_no_reuse;
