@@ -45,11 +45,10 @@ mg_status mg_penalty_canon_form(const char *value, char *out, size_t n, const ch
     if (st) return st;
     if (f.kind == MG_PENALTY_NONE) snprintf(out, n, "%s", "none");
     else if (f.kind == MG_PENALTY_L2) snprintf(out, n, "%s", "l2");
-    else
-        for (int prec = 1; prec <= 17; prec++) { /* the shortest Q that reads back */
-            snprintf(out, n, "schatten:q=%.*g", prec, f.q);
-            if (strtod(out + strlen("schatten:q="), NULL) == f.q) break;
-        }
+    else {
+        char q[40];
+        snprintf(out, n, "schatten:q=%s", mg_shortest_number(f.q, false, q, sizeof q));
+    }
     return MG_OK;
 }
 
