@@ -172,3 +172,16 @@ Test(cli_penalty, resume_refuses_a_changed_penalty) {
     /* the same form spelt otherwise is the same form */
     mg_ok("train --resume %s --steps 30 --penalty schatten:q=1.0 --penalty-lambda 0.01", run);
 }
+
+/* A penalised run stopped at step 20 and resumed to 40 ends with the same
+ * parameters as one run straight to 40 (the SVD is deterministic). */
+Test(cli_penalty, resumed_penalised_run_matches_the_straight_one) {
+    const char *straight = P("straight"), *resumed = P("resumed");
+    mg_ok(RUN " " NUCLEAR " --steps 40 --checkpoint-every 20 --out %s", straight);
+    mg_ok(RUN " " NUCLEAR " --steps 20 --checkpoint-every 20 --out %s", resumed);
+    mg_ok("train --resume %s --steps 40", resumed);
+    cJSON *a = json_file(P("straight/summary.json")), *b = json_file(P("resumed/summary.json"));
+    cr_assert_str_eq(jstr(a, "fingerprint"), jstr(b, "fingerprint"));
+    cJSON_Delete(a);
+    cJSON_Delete(b);
+}
