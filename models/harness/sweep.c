@@ -116,11 +116,28 @@ static mg_status json_value_text(const cJSON *v, const char *where, char *buf, s
     return MG_OK;
 }
 
+/* Whether v is a number (all of it), and which. */
+static bool as_number(const char *v, double *out) {
+    char *end;
+    *out = strtod(v, &end);
+    return end != v && !*end;
+}
+
+/* Two values that are the same number ("0.1" and "1e-1", "0" and "00") run
+ * the same thing under two names: refused like the same text twice. */
 static mg_status check_distinct(const mg_sweep_axis *x) {
     for (int i = 0; i < x->n; i++)
-        for (int j = 0; j < i; j++)
-            if (!strcmp(x->values[i], x->values[j]))
+        for (int j = 0; j < i; j++) {
+            double a, b;
+            bool same = !strcmp(x->values[i], x->values[j]) ||
+                        (as_number(x->values[i], &a) && as_number(x->values[j], &b) && a == b);
+            if (same && !strcmp(x->values[i], x->values[j]))
                 return mg_fail(MG_ERR_ARG, "sweep: axis %s lists %s twice", x->name, x->values[i]);
+            if (same)
+                return mg_fail(MG_ERR_ARG,
+                               "sweep: axis %s lists the same value twice, as %s and %s", x->name,
+                               x->values[j], x->values[i]);
+        }
     return MG_OK;
 }
 
@@ -212,8 +229,9 @@ mg_status mg_sweep_add_grid_arg(mg_sweep *s, const char *arg) {
     if (!strncmp(v, "log:", 4)) {
         double lo = strtod(v + 4, &end);
         double hi = *end == ':' ? strtod(end + 1, &end) : NAN;
-        long long n = *end == ':' ? strtoll(end + 1, &end, 10) : 0;
-        if (*end || isnan(hi))
+        const char *n0 = *end == ':' ? end + 1 : NULL; /* N must be given */
+        long long n = n0 ? strtoll(n0, &end, 10) : 0;
+        if (!n0 || end == n0 || *end || isnan(hi))
             return mg_fail(MG_ERR_ARG, "sweep: --grid %s: expected NAME=log:LO:HI:N", arg);
         return log_axis(s, name, lo, hi, n);
     }
