@@ -131,13 +131,18 @@ static mg_status write_table(const table *t, const char *path) {
 
 /* ---- runs.csv -------------------------------------------------------------- */
 
-/* Every scalar under node, as prefix + key path joined by '.'. */
-static bool flatten(table *t, int64_t r, const cJSON *node, const char *prefix) {
+/* Every scalar under node, as prefix + key path joined by '.'. A top-level
+ * key that names one of the first `reserved` columns (run, an axis, status:
+ * summary.json's own "status" says "grokked" where the state says
+ * completed) becomes "summary.KEY" instead of overwriting that column. */
+static bool flatten(table *t, int64_t r, const cJSON *node, const char *prefix, int reserved) {
     for (const cJSON *v = node->child; v; v = v->next) {
         char key[512], text[64];
         snprintf(key, sizeof key, "%s%s%s", prefix, *prefix ? "." : "", v->string);
+        int c = *prefix ? -1 : col_of(t, key, false);
+        if (c >= 0 && c < reserved) snprintf(key, sizeof key, "summary.%s", v->string);
         bool ok = true;
-        if (cJSON_IsObject(v)) ok = flatten(t, r, v, key);
+        if (cJSON_IsObject(v)) ok = flatten(t, r, v, key, 0);
         else if (cJSON_IsNumber(v)) {
             mg_shortest_number(v->valuedouble, false, text, sizeof text);
             ok = set_cell(t, r, key, text);
@@ -257,7 +262,7 @@ mg_status mg_sweep_collect(const mg_sweep *s, const char *dir) {
             ok = set_cell(&t, i, s->axes[a].name, s->axes[a].values[c[a]]);
         ok = ok && set_cell(&t, i, "status", mg_point_state_name(mg_sweep_point_state(s, dir, i)));
         cJSON *cfg = ok ? read_json(run, MG_RUN_CONFIG) : NULL;
-        if (cfg) ok = flatten(&t, i, cfg, "config");
+        if (cfg) ok = flatten(&t, i, cfg, "config", 0);
         cJSON_Delete(cfg);
     }
     /* then the summaries' scalars, after every config column */
@@ -266,7 +271,7 @@ mg_status mg_sweep_collect(const mg_sweep *s, const char *dir) {
         mg_sweep_point_name(s, i, name, sizeof name);
         snprintf(run, sizeof run, "%s/%s", dir, name);
         cJSON *sum = read_json(run, MG_RUN_SUMMARY);
-        if (sum) ok = flatten(&t, i, sum, "");
+        if (sum) ok = flatten(&t, i, sum, "", s->n_axes + 2);
         cJSON_Delete(sum);
     }
     mg_status st = ok ? MG_OK : mg_fail(MG_ERR_NOMEM, "out of memory collecting %s", dir);
