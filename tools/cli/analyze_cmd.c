@@ -12,6 +12,7 @@
 #include "models/harness/run.h"
 #include "models/harness/rundir.h"
 #include "tools/cli/cli.h"
+#include "tools/cli/sweep_report.h"
 
 static cJSON *load_json(const char *dir, const char *name) {
     char path[4096], *text = NULL;
@@ -148,20 +149,39 @@ int cmd_analyze(int argc, char **argv) {
 }
 
 int cmd_compare(int argc, char **argv) {
-    bool csv = false;
+    bool csv = false, plots = false;
+    unsigned which = 0;
     const char *dirs[64];
     int n = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             printf(
                 "usage: modgrad compare RUN... [--csv]\n"
+                "       modgrad compare SWEEP_DIR [--report LIST] [--plots]\n"
                 "One column per run: model, clocks, lead, key frequencies, concentration, ranks,\n"
                 "neural-collapse metrics (from each run's summary.json; run modgrad analyze\n"
-                "first on runs trained by older versions). --csv prints one row per run.\n");
+                "first on runs trained by older versions). --csv prints one row per run.\n"
+                "A sweep directory (one holding " MG_SWEEP_FILE
+                "): the reports of its\n" MG_SWEEP_RUNS_CSV
+                " as the last `modgrad sweep --collect` wrote it. --report\n"
+                "models (the default; a grid over model): per task and model, mean +- std over\n"
+                "seeds of the clocks, leads, key frequencies, concentration, NC1 and the share\n"
+                "labelled cyclic, and who groks first; seeds (a seed axis): the same per grid\n"
+                "point; lambda (a p axis and a wd or penalty-lambda axis): lambda_crit(K), its\n"
+                "log-log slope with a bootstrap interval over seeds, the theory beside it; all:\n"
+                "each the grid has axes for. --plots draws them into SWEEP_DIR/plots.\n");
             return MG_EXIT_OK;
         }
         if (!strcmp(argv[i], "--csv")) csv = true;
-        else if (argv[i][0] == '-') {
+        else if (!strcmp(argv[i], "--plots")) plots = true;
+        else if (!strcmp(argv[i], "--report")) {
+            if (i + 1 == argc || !(which = cli_sweep_report_parse(argv[++i]))) {
+                cli_error(
+                    "compare: --report takes seeds, lambda, models or all (comma-separated)%s",
+                    i < argc ? "" : ", got nothing");
+                return MG_EXIT_USAGE;
+            }
+        } else if (argv[i][0] == '-') {
             cli_error("compare: unknown flag %s (modgrad compare --help)", argv[i]);
             return MG_EXIT_USAGE;
         } else if (n == 64) {
@@ -171,6 +191,27 @@ int cmd_compare(int argc, char **argv) {
     }
     if (n == 0) {
         cli_error("compare: give one or more run directories");
+        return MG_EXIT_USAGE;
+    }
+    char sweep[4200];
+    snprintf(sweep, sizeof sweep, "%s/" MG_SWEEP_FILE, dirs[0]);
+    bool is_sweep = mg_path_exists(sweep);
+    if (is_sweep && (n > 1 || csv)) {
+        cli_error("compare: %s is a sweep: give it alone, without --csv (its " MG_SWEEP_RUNS_CSV
+                  " is the table)",
+                  dirs[0]);
+        return MG_EXIT_USAGE;
+    }
+    if (is_sweep) {
+        unsigned w = which ? which : CLI_REPORT_MODELS;
+        /* named reports must be possible; "all" takes those the grid has */
+        return cli_sweep_report(dirs[0], w, w == CLI_REPORT_ALL ? 0 : w, plots);
+    }
+    if (which || plots) {
+        cli_error(
+            "compare: --report and --plots are for a sweep directory (one holding " MG_SWEEP_FILE
+            "); %s is none",
+            dirs[0]);
         return MG_EXIT_USAGE;
     }
     for (int k = 0; k < n; k++)
