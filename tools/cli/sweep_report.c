@@ -130,14 +130,22 @@ void report_table_print(const report_table *t, int indent) {
             int x = width(t->cells[r * t->nc + c]);
             w[c] = x > w[c] ? x : w[c];
         }
+    char *line = NULL;
+    size_t cap = 0;
     for (int r = 0; r < t->nr; r++) {
-        printf("%*s", indent, "");
+        FILE *f = open_memstream(&line, &cap);
+        if (!f) return;
+        fprintf(f, "%*s", indent, "");
         for (int c = 0; c < t->nc && c < 64; c++) {
             const char *s = t->cells[r * t->nc + c] ? t->cells[r * t->nc + c] : "";
-            bool last = c == t->nc - 1;
-            printf("%s%s%*s", c ? "  " : "", s, last ? 0 : w[c] - width(s), "");
+            fprintf(f, "%s%s%*s", c ? "  " : "", s, w[c] - width(s), "");
         }
-        printf("\n");
+        fclose(f);
+        size_t n = strlen(line);
+        while (n && line[n - 1] == ' ') n--; /* no trailing blanks */
+        printf("%.*s\n", (int)n, line);
+        free(line);
+        line = NULL;
     }
 }
 
