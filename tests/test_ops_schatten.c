@@ -2,9 +2,10 @@
  * values on matrices of known singular values (diagonal, orthogonal times
  * diagonal times orthogonal, both orientations, q = 1, 2, 0.5, 3; q = 2 is
  * ||W||_F^2), central-difference gradient checks away from repeated
- * singular values (also with W shared by a matmul, as in training), the
- * q = 1 subgradient at a zero singular value, and the errors: q <= 0, an
- * input that is not a 2-D float matrix, a weight that is not finite. */
+ * singular values (also with W shared by a matmul, as in training, and
+ * through the fallback SVD), the q = 1 subgradient at a zero singular
+ * value, and the errors: q <= 0, an input that is not a 2-D float matrix, a
+ * weight that is not finite. */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdio.h>
@@ -48,12 +49,15 @@ static void known(int m, int n, const double *s, bool rotate, float *W) {
         }
 }
 
+static mg_tensor *schatten_qr(mg_graph *g, mg_tensor *w, double q);
+static bool use_qr; /* value() through the fallback SVD */
+
 /* sum_i sigma_i(W)^q from the op, on an input W. */
 static double value(int m, int n, const float *W, double q) {
     mg_params *P = mg_params_new();
     mg_graph *g = mg_graph_new(P);
     mg_tensor *w = mg_input(g, "W", MG_F32, MG_SHAPE(m, n));
-    mg_tensor *y = mg_schatten(g, w, q);
+    mg_tensor *y = use_qr ? schatten_qr(g, w, q) : mg_schatten(g, w, q);
     cr_assert_not_null(y, "%s", mg_graph_error(g));
     cr_assert_eq(y->ndim, 0);
     mg_graph_keep(g, y);
@@ -96,6 +100,14 @@ Test(schatten, values_of_orthogonal_times_diagonal) {
     check_known(6, 4, s, true);
 }
 
+Test(schatten, values_through_the_fallback_svd) {
+    const double s[] = {2.5, 1.25, 0.75, 0.125};
+    use_qr = true;
+    check_known(4, 6, s, true);
+    check_known(6, 4, s, true);
+    use_qr = false;
+}
+
 Test(schatten, q2_is_the_squared_frobenius_norm) {
     float W[5 * 4];
     for (int i = 0; i < 20; i++) W[i] = (float)sin(1.3 * i + 0.2) * (float)(1 + i % 3);
@@ -111,12 +123,22 @@ typedef struct {
     int m, n;
     double q, s[MAXD]; /* singular values, well apart */
     bool shared;       /* W also feeds a matmul: the gradients add */
+    bool qr;           /* the fallback SVD (QR iteration) instead of divide and conquer */
 } grad_case;
+
+/* schatten(w, q) through its fallback SVD (attr.i[2], see ops/schatten.c). */
+static mg_tensor *schatten_qr(mg_graph *g, mg_tensor *w, double q) {
+    mg_attr attr;
+    memset(&attr, 0, sizeof attr);
+    memcpy(&attr.i[0], &q, sizeof q);
+    attr.i[2] = 1;
+    return mg_apply_named(g, "schatten", 1, &w, &attr);
+}
 
 static mg_tensor *build_grad(mg_graph *g, void *ctx) {
     const grad_case *c = ctx;
     mg_tensor *w = mg_param(g, "W", MG_NORMAL(1), MG_SHAPE(c->m, c->n));
-    mg_tensor *y = mg_schatten(g, w, c->q);
+    mg_tensor *y = c->qr ? schatten_qr(g, w, c->q) : mg_schatten(g, w, c->q);
     if (!c->shared) return y;
     mg_tensor *x = mg_param(g, "x", MG_NORMAL(1), MG_SHAPE(2, c->m));
     return mg_add(g, y, mg_sum_all(g, mg_square(g, mg_matmul(g, x, w))));
@@ -139,6 +161,10 @@ Test(schatten, gradient_q1_wide) { check("q=1 (3, 5)", (grad_case){3, 5, 1, {2, 
 Test(schatten, gradient_q2) { check("q=2 (4, 4)", (grad_case){4, 4, 2, {2, 1.5, 0.9, 0.4}}); }
 Test(schatten, gradient_q_half) { check("q=0.5 (4, 3)", (grad_case){4, 3, 0.5, {2, 1.2, 0.6}}); }
 Test(schatten, gradient_q3) { check("q=3 (3, 4)", (grad_case){3, 4, 3, {1.5, 1, 0.5}}); }
+Test(schatten, gradient_through_the_fallback_svd) {
+    check("q=1 QR (5, 3)", (grad_case){5, 3, 1, {2, 1.2, 0.5}, .qr = true});
+    check("q=0.5 QR (3, 4)", (grad_case){3, 4, 0.5, {1.5, 1, 0.5}, .qr = true});
+}
 Test(schatten, gradient_with_the_matrix_shared_by_a_matmul) {
     check("q=1 + ||xW||^2 (4, 3)", (grad_case){4, 3, 1, {1.8, 1.1, 0.4}, .shared = true});
 }
