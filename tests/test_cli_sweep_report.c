@@ -165,7 +165,7 @@ Test(sweep_report, lambda_of_an_explicit_nuclear_norm_penalty_is_the_theory_form
     cr_assert_eq(mg(&r, "compare %s --report lambda", tmp), 0, "%s", r.err);
     cr_assert(strstr(r.out, "the smallest lambda (penalty-lambda)"), "%s", r.out);
     cr_assert(strstr(r.out, "an explicit Schatten-q penalty lambda*sum sigma^q, q = 1, on "
-                            "classifier, in the loss; besides, coupled L2 in adam's gradient"),
+                            "classifier, in the loss; besides, no weight decay"),
               "%s", r.out);
     cr_assert(strstr(r.out, "the runs used that form, so the values compare"), "%s", r.out);
     cr_assert(strstr(r.out, "0.1 (above 0.01)") && strstr(r.out, "0.01 (above 0.001)"), "%s",

@@ -53,8 +53,9 @@ static void penalty_form(const report *r, int64_t row, bool lam_is_penalty, char
             snprintf(buf, n,
                      "lambda = penalty-lambda, but the runs have --penalty none (no penalty)");
         else
-            snprintf(buf, n, "lambda = penalty-lambda: %s; besides, %s with wd %s", explicit, decay,
-                     wdtext);
+            snprintf(buf, n, "lambda = penalty-lambda: %s; besides, %s%s%s", explicit,
+                     wd == 0 ? "no weight decay" : decay, wd == 0 ? "" : " with wd ",
+                     wd == 0 ? "" : wdtext);
     } else {
         int k = snprintf(buf, n, "lambda = wd: %s, on every layer%s%s", decay,
                          wd_layers[0] ? " but those of wd_layers " : "", wd_layers);
@@ -262,6 +263,7 @@ static void study(report *r, const report_group *g, const char *suffix, int c_p,
 
 int report_lambda(report *r) {
     int c_p = report_axis(r, "p"), c_seed = report_axis(r, "seed");
+    if (c_seed < 0) c_seed = mg_sweep_table_col(&r->t, "config.seed"); /* a fixed seed */
     bool lam_is_penalty = report_axis(r, "penalty-lambda") >= 0;
     int c_lam = report_axis(r, lam_is_penalty ? "penalty-lambda" : "wd");
     int cols[MG_SWEEP_MAX_AXES], n = 0;
