@@ -1,7 +1,8 @@
 /* bench_step.c — the median time of a full-batch training step (forward,
  * backward, AdamW) of a model in its canonical setting, for tools/bench.
  *
- *   bench_step MODEL [--steps N] [--threads T] [--no-rewrites] [--dump DIR] [--profile]
+ *   bench_step MODEL [--steps N] [--threads T] [--seed N] [--no-rewrites] [--dump DIR]
+ *              [--dump-only] [--profile]
  *
  * Prints one line of key=value pairs: the model, median and min step time,
  * the loss at step 0, the step's FLOPs after rewrites and as written, the
@@ -10,7 +11,10 @@
  * step at the default rate (one probed step in 10). --dump writes DIR/init.safetensors
  * (the step-0 parameters) and DIR/data.safetensors (the training split's a,
  * b and labels as float tensors "a", "b", "y") so that the peers start from
- * the same weights on the same data. --profile then runs the steps again
+ * the same weights on the same data; --seed picks the run's seed (the split
+ * and the initialisation, as modgrad train --seed; default 0), and
+ * --dump-only writes the dump, prints model=, seed= and loss0= and stops
+ * (what tools/bench/grid needs per seed). --profile then runs the steps again
  * with kernel timing on and prints, per node, the mean forward and backward
  * kernel times (most expensive first), the gradient zeroing and the rest of
  * the step (optimizer, checks). A benchmark, not a test. */
@@ -136,10 +140,11 @@ static double probe_cost(mg_trainer *t, int blocks) {
     return pct;
 }
 
-static mg_trainer *make(const mg_model_def *m, int threads, const char *off) {
+static mg_trainer *make(const mg_model_def *m, int threads, uint64_t seed, const char *off) {
     mg_train_cfg cfg;
     mg_train_defaults(&cfg, m);
     cfg.threads = threads;
+    cfg.task.seed = seed;
     snprintf(cfg.no_rewrites, sizeof cfg.no_rewrites, "%s", off);
     mg_trainer *t = NULL;
     if (mg_trainer_new(&cfg, &t)) {
@@ -151,19 +156,21 @@ static mg_trainer *make(const mg_model_def *m, int threads, const char *off) {
 
 int main(int argc, char **argv) {
     const char *model = NULL, *dir = NULL, *off = "";
-    int steps = 20, threads = 0, prof = 0;
+    int steps = 20, threads = 0, prof = 0, dump_only = 0;
+    uint64_t seed = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--steps") && i + 1 < argc) steps = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--seed") && i + 1 < argc) seed = strtoull(argv[++i], NULL, 10);
         else if (!strcmp(argv[i], "--dump") && i + 1 < argc) dir = argv[++i];
+        else if (!strcmp(argv[i], "--dump-only")) dump_only = 1;
         else if (!strcmp(argv[i], "--no-rewrites")) off = "all";
         else if (!strcmp(argv[i], "--profile")) prof = 1;
         else if (!model && argv[i][0] != '-') model = argv[i];
         else {
-            fprintf(
-                stderr,
-                "usage: bench_step MODEL [--steps N] [--threads T] [--no-rewrites] [--dump DIR] "
-                "[--profile]\n");
+            fprintf(stderr,
+                    "usage: bench_step MODEL [--steps N] [--threads T] [--seed N] [--no-rewrites] "
+                    "[--dump DIR] [--dump-only] [--profile]\n");
             return 2;
         }
     }
@@ -172,8 +179,12 @@ int main(int argc, char **argv) {
         fprintf(stderr, "bench_step: %s\n", model ? mg_errmsg() : "give a model");
         return 2;
     }
+    if (dump_only && !dir) {
+        fprintf(stderr, "bench_step: --dump-only needs --dump DIR\n");
+        return 2;
+    }
     if (steps < 3) steps = 3;
-    mg_trainer *t = make(m, threads, off);
+    mg_trainer *t = make(m, threads, seed, off);
     double flops = mg_graph_step_flops(mg_trainer_graph(t));
     if (dir && dump(t, dir)) {
         fprintf(stderr, "bench_step: %s\n", mg_errmsg());
@@ -181,6 +192,11 @@ int main(int argc, char **argv) {
     }
     mg_eval e0;
     mg_trainer_eval_train(t, &e0);
+    if (dump_only) {
+        printf("model=%s seed=%llu loss0=%.7f\n", m->name, (unsigned long long)seed, e0.loss);
+        mg_trainer_free(t);
+        return 0;
+    }
     double *dt = malloc(sizeof(double) * (size_t)steps);
     mg_trainer_step(t); /* warm-up: BLIS packs its buffers */
     for (int s = 0; s < steps; s++) {
@@ -196,7 +212,7 @@ int main(int argc, char **argv) {
     double probes = probe_cost(t, steps / 4 > 3 ? steps / 4 : 3);
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru); /* the peak of this run, before the plain graph below */
-    mg_trainer *plain = make(m, threads, "all");
+    mg_trainer *plain = make(m, threads, seed, "all");
     double flops_written = mg_graph_step_flops(mg_trainer_graph(plain));
     mg_trainer_free(plain);
     printf("model=%s steps=%d threads=%d median_s=%.6f min_s=%.6f loss0=%.7f flops=%.0f "
