@@ -2,6 +2,8 @@
 #define _GNU_SOURCE /* sched_getaffinity, CPU_COUNT */
 #include "core/gemm.h"
 
+#include <dlfcn.h>
+#include <stdint.h>
 #include <blis.h>
 #include <cpuid.h>
 #include <sched.h>
@@ -96,6 +98,15 @@ mg_status mg_gemm_init(int threads) {
             }
         }
         initialised = true;
+        /* LAPACK (the SVDs of the geometry and the Schatten penalty) may be
+         * OpenBLAS's, which sizes its own thread pool from the machine's
+         * cores, not from --threads: J sweep processes would then each run
+         * every core's worth of threads. Its matrices are small; one thread
+         * keeps them deterministic across machines. (Before BLIS is set:
+         * were the symbol BLIS's, the next line sets BLIS's count again.) */
+        void (*openblas_threads)(int) =
+            (void (*)(int))(uintptr_t)dlsym(RTLD_DEFAULT, "openblas_set_num_threads");
+        if (openblas_threads) openblas_threads(1);
         mg_gemm_set_threads(threads);
         const char *got = bli_arch_string(bli_arch_query_id());
         size_t used = strlen(reason);
