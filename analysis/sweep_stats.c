@@ -176,7 +176,7 @@ done:
 /* The boundary of k with seed s counted w[s] times (all ones: the runs as
  * they are). Walks down from the largest λ while the cells stay cyclic;
  * cells without runs under w are not part of the grid. */
-static mg_sweep_stats_boundary boundary(const kgrid *k, const int *w) {
+static mg_sweep_stats_boundary boundary(const kgrid *k, const int *w, mg_sweep_stats_rule rule) {
     mg_sweep_stats_boundary b = {.K = k->K,
                                  .kind = MG_SWEEP_STATS_NONE,
                                  .lambda_crit = NAN,
@@ -194,6 +194,15 @@ static mg_sweep_stats_boundary boundary(const kgrid *k, const int *w) {
         if (tot == 0) continue;
         bool cyclic = 2 * cy > tot;
         b.n_cyclic_cells += cyclic;
+        if (rule == MG_SWEEP_STATS_FIRST) { /* walking down: the last cyclic cell seen */
+            if (cyclic) {
+                b.kind = MG_SWEEP_STATS_CENSORED, b.lambda_crit = k->lam[l];
+                b.lambda_below = NAN;
+            } else if (!isnan(b.lambda_crit) && isnan(b.lambda_below)) {
+                b.kind = MG_SWEEP_STATS_FOUND, b.lambda_below = k->lam[l];
+            }
+            continue;
+        }
         if (top) {
             top = false;
             if (!cyclic) walking = false; /* NONE */
@@ -213,7 +222,8 @@ static mg_sweep_stats_boundary boundary(const kgrid *k, const int *w) {
 }
 
 mg_status mg_sweep_stats_boundaries(int64_t n, const double *K, const double *lambda,
-                                    const int64_t *seed, const bool *cyclic, int max_k,
+                                    const int64_t *seed, const bool *cyclic,
+                                    mg_sweep_stats_rule rule, int max_k,
                                     mg_sweep_stats_boundary *out, int *n_k) {
     *n_k = 0;
     grid g;
@@ -227,7 +237,7 @@ mg_status mg_sweep_stats_boundaries(int64_t n, const double *K, const double *la
         return mg_fail(MG_ERR_NOMEM, "sweep stats: out of memory");
     }
     for (int s = 0; s < maxs; s++) w[s] = 1;
-    for (int j = 0; j < g.nk; j++) out[j] = boundary(&g.k[j], w);
+    for (int j = 0; j < g.nk; j++) out[j] = boundary(&g.k[j], w, rule);
     *n_k = g.nk;
     mg_free(w);
     grid_free(&g);
@@ -302,8 +312,9 @@ static double quantile(const double *v, int n, double q) {
 }
 
 mg_status mg_sweep_stats_bootstrap_slope(int64_t n, const double *K, const double *lambda,
-                                         const int64_t *seed, const bool *cyclic, int B,
-                                         uint64_t rng_seed, mg_sweep_stats_bootstrap *out) {
+                                         const int64_t *seed, const bool *cyclic,
+                                         mg_sweep_stats_rule rule, int B, uint64_t rng_seed,
+                                         mg_sweep_stats_bootstrap *out) {
     *out = (mg_sweep_stats_bootstrap){B, 0, 0, NAN, NAN, NAN};
     if (B < 1) return mg_fail(MG_ERR_ARG, "sweep stats: bootstrap needs B >= 1, got %d", B);
     grid g;
@@ -325,7 +336,7 @@ mg_status mg_sweep_stats_bootstrap_slope(int64_t n, const double *K, const doubl
             const kgrid *k = &g.k[j];
             memset(w, 0, (size_t)k->ns * sizeof *w);
             for (int d = 0; d < k->ns; d++) w[mg_rng_below(&r, (uint64_t)k->ns)]++;
-            bs[j] = boundary(k, w);
+            bs[j] = boundary(k, w, rule);
         }
         mg_sweep_stats_fit f = mg_sweep_stats_fit_boundaries(bs, g.nk);
         if (f.n < 2 || isnan(f.slope)) out->n_insufficient++;

@@ -8,12 +8,20 @@
  * (finished, with a geometry label); which runs it left out, and why, is the
  * caller's to say.
  *
- * The boundary rule (our choice; SCIENCE.md says "the smallest λ of the grid
- * at which most seeds end cyclic"). For one K, its grid is the distinct λ
- * of its runs, ascending, and a cell (K, λ) is cyclic when a strict majority
- * of its runs are (cyclic count > half the runs; 1 of 2 is not a majority).
- * λ_crit(K) is the smallest grid λ from which on every cell — that λ and
- * every larger λ of the grid — is cyclic. So a single cyclic cell below a
+ * The boundary rules. For one K, its grid is the distinct λ of its runs,
+ * ascending, and a cell (K, λ) is cyclic when a strict majority of its runs
+ * are (cyclic count > half the runs; 1 of 2 is not a majority).
+ *   MG_SWEEP_STATS_FIRST (SCIENCE.md's definition, the one reported first):
+ *     λ_crit(K) is the smallest grid λ at which most seeds end cyclic.
+ *     FOUND when a smaller grid λ exists (lambda_below: the largest of them,
+ *     not cyclic by construction), CENSORED when it is the grid's smallest,
+ *     NONE when no cell is cyclic.
+ *   MG_SWEEP_STATS_STABLE (a stricter variant, reported beside it): λ_crit(K)
+ *     is the smallest grid λ from which on every cell — that λ and every
+ *     larger λ of the grid — is cyclic. It differs from FIRST where a strong
+ *     λ stops the fit altogether (the largest λ's runs no longer fit their
+ *     training set and end "neither") or where cyclic cells are scattered.
+ * For the STABLE rule: So a single cyclic cell below a
  * non-cyclic one does not move the boundary down: the boundary is where the
  * cyclic phase begins for good. Three outcomes, kept apart:
  *   FOUND      the boundary is a grid λ above the smallest; the cell just
@@ -69,6 +77,11 @@ typedef enum {
 /* "found", "censored (all cyclic)", "none (largest λ not cyclic)" */
 const char *mg_sweep_stats_kind_name(mg_sweep_stats_kind k);
 
+typedef enum {
+    MG_SWEEP_STATS_FIRST,  /* the smallest λ with a cyclic majority (SCIENCE.md) */
+    MG_SWEEP_STATS_STABLE, /* the smallest λ from which on every cell is cyclic */
+} mg_sweep_stats_rule;
+
 typedef struct {
     double K;
     mg_sweep_stats_kind kind;
@@ -84,7 +97,8 @@ typedef struct {
  * (out holds max_k). MG_ERR_ARG when a K or λ is not a positive finite
  * number, or when there are more than max_k distinct K. n = 0 gives *n_k = 0. */
 mg_status mg_sweep_stats_boundaries(int64_t n, const double *K, const double *lambda,
-                                    const int64_t *seed, const bool *cyclic, int max_k,
+                                    const int64_t *seed, const bool *cyclic,
+                                    mg_sweep_stats_rule rule, int max_k,
                                     mg_sweep_stats_boundary *out, int *n_k);
 
 /* ---- the log–log fit ----------------------------------------------------------- */
@@ -121,8 +135,9 @@ typedef struct {
  * B resamples from an RNG seeded with rng_seed. Same arguments as
  * mg_sweep_stats_boundaries; MG_ERR_ARG for B < 1 or bad K / λ. */
 mg_status mg_sweep_stats_bootstrap_slope(int64_t n, const double *K, const double *lambda,
-                                         const int64_t *seed, const bool *cyclic, int B,
-                                         uint64_t rng_seed, mg_sweep_stats_bootstrap *out);
+                                         const int64_t *seed, const bool *cyclic,
+                                         mg_sweep_stats_rule rule, int B, uint64_t rng_seed,
+                                         mg_sweep_stats_bootstrap *out);
 
 /* ---- the theory ------------------------------------------------------------------ */
 

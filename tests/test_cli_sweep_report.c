@@ -141,9 +141,13 @@ Test(sweep_report, lambda_censored_and_no_boundary_are_told_apart) {
     cr_assert_eq(mg(&r, "compare %s --report lambda", tmp), 0, "%s", r.err);
     cr_assert(strstr(r.out, "<= 0.001 (censored: all cyclic)"), "%s", r.out);
     cr_assert(strstr(r.out, "none (no cell cyclic)"), "%s", r.out);
-    cr_assert(strstr(r.out, "none (largest lambda not cyclic)"), "%s", r.out);
-    /* 97 and 113 share the boundary 0.01: a slope of 0 over 2 K, no residual */
-    cr_assert(strstr(r.out, "fit over 2 K with a boundary"), "%s", r.out);
+    /* SCIENCE.md's rule: 59's cyclic middle cell is its boundary; the
+     * stricter variant has none there (its largest lambda is not cyclic) */
+    cr_assert(strstr(r.out, "59   6     2      3: 0.001..0.1  1/3           0.01 (above 0.001)"),
+              "%s", r.out);
+    cr_assert(strstr(r.out, "rule STABLE") && strstr(r.out, "K 59: none;"), "%s", r.out);
+    /* 59, 97 and 113 share the boundary 0.01: a slope of 0 over 3 K */
+    cr_assert(strstr(r.out, "fit over 3 K with a boundary"), "%s", r.out);
     cr_assert(strstr(r.out, "slope 0.000"), "%s", r.out);
     cr_assert(!exists(P("plots")), "no --plots, no pictures");
     proc_free(&r);

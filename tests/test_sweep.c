@@ -518,13 +518,14 @@ Test(sweep, collect_tables_constructed_runs_with_missing_ones) {
     }
     mg_sweep_table_free(&t);
 
-    /* groups.csv: per note, over the seeds that have the metric */
+    /* groups.csv: per note, over the completed seeds that have the metric
+     * (point 3 diverged: its numbers are left out) */
     mg_sweep_table g = read_table(dir, MG_SWEEP_GROUPS_CSV);
     cr_assert_eq(mg_sweep_table_col(&g, "seed"), -1);
     stats_are(&g, group_row(&g, "note", "a,\"b\"", "t_fit"), (double[]){200, 300, 250}, 3);
     stats_are(&g, group_row(&g, "note", "a,\"b\"", lead), (double[]){10, -20, 5}, 3);
-    stats_are(&g, group_row(&g, "note", "c", "t_fit"), (double[]){120, 180}, 2);
-    stats_are(&g, group_row(&g, "note", "c", lead), (double[]){40, 0}, 2);
+    stats_are(&g, group_row(&g, "note", "c", "t_fit"), (double[]){120}, 1);
+    stats_are(&g, group_row(&g, "note", "c", lead), (double[]){40}, 1);
     /* text and empty metrics have no rows */
     cr_assert_eq(group_row(&g, "note", "c", "label"), -1);
     cr_assert_eq(group_row(&g, "note", "c", "t_grok"), -1);

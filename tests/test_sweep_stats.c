@@ -77,8 +77,8 @@ static void exact_grid(runs *r) {
 
 static int boundaries(const runs *r, mg_sweep_stats_boundary *b, int max) {
     int nk = -1;
-    mg_status st =
-        mg_sweep_stats_boundaries(r->n, r->K, r->lambda, r->seed, r->cyclic, max, b, &nk);
+    mg_status st = mg_sweep_stats_boundaries(r->n, r->K, r->lambda, r->seed, r->cyclic,
+                                             MG_SWEEP_STATS_STABLE, max, b, &nk);
     cr_assert_eq(st, MG_OK, "%s", mg_errmsg());
     return nk;
 }
@@ -113,7 +113,7 @@ Test(sweep_stats, bootstrap_is_degenerate_when_all_seeds_agree) {
     exact_grid(&R);
     mg_sweep_stats_bootstrap bs;
     mg_status st = mg_sweep_stats_bootstrap_slope(R.n, R.K, R.lambda, R.seed, R.cyclic,
-                                                  MG_SWEEP_STATS_BOOTSTRAP_B,
+                                                  MG_SWEEP_STATS_STABLE, MG_SWEEP_STATS_BOOTSTRAP_B,
                                                   MG_SWEEP_STATS_BOOTSTRAP_SEED, &bs);
     cr_assert_eq(st, MG_OK, "%s", mg_errmsg());
     cr_assert_eq(bs.B, 2000);
@@ -199,17 +199,24 @@ Test(sweep_stats, bad_runs_are_refused) {
     bool cyc[2] = {true, true};
     mg_sweep_stats_boundary b[2];
     int nk = 7;
-    cr_assert_eq(mg_sweep_stats_boundaries(2, K, lam, seed, cyc, 2, b, &nk), MG_ERR_ARG);
+    cr_assert_eq(mg_sweep_stats_boundaries(2, K, lam, seed, cyc, MG_SWEEP_STATS_STABLE, 2, b, &nk),
+                 MG_ERR_ARG);
     cr_assert(strstr(mg_errmsg(), "run 1") && strstr(mg_errmsg(), "lambda"), "%s", mg_errmsg());
     cr_assert_eq(nk, 0);
     lam[1] = 0.1;
-    cr_assert_eq(mg_sweep_stats_boundaries(2, bad_k, lam, seed, cyc, 2, b, &nk), MG_ERR_ARG);
-    cr_assert_eq(mg_sweep_stats_boundaries(2, K, lam, seed, cyc, 1, b, &nk), MG_ERR_ARG,
-                 "two K, room for one");
+    cr_assert_eq(
+        mg_sweep_stats_boundaries(2, bad_k, lam, seed, cyc, MG_SWEEP_STATS_STABLE, 2, b, &nk),
+        MG_ERR_ARG);
+    cr_assert_eq(mg_sweep_stats_boundaries(2, K, lam, seed, cyc, MG_SWEEP_STATS_STABLE, 1, b, &nk),
+                 MG_ERR_ARG, "two K, room for one");
     cr_assert(strstr(mg_errmsg(), "2 distinct K"), "%s", mg_errmsg());
     mg_sweep_stats_bootstrap bs;
-    cr_assert_eq(mg_sweep_stats_bootstrap_slope(2, K, lam, seed, cyc, 0, 1, &bs), MG_ERR_ARG);
-    cr_assert_eq(mg_sweep_stats_boundaries(0, NULL, NULL, NULL, NULL, 2, b, &nk), MG_OK);
+    cr_assert_eq(
+        mg_sweep_stats_bootstrap_slope(2, K, lam, seed, cyc, MG_SWEEP_STATS_STABLE, 0, 1, &bs),
+        MG_ERR_ARG);
+    cr_assert_eq(
+        mg_sweep_stats_boundaries(0, NULL, NULL, NULL, NULL, MG_SWEEP_STATS_STABLE, 2, b, &nk),
+        MG_OK);
     cr_assert_eq(nk, 0);
 }
 
@@ -269,7 +276,8 @@ Test(sweep_stats, bootstrap_interval_contains_the_true_slope) {
     cr_assert_float_eq(f.slope, -1.0, 0.05, "the majority's boundary is 1/K to the grid: %g",
                        f.slope);
     mg_sweep_stats_bootstrap bs, again;
-    cr_assert_eq(mg_sweep_stats_bootstrap_slope(R.n, R.K, R.lambda, R.seed, R.cyclic, 2000,
+    cr_assert_eq(mg_sweep_stats_bootstrap_slope(R.n, R.K, R.lambda, R.seed, R.cyclic,
+                                                MG_SWEEP_STATS_STABLE, 2000,
                                                 MG_SWEEP_STATS_BOOTSTRAP_SEED, &bs),
                  MG_OK);
     cr_assert_eq(bs.n_used, 2000);
@@ -280,8 +288,8 @@ Test(sweep_stats, bootstrap_interval_contains_the_true_slope) {
                  bs.lo, bs.hi);
     cr_assert(bs.lo <= bs.median && bs.median <= bs.hi);
     /* The fixed RNG seed makes it reproducible. */
-    mg_sweep_stats_bootstrap_slope(R.n, R.K, R.lambda, R.seed, R.cyclic, 2000,
-                                   MG_SWEEP_STATS_BOOTSTRAP_SEED, &again);
+    mg_sweep_stats_bootstrap_slope(R.n, R.K, R.lambda, R.seed, R.cyclic, MG_SWEEP_STATS_STABLE,
+                                   2000, MG_SWEEP_STATS_BOOTSTRAP_SEED, &again);
     cr_assert_eq(again.lo, bs.lo);
     cr_assert_eq(again.hi, bs.hi);
 }
@@ -300,7 +308,8 @@ Test(sweep_stats, bootstrap_counts_resamples_without_two_boundaries) {
             add(r, 20, l, s, l >= 2);
         }
     mg_sweep_stats_bootstrap bs;
-    cr_assert_eq(mg_sweep_stats_bootstrap_slope(r->n, r->K, r->lambda, r->seed, r->cyclic, 2000,
+    cr_assert_eq(mg_sweep_stats_bootstrap_slope(r->n, r->K, r->lambda, r->seed, r->cyclic,
+                                                MG_SWEEP_STATS_STABLE, 2000,
                                                 MG_SWEEP_STATS_BOOTSTRAP_SEED, &bs),
                  MG_OK);
     cr_assert_eq(bs.n_used + bs.n_insufficient, 2000);
@@ -316,7 +325,9 @@ Test(sweep_stats, bootstrap_without_any_slope_has_no_interval) {
     int64_t seed[2] = {0, 0};
     bool cyc[2] = {false, true};
     mg_sweep_stats_bootstrap bs;
-    cr_assert_eq(mg_sweep_stats_bootstrap_slope(2, K, lam, seed, cyc, 50, 1, &bs), MG_OK);
+    cr_assert_eq(
+        mg_sweep_stats_bootstrap_slope(2, K, lam, seed, cyc, MG_SWEEP_STATS_STABLE, 50, 1, &bs),
+        MG_OK);
     cr_assert_eq(bs.n_used, 0);
     cr_assert_eq(bs.n_insufficient, 50);
     cr_assert(isnan(bs.lo) && isnan(bs.hi) && isnan(bs.median));
@@ -344,4 +355,46 @@ Test(sweep_stats, theory_matches_science_md_to_three_digits) {
     double x[2] = {1000, 2000}, y[2] = {mg_sweep_stats_theory_lambda_crit(1000),
                                         mg_sweep_stats_theory_lambda_crit(2000)};
     cr_assert_float_eq(mg_sweep_stats_loglog_fit(2, x, y).slope, -1.0, 0.05);
+}
+
+/* SCIENCE.md's rule (FIRST: the smallest λ with a cyclic majority) against
+ * the stricter STABLE one, on one K whose cells read, ascending in λ:
+ * not, cyclic, not, cyclic, not (the largest λ stops the fit). */
+Test(sweep_stats, first_and_stable_rules_differ_where_cells_alternate) {
+    double K[15], lam[15], grid[5] = {0.01, 0.03, 0.1, 0.3, 1};
+    int64_t seed[15];
+    bool cyc[15];
+    bool cell[5] = {false, true, false, true, false};
+    for (int l = 0, i = 0; l < 5; l++)
+        for (int s = 0; s < 3; s++, i++)
+            K[i] = 31, lam[i] = grid[l], seed[i] = s, cyc[i] = cell[l] && s != 2; /* 2 of 3 */
+    mg_sweep_stats_boundary b[1];
+    int nk = 0;
+    cr_assert_eq(mg_sweep_stats_boundaries(15, K, lam, seed, cyc, MG_SWEEP_STATS_FIRST, 1, b, &nk),
+                 MG_OK);
+    cr_assert_eq(nk, 1);
+    cr_assert_eq(b[0].kind, MG_SWEEP_STATS_FOUND);
+    cr_assert_eq(b[0].lambda_crit, 0.03);
+    cr_assert_eq(b[0].lambda_below, 0.01);
+    cr_assert_eq(b[0].n_cyclic_cells, 2);
+    cr_assert_eq(mg_sweep_stats_boundaries(15, K, lam, seed, cyc, MG_SWEEP_STATS_STABLE, 1, b, &nk),
+                 MG_OK);
+    cr_assert_eq(b[0].kind, MG_SWEEP_STATS_NONE, "the largest λ is not cyclic");
+    /* every cell cyclic from 0.03 on: the rules agree */
+    for (int i = 0; i < 15; i++) cyc[i] = lam[i] >= 0.03;
+    cr_assert_eq(mg_sweep_stats_boundaries(15, K, lam, seed, cyc, MG_SWEEP_STATS_FIRST, 1, b, &nk),
+                 MG_OK);
+    cr_assert(b[0].kind == MG_SWEEP_STATS_FOUND && b[0].lambda_crit == 0.03);
+    cr_assert_eq(mg_sweep_stats_boundaries(15, K, lam, seed, cyc, MG_SWEEP_STATS_STABLE, 1, b, &nk),
+                 MG_OK);
+    cr_assert(b[0].kind == MG_SWEEP_STATS_FOUND && b[0].lambda_crit == 0.03);
+    /* none cyclic: NONE; all cyclic: CENSORED at the smallest λ */
+    for (int v = 0; v < 2; v++) {
+        for (int i = 0; i < 15; i++) cyc[i] = v;
+        cr_assert_eq(
+            mg_sweep_stats_boundaries(15, K, lam, seed, cyc, MG_SWEEP_STATS_FIRST, 1, b, &nk),
+            MG_OK);
+        cr_assert_eq(b[0].kind, v ? MG_SWEEP_STATS_CENSORED : MG_SWEEP_STATS_NONE);
+        if (v) cr_assert_eq(b[0].lambda_crit, 0.01);
+    }
 }

@@ -177,7 +177,7 @@ mg_status mg_sweep_write_sbatch(const mg_sweep *s, const char *dir, const char *
  * run lacks it — and
  * DIR/groups.csv, in long format: one row per grid point without the seed
  * axis and per numeric scalar of summary.json: the axes, metric, mean, std
- * (sample, n-1), min, max, count (over the runs that have it). */
+ * (sample, n-1), min, max, count (over the completed runs that have it). */
 mg_status mg_sweep_collect(const mg_sweep *s, const char *dir);
 
 /* A CSV file read back whole as text cells (runs.csv, groups.csv): cells of

@@ -193,7 +193,10 @@ static mg_status write_groups(const mg_sweep *s, const table *runs, int first_su
             mg_sweep_point_coords(s, j, d);
             bool same = true;
             for (int a = 0; a < s->n_axes && same; a++) same = is_seed_axis(s, a) || c[a] == d[a];
-            member[j] = same;
+            /* the statistics are of finished runs: a diverged one's numbers
+             * (its clocks, its last losses) are not a sample of the same thing */
+            const char *state = runs->rows[j][1 + s->n_axes]; /* run, the axes, status */
+            member[j] = same && state && !strcmp(state, "completed");
             seen[j] = seen[j] || same;
         }
         for (int col = first_summary; !oom && col < runs->n_cols; col++) {

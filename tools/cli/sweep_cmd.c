@@ -20,6 +20,7 @@
 #include "models/harness/rundir.h"
 #include "models/harness/sweep.h"
 #include "tools/cli/cli.h"
+#include "tools/cli/sweep_report.h"
 
 static void usage(FILE *f) {
     fprintf(f,
@@ -145,7 +146,9 @@ static int collect(const mg_sweep *s, const char *dir) {
     }
     bool all = print_status(s, dir, true);
     printf("wrote %s/" MG_SWEEP_RUNS_CSV " and %s/" MG_SWEEP_GROUPS_CSV "\n", dir, dir);
-    return all ? MG_EXIT_OK : MG_EXIT_FAIL;
+    /* every report the grid's axes allow, with its pictures in DIR/plots */
+    int rc = cli_sweep_report(dir, CLI_REPORT_ALL, 0, true);
+    return rc != MG_EXIT_OK ? rc : all ? MG_EXIT_OK : MG_EXIT_FAIL;
 }
 
 /* `--run-index I DIR`: one point, in this process. */

@@ -1,8 +1,10 @@
 /* sweep_lambda.c — the λ_crit report of a sweep (sweep_report.h): for a grid
  * over p (= K) and a λ axis (`penalty-lambda` when the grid has it, else
  * `wd`), the boundary λ_crit(K) of the runs labelled cyclic
- * (analysis/sweep_stats.h: the smallest grid λ from which on a strict
- * majority of seeds is cyclic), its log–log fit against K with a bootstrap
+ * (analysis/sweep_stats.h: the smallest grid λ at which a strict majority
+ * of seeds is cyclic, SCIENCE.md's rule; the stricter "from which on" rule
+ * and the label restricted to runs that fit their training set are printed
+ * beside it as variants), its log–log fit against K with a bootstrap
  * interval over seeds, the theory's nuclear-norm values beside it, and the
  * penalty form the runs used; the phase picture and the fit's picture in
  * DIR/plots. Every other axis but the seed makes a study of its own (a
@@ -165,6 +167,28 @@ static void pictures(report *r, const char *suffix, const char *title, const cha
     }
 }
 
+/* One line per variant of the boundary: its lambda_crit per K and its slope. */
+static void variant(const char *what, int64_t m, const double *K, const double *lam,
+                    const int64_t *seed, const bool *cyc, mg_sweep_stats_rule rule) {
+    mg_sweep_stats_boundary b[MAX_K];
+    int nk = 0;
+    if (mg_sweep_stats_boundaries(m, K, lam, seed, cyc, rule, MAX_K, b, &nk)) return;
+    printf("    variant, %s:", what);
+    for (int j = 0; j < nk; j++) {
+        if (b[j].kind == MG_SWEEP_STATS_FOUND) printf(" K %g: %.3g;", b[j].K, b[j].lambda_crit);
+        else if (b[j].kind == MG_SWEEP_STATS_CENSORED)
+            printf(" K %g: <= %.3g;", b[j].K, b[j].lambda_crit);
+        else printf(" K %g: none;", b[j].K);
+    }
+    mg_sweep_stats_fit f = mg_sweep_stats_fit_boundaries(b, nk);
+    mg_sweep_stats_bootstrap bs = {0, 0, 0, NAN, NAN, NAN};
+    if (f.n >= 2 &&
+        !mg_sweep_stats_bootstrap_slope(m, K, lam, seed, cyc, rule, MG_SWEEP_STATS_BOOTSTRAP_B,
+                                        MG_SWEEP_STATS_BOOTSTRAP_SEED, &bs))
+        printf(" slope %.3f [%.3f, %.3f] over %d K\n", f.slope, bs.lo, bs.hi, f.n);
+    else printf(" no fit (%d K with a boundary)\n", f.n);
+}
+
 /* One study: the runs of group g. */
 static void study(report *r, const report_group *g, const char *suffix, int c_p, int c_lam,
                   int c_seed, bool lam_is_penalty, bool *unlabelled) {
@@ -174,6 +198,7 @@ static void study(report *r, const report_group *g, const char *suffix, int c_p,
     int64_t *seed = malloc((size_t)(g->n + 1) * sizeof *seed),
             *rows = malloc((size_t)(g->n + 1) * sizeof *rows);
     bool *cyc = malloc((size_t)(g->n + 1) * sizeof *cyc);
+    bool *cycfit = malloc((size_t)(g->n + 1) * sizeof *cycfit);
     char form[512] = "", first[512] = "";
     bool theory = false, mixed = false;
     for (int64_t i = 0; i < g->n; i++) {
@@ -188,6 +213,10 @@ static void study(report *r, const report_group *g, const char *suffix, int c_p,
         if (c_seed >= 0) mg_sweep_table_num(&r->t, row, c_seed, &s);
         K[m] = k, lam[m] = l, seed[m] = (int64_t)s, rows[m] = row;
         cyc[m] = !strcmp(label, "cyclic");
+        double acc = 0;
+        cycfit[m] = cyc[m] &&
+                    mg_sweep_table_num(&r->t, row, mg_sweep_table_col(&r->t, "train_acc"), &acc) &&
+                    acc >= 1;
         bool th;
         penalty_form(r, row, lam_is_penalty, form, sizeof form, &th);
         if (m == 0) snprintf(first, sizeof first, "%s", form), theory = th;
@@ -198,7 +227,7 @@ static void study(report *r, const report_group *g, const char *suffix, int c_p,
            mixed ? " (and others: the runs of this study differ in it)" : "");
     mg_sweep_stats_boundary b[MAX_K];
     int nk = 0;
-    if (mg_sweep_stats_boundaries(m, K, lam, seed, cyc, MAX_K, b, &nk)) {
+    if (mg_sweep_stats_boundaries(m, K, lam, seed, cyc, MG_SWEEP_STATS_FIRST, MAX_K, b, &nk)) {
         cli_error("lambda report: %s", mg_errmsg());
         nk = 0;
     }
@@ -233,7 +262,8 @@ static void study(report *r, const report_group *g, const char *suffix, int c_p,
     report_table_free(&t);
     mg_sweep_stats_fit f = mg_sweep_stats_fit_boundaries(b, nk);
     mg_sweep_stats_bootstrap bs = {0, 0, 0, NAN, NAN, NAN};
-    if (m > 0 && mg_sweep_stats_bootstrap_slope(m, K, lam, seed, cyc, MG_SWEEP_STATS_BOOTSTRAP_B,
+    if (m > 0 && mg_sweep_stats_bootstrap_slope(m, K, lam, seed, cyc, MG_SWEEP_STATS_FIRST,
+                                                MG_SWEEP_STATS_BOOTSTRAP_B,
                                                 MG_SWEEP_STATS_BOOTSTRAP_SEED, &bs))
         cli_error("lambda report: %s", mg_errmsg());
     /* The theory's own slope over these K (it tends to -1 only for large K). */
@@ -256,9 +286,13 @@ static void study(report *r, const report_group *g, const char *suffix, int c_p,
            "on unit-column class vectors; %s\n",
            theory ? "the runs used that form, so the values compare"
                   : "the runs used another form: compare the slope, not the values");
+    variant("rule STABLE (the smallest lambda from which on every cell is cyclic)", m, K, lam, seed,
+            cyc, MG_SWEEP_STATS_STABLE);
+    variant("label 'cyclic' and the training set fitted (train_acc 1)", m, K, lam, seed, cycfit,
+            MG_SWEEP_STATS_FIRST);
     if (r->plots && r->gnuplot && nk)
         pictures(r, suffix, g->key, first, m, rows, K, lam, seed, b, nk, &f, &bs);
-    free(K), free(lam), free(seed), free(rows), free(cyc);
+    free(K), free(lam), free(seed), free(rows), free(cyc), free(cycfit);
 }
 
 int report_lambda(report *r) {
@@ -272,8 +306,8 @@ int report_lambda(report *r) {
             cols[n++] = r->axis[a];
     report_group *g;
     int ng = report_groups(r, cols, n, &g);
-    printf("\nlambda_crit: the smallest lambda (%s) from which on a majority of seeds end cyclic, "
-           "per K = p\n",
+    printf("\nlambda_crit: the smallest lambda (%s) at which a majority of seeds end cyclic "
+           "(SCIENCE.md), per K = p\n",
            lam_is_penalty ? "penalty-lambda" : "wd");
     bool *unlabelled = calloc((size_t)(r->t.n_rows + 1), sizeof *unlabelled);
     for (int j = 0; j < ng; j++) {
