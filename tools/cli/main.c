@@ -59,7 +59,7 @@ static void usage(FILE *f) {
            "  train     train a model on a modular task into a run directory\n"
            "  models    list the models and their options\n"
            "  analyze   recompute a run's analyses and print its report\n"
-           "  compare   runs side by side (MLP against attention), or --csv\n"
+           "  compare   runs side by side, or a sweep's reports (MLP against attention), or --csv\n"
            "  sweep     a grid of runs (seeds, weight decay, moduli, models, tasks): a local\n"
            "            pool or a SLURM job array, and its tables\n"
            "  info      version, BLIS kernels and the measured GEMM rate\n"
