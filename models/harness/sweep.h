@@ -180,6 +180,12 @@ mg_status mg_sweep_write_sbatch(const mg_sweep *s, const char *dir, const char *
  * (sample, n-1), min, max, count (over the completed runs that have it). */
 mg_status mg_sweep_collect(const mg_sweep *s, const char *dir);
 
+/* DIR/FILE parsed as a JSON object (free it with cJSON_Delete); NULL when
+ * it is missing, unreadable, not JSON or not an object: a run's config.json
+ * and summary.json, read the same way by the states, the tables and the
+ * command line. */
+struct cJSON *mg_sweep_read_json(const char *dir, const char *file);
+
 /* A CSV file read back whole as text cells (runs.csv, groups.csv): cells of
  * row r are cells[r * n_cols + c]; "" where empty. */
 typedef struct {

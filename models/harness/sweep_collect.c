@@ -154,7 +154,7 @@ static bool flatten(table *t, int64_t r, const cJSON *node, const char *prefix, 
     return true;
 }
 
-static cJSON *read_json(const char *dir, const char *file) {
+cJSON *mg_sweep_read_json(const char *dir, const char *file) {
     char path[4200], *text;
     size_t n;
     snprintf(path, sizeof path, "%s/%s", dir, file);
@@ -264,7 +264,7 @@ mg_status mg_sweep_collect(const mg_sweep *s, const char *dir) {
         for (int a = 0; a < s->n_axes && ok; a++)
             ok = set_cell(&t, i, s->axes[a].name, s->axes[a].values[c[a]]);
         ok = ok && set_cell(&t, i, "status", mg_point_state_name(mg_sweep_point_state(s, dir, i)));
-        cJSON *cfg = ok ? read_json(run, MG_RUN_CONFIG) : NULL;
+        cJSON *cfg = ok ? mg_sweep_read_json(run, MG_RUN_CONFIG) : NULL;
         if (cfg) ok = flatten(&t, i, cfg, "config", 0);
         cJSON_Delete(cfg);
     }
@@ -273,7 +273,7 @@ mg_status mg_sweep_collect(const mg_sweep *s, const char *dir) {
     for (int64_t i = 0; i < n && ok; i++) {
         mg_sweep_point_name(s, i, name, sizeof name);
         snprintf(run, sizeof run, "%s/%s", dir, name);
-        cJSON *sum = read_json(run, MG_RUN_SUMMARY);
+        cJSON *sum = mg_sweep_read_json(run, MG_RUN_SUMMARY);
         if (sum) ok = flatten(&t, i, sum, "", s->n_axes + 2);
         cJSON_Delete(sum);
     }

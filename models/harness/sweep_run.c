@@ -8,7 +8,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "core/alloc.h"
 #include "core/fsutil.h"
 #include "models/harness/rundir.h"
 #include "models/harness/runlock.h"
@@ -51,13 +50,8 @@ static bool lock_held(const char *run) {
 
 /* summary.json's "status", or "" when there is no readable summary. */
 static void summary_status(const char *run, char *buf, size_t n) {
-    char path[4200], *text;
-    size_t len;
     buf[0] = '\0';
-    snprintf(path, sizeof path, "%s/" MG_RUN_SUMMARY, run);
-    if (!mg_path_exists(path) || mg_read_file(path, &text, &len)) return;
-    cJSON *root = cJSON_Parse(text);
-    mg_free(text);
+    cJSON *root = mg_sweep_read_json(run, MG_RUN_SUMMARY);
     const cJSON *st = cJSON_GetObjectItemCaseSensitive(root, "status");
     if (cJSON_IsString(st)) snprintf(buf, n, "%s", st->valuestring);
     cJSON_Delete(root);

@@ -81,15 +81,10 @@ static void duration(double s, char *buf, size_t n) {
 
 /* One line about a finished point, from its summary. */
 static void point_line(const mg_sweep *s, const char *dir, int64_t i, mg_point_state st, FILE *f) {
-    char name[1024], path[4096 + 1100], *text = NULL;
-    size_t n;
+    char name[1024], run[4096 + 1100];
     mg_sweep_point_name(s, i, name, sizeof name);
-    snprintf(path, sizeof path, "%s/%s/" MG_RUN_SUMMARY, dir, name);
-    cJSON *sum = NULL;
-    if (mg_path_exists(path) && !mg_read_file(path, &text, &n)) {
-        sum = cJSON_Parse(text);
-        mg_free(text);
-    }
+    snprintf(run, sizeof run, "%s/%s", dir, name);
+    cJSON *sum = mg_sweep_read_json(run, MG_RUN_SUMMARY);
     fprintf(f, "  %-10s %-40s", mg_point_state_name(st), name);
     const char *keys[] = {"t_fit", "t_grok", "test_acc"};
     for (int k = 0; k < 3; k++) {
