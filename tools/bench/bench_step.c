@@ -1,10 +1,12 @@
 /* bench_step.c — the median time of a full-batch training step (forward,
  * backward, AdamW) of a model in its canonical setting, for tools/bench.
  *
- *   bench_step MODEL [--steps N] [--threads T] [--seed N] [--no-rewrites] [--dump DIR]
- *              [--dump-only] [--profile]
+ *   bench_step MODEL [--steps N] [--threads T] [--seed N] [--p P] [--no-rewrites]
+ *              [--dump DIR] [--dump-only] [--profile]
  *
- * Prints one line of key=value pairs: the model, median and min step time,
+ * Prints one line of key=value pairs: the model, the modulus P, median and
+ * min step time, the median CPU time of a step (all of the process's
+ * threads: the figure that survives a loaded machine),
  * the loss at step 0, the step's FLOPs after rewrites and as written, the
  * FLOP rate against the sgemm rate measured in the same process, the peak
  * resident memory, BLIS's kernels, and what the per-layer probes add to a
@@ -12,7 +14,9 @@
  * (the step-0 parameters) and DIR/data.safetensors (the training split's a,
  * b and labels as float tensors "a", "b", "y") so that the peers start from
  * the same weights on the same data; --seed picks the run's seed (the split
- * and the initialisation, as modgrad train --seed; default 0), and
+ * and the initialisation, as modgrad train --seed; default 0), --p the
+ * task's modulus (as modgrad train --p; default the model's canonical P,
+ * everything else canonical), and
  * --dump-only writes the dump, prints model=, seed= and loss0= and stops
  * (what tools/bench/grid needs per seed). --profile then runs the steps again
  * with kernel timing on and prints, per node, the mean forward and backward
@@ -32,6 +36,12 @@
 static double now(void) {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static double cpu_now(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
@@ -140,11 +150,12 @@ static double probe_cost(mg_trainer *t, int blocks) {
     return pct;
 }
 
-static mg_trainer *make(const mg_model_def *m, int threads, uint64_t seed, const char *off) {
+static mg_trainer *make(const mg_model_def *m, int threads, uint64_t seed, int p, const char *off) {
     mg_train_cfg cfg;
     mg_train_defaults(&cfg, m);
     cfg.threads = threads;
     cfg.task.seed = seed;
+    if (p) cfg.task.p = p;
     snprintf(cfg.no_rewrites, sizeof cfg.no_rewrites, "%s", off);
     mg_trainer *t = NULL;
     if (mg_trainer_new(&cfg, &t)) {
@@ -156,21 +167,28 @@ static mg_trainer *make(const mg_model_def *m, int threads, uint64_t seed, const
 
 int main(int argc, char **argv) {
     const char *model = NULL, *dir = NULL, *off = "";
-    int steps = 20, threads = 0, prof = 0, dump_only = 0;
+    int steps = 20, threads = 0, prof = 0, dump_only = 0, p = 0;
     uint64_t seed = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--steps") && i + 1 < argc) steps = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--seed") && i + 1 < argc) seed = strtoull(argv[++i], NULL, 10);
-        else if (!strcmp(argv[i], "--dump") && i + 1 < argc) dir = argv[++i];
+        else if (!strcmp(argv[i], "--p") && i + 1 < argc) {
+            char *end;
+            long v = strtol(argv[++i], &end, 10);
+            if (*end || v < 2 || v > 100000) {
+                fprintf(stderr, "bench_step: --p takes a modulus >= 2, got '%s'\n", argv[i]);
+                return 2;
+            }
+            p = (int)v;
+        } else if (!strcmp(argv[i], "--dump") && i + 1 < argc) dir = argv[++i];
         else if (!strcmp(argv[i], "--dump-only")) dump_only = 1;
         else if (!strcmp(argv[i], "--no-rewrites")) off = "all";
         else if (!strcmp(argv[i], "--profile")) prof = 1;
         else if (!model && argv[i][0] != '-') model = argv[i];
         else {
-            fprintf(stderr,
-                    "usage: bench_step MODEL [--steps N] [--threads T] [--seed N] [--no-rewrites] "
-                    "[--dump DIR] [--dump-only] [--profile]\n");
+            fprintf(stderr, "usage: bench_step MODEL [--steps N] [--threads T] [--seed N] [--p P] "
+                            "[--no-rewrites] [--dump DIR] [--dump-only] [--profile]\n");
             return 2;
         }
     }
@@ -184,7 +202,7 @@ int main(int argc, char **argv) {
         return 2;
     }
     if (steps < 3) steps = 3;
-    mg_trainer *t = make(m, threads, seed, off);
+    mg_trainer *t = make(m, threads, seed, p, off);
     double flops = mg_graph_step_flops(mg_trainer_graph(t));
     if (dir && dump(t, dir)) {
         fprintf(stderr, "bench_step: %s\n", mg_errmsg());
@@ -193,35 +211,40 @@ int main(int argc, char **argv) {
     mg_eval e0;
     mg_trainer_eval_train(t, &e0);
     if (dump_only) {
-        printf("model=%s seed=%llu loss0=%.7f\n", m->name, (unsigned long long)seed, e0.loss);
+        printf("model=%s p=%d seed=%llu loss0=%.7f\n", m->name, mg_trainer_task(t)->K,
+               (unsigned long long)seed, e0.loss);
         mg_trainer_free(t);
         return 0;
     }
-    double *dt = malloc(sizeof(double) * (size_t)steps);
+    double *dt = malloc(sizeof(double) * (size_t)steps),
+           *ct = malloc(sizeof(double) * (size_t)steps);
     mg_trainer_step(t); /* warm-up: BLIS packs its buffers */
     for (int s = 0; s < steps; s++) {
-        double t0 = now();
+        double t0 = now(), c0 = cpu_now();
         if (mg_trainer_step(t)) {
             fprintf(stderr, "bench_step: %s\n", mg_errmsg());
             return 1;
         }
+        ct[s] = cpu_now() - c0;
         dt[s] = now() - t0;
     }
     qsort(dt, (size_t)steps, sizeof *dt, cmp);
-    double med = dt[steps / 2], rate = gemm_rate();
+    qsort(ct, (size_t)steps, sizeof *ct, cmp);
+    double med = dt[steps / 2], cpu_med = ct[steps / 2], rate = gemm_rate();
     double probes = probe_cost(t, steps / 4 > 3 ? steps / 4 : 3);
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru); /* the peak of this run, before the plain graph below */
-    mg_trainer *plain = make(m, threads, seed, "all");
+    mg_trainer *plain = make(m, threads, seed, p, "all");
     double flops_written = mg_graph_step_flops(mg_trainer_graph(plain));
     mg_trainer_free(plain);
-    printf("model=%s steps=%d threads=%d median_s=%.6f min_s=%.6f loss0=%.7f flops=%.0f "
-           "flops_written=%.0f gflops_achieved=%.1f gflops_sgemm=%.1f rss_kb=%ld blis=%s "
-           "rewrites=%s probe_cost_pct=%.2f\n",
-           m->name, steps, mg_gemm_threads(), med, dt[0], e0.loss, flops, flops_written,
-           flops / med * 1e-9, rate, ru.ru_maxrss, mg_blis_arch(), *off ? "off" : "on", probes);
+    printf("model=%s p=%d steps=%d threads=%d median_s=%.6f min_s=%.6f cpu_median_s=%.6f "
+           "loss0=%.7f flops=%.0f flops_written=%.0f gflops_achieved=%.1f gflops_sgemm=%.1f "
+           "rss_kb=%ld blis=%s rewrites=%s probe_cost_pct=%.2f\n",
+           m->name, mg_trainer_task(t)->K, steps, mg_gemm_threads(), med, dt[0], cpu_med, e0.loss,
+           flops, flops_written, flops / med * 1e-9, rate, ru.ru_maxrss, mg_blis_arch(),
+           *off ? "off" : "on", probes);
     if (prof) profile(t, steps);
-    free(dt);
+    free(dt), free(ct);
     mg_trainer_free(t);
     return 0;
 }
