@@ -236,22 +236,27 @@ typedef struct {
     float b1, b2, c1, c2, eps, step, sqrt_bc2;
 } adam_k;
 
-/* Adam over one range: w, grad, m, v: (n). wd is coupled L2 (0 for AdamW,
- * whose decay has been applied already). Float arithmetic in PyTorch's order
- * of operations (v = b2 v + (1-b2) * (g*g); sqrt(v) divided by sqrt(bc2),
- * not multiplied by its inverse; w += -step * (m / denom)) so that it rounds
- * the same way. */
+/* Adam over one range: w, grad, m, v: (n). decay is AdamW's decoupled
+ * factor 1 - lr*wd, applied to w first (1 for Adam: x * 1 is x), in the same
+ * pass; wd is coupled L2 (0 for AdamW). Float arithmetic in PyTorch's order
+ * of operations (w *= decay; v = b2 v + (1-b2) * (g*g); sqrt(v) divided by
+ * sqrt(bc2), not multiplied by its inverse; w += -step * (m / denom)) so that
+ * it rounds the same way. The loop vectorises: this file is compiled with
+ * -fno-math-errno (CMakeLists.txt), without which sqrtf must be able to set
+ * errno and stays a scalar call; vector sqrt and division round exactly as
+ * the scalar ones (IEEE), so the bits are those of the scalar loop. */
 static bool adam_range(float *restrict w, const float *restrict grad, float *restrict m,
-                       float *restrict v, size_t n, float wd, const adam_k *k) {
+                       float *restrict v, size_t n, float decay, float wd, const adam_k *k) {
     const float b1 = k->b1, b2 = k->b2, c1 = k->c1, c2 = k->c2;
     const float eps = k->eps, step = k->step, sqrt_bc2 = k->sqrt_bc2;
     uint32_t bad = 0;
     for (size_t i = 0; i < n; i++) {
-        float g = grad[i] + wd * w[i];
+        float wi = w[i] * decay;
+        float g = grad[i] + wd * wi;
         m[i] = b1 * m[i] + c1 * g;
         v[i] = b2 * v[i] + c2 * (g * g);
         float denom = sqrtf(v[i]) / sqrt_bc2 + eps;
-        w[i] -= step * (m[i] / denom);
+        w[i] = wi - step * (m[i] / denom);
         bad |= not_finite(w[i]);
     }
     return bad != 0;
@@ -286,13 +291,12 @@ int mg_optim_step(mg_optim *o) {
             break;
         case MG_OPT_ADAM:
             k.step = (float)(L->lr_d / bc1);
-            bad = adam_range(w, grad + off, o->m + off, o->v + off, n, L->wd, &k);
+            bad = adam_range(w, grad + off, o->m + off, o->v + off, n, 1.0f, L->wd, &k);
             break;
         case MG_OPT_ADAMW: {
             float decay = (float)(1.0 - L->lr_d * L->wd_d);
-            for (size_t j = 0; j < n; j++) w[j] *= decay;
             k.step = (float)(L->lr_d / bc1);
-            bad = adam_range(w, grad + off, o->m + off, o->v + off, n, 0.0f, &k);
+            bad = adam_range(w, grad + off, o->m + off, o->v + off, n, decay, 0.0f, &k);
             break;
         }
         }
