@@ -7,11 +7,15 @@
  *
  * Kernel choice: Debian's BLIS 0.9 picks its kernels from the CPU models it
  * knows and falls back to slower ones on newer CPUs (its `generic` kernels,
- * or `haswell` on an AVX-512 CPU it does not recognise). Before the first
- * BLIS call, mg_gemm_init reads the CPU's features with CPUID and, unless the
- * user set BLIS_ARCH_TYPE, selects the fastest sub-configuration the CPU
- * supports (mg_blis_choose). The choice and its reason are reported by
- * mg_blis_arch / mg_blis_reason and recorded in each run's config. */
+ * or `haswell` on an AVX-512 CPU it does not recognise). BLIS reads its
+ * choice (BLIS_ARCH_TYPE) once, at its first call, so the choice is made
+ * before it: by a caller through mg_blis_select (the CLI measures the
+ * candidates, core/blis_tune.h; a resumed run pins the kernels it recorded,
+ * mg_blis_pin), else by mg_gemm_init's fixed rule: unless the user set
+ * BLIS_ARCH_TYPE, the sub-configuration mg_blis_choose names for the CPU's
+ * features. The choice, how it was made and its reason are reported by
+ * mg_blis_arch / mg_blis_source / mg_blis_reason and recorded in each run's
+ * config. */
 #ifndef MG_GEMM_H
 #define MG_GEMM_H
 
@@ -24,9 +28,12 @@ typedef struct {
     bool intel, amd;
     bool avx2, fma;
     bool avx512f, avx512dq, avx512bw, avx512vl;
+    bool ssse3, avx, fma4, avx512pf, avx512er; /* what the older sub-configurations need */
+    char vendor[13];                           /* "AuthenticAMD" */
+    int family, model, stepping;               /* display family and model (with extended bits) */
 } mg_cpu_features;
 
-/* The running CPU's features (CPUID). */
+/* The running CPU's features and identity (CPUID). */
 mg_cpu_features mg_cpu_detect(void);
 
 /* The BLIS sub-configuration to force for these features ("skx" or
@@ -55,6 +62,50 @@ int mg_kernel_threads(int64_t n);
 /* The configuration BLIS runs ("skx"), and how it was chosen. */
 const char *mg_blis_arch(void);
 const char *mg_blis_reason(void);
+
+/* How the kernels were chosen. */
+typedef enum {
+    MG_BLIS_FIXED,    /* mg_blis_choose's rule from CPUID flags (or BLIS's own choice) */
+    MG_BLIS_USER,     /* BLIS_ARCH_TYPE set by the user */
+    MG_BLIS_CACHE,    /* the fastest candidate of a cached measurement */
+    MG_BLIS_MEASURED, /* the fastest candidate, measured by this process */
+    MG_BLIS_RECORDED  /* the kernels a resumed or re-analysed run recorded */
+} mg_blis_source;
+
+/* "fixed rule", "user", "cache", "measured", "recorded". */
+const char *mg_blis_source_name(mg_blis_source s);
+mg_blis_source mg_blis_source_of(void);
+
+/* The sub-configurations this BLIS was built with (its BLIS_CONFIG_* list),
+ * in BLIS's order; returns how many (at most max names are stored). */
+int mg_blis_configs(const char **names, int max);
+/* Whether this BLIS has the sub-configuration and the CPU can run its
+ * kernels (the instruction sets they use). */
+bool mg_blis_runs_on(const char *arch, const mg_cpu_features *f);
+/* BLIS's version ("0.9.0"); does not start BLIS. */
+const char *mg_blis_version(void);
+/* True once BLIS has been started (its choice is then fixed). */
+bool mg_gemm_started(void);
+
+/* True if BLIS_ARCH_TYPE was set by the user: set, and not by a modgrad
+ * process's mg_blis_select (which marks its own value in MODGRAD_BLIS_ARCH,
+ * so that the processes a sweep spawns make their own choice). */
+bool mg_blis_user_set(void);
+
+/* Chooses the kernels BLIS will run: arch (a name this BLIS has, see
+ * mg_blis_runs_on), or NULL to leave BLIS_ARCH_TYPE as it is (the user's
+ * value, or BLIS's own choice). src and why are what mg_blis_source_of and
+ * mg_blis_reason report. Before BLIS starts only
+ * (MG_ERR_STATE after, unless arch is what it runs). */
+mg_status mg_blis_select(const char *arch, mg_blis_source src, const char *why);
+
+/* For a run being resumed or re-analysed that recorded it ran on arch: runs
+ * on the same kernels, so that its arithmetic is the same. A user's
+ * BLIS_ARCH_TYPE still wins (the reason then says that it differs from the
+ * recorded kernels). MG_ERR_ARG when this BLIS or this CPU cannot run arch
+ * (the message names the way out: set BLIS_ARCH_TYPE); MG_ERR_STATE when
+ * BLIS already started on other kernels. arch NULL or "": nothing to pin. */
+mg_status mg_blis_pin(const char *arch);
 
 /* c(m, n) = alpha * a(m, k) @ b(k, n) + beta * c, all strides in elements. */
 void mg_sgemm(int64_t m, int64_t n, int64_t k, float alpha, const float *a, int64_t rsa,

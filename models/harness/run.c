@@ -435,6 +435,7 @@ static mg_status resume_locked(const char *dir, const mg_settings *over) {
     int64_t steps = over->train.steps;
     mg_status st = mg_run_read_settings(dir, &s, hash);
     if (st || (st = mg_settings_apply_resume(&s, over))) return st;
+    if ((st = mg_run_pin_blis(dir))) return st; /* the kernels it ran on: bit-exact */
     const mg_train_cfg cfg = s.train;
     const mg_run_opts o = s.run;
     int64_t last = mg_run_last_checkpoint(dir);
@@ -569,6 +570,7 @@ static mg_status analyze_locked(const char *dir, bool recompute) {
     mg_run_opts_defaults(&o);
     char hash[17], path[4096];
     mg_status st = mg_run_read_config(dir, &cfg, &o, hash);
+    if (!st) st = mg_run_pin_blis(dir); /* the geometry on the run's own kernels */
     if (st) return st;
     int64_t last = mg_run_last_checkpoint(dir);
     if (last < 0) return mg_fail(MG_ERR_ARG, "%s has no checkpoint to analyse", dir);

@@ -73,6 +73,13 @@ mg_status mg_run_read_config(const char *dir, mg_train_cfg *cfg, mg_run_opts *o,
                              char split_hash[17]);
 mg_status mg_run_read_settings(const char *dir, mg_settings *s, char split_hash[17]);
 
+/* Before a run is resumed or re-analysed: BLIS will run the kernels its
+ * config.json recorded ("blis_arch"), so that its arithmetic is the same
+ * (core/gemm.h, mg_blis_pin: a user's BLIS_ARCH_TYPE still wins; kernels this
+ * CPU or BLIS cannot run are refused with MG_ERR_ARG, naming the way out). A
+ * config without the field pins nothing. */
+mg_status mg_run_pin_blis(const char *dir);
+
 /* MG_OK when dir holds a run (its config.json); else MG_ERR_ARG, saying
  * "no such run directory" or "not a run directory". Touches nothing. */
 mg_status mg_run_check_dir(const char *dir);

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "core/alloc.h"
+#include "core/blis_tune.h"
 #include "core/fsutil.h"
 #include "core/gemm.h"
 #include "core/hash.h"
@@ -196,6 +197,12 @@ mg_status mg_run_write_config(const char *dir, const mg_train_cfg *c, const mg_r
                             (double)mg_params_total(mg_trainer_params((mg_trainer *)t)));
     cJSON_AddStringToObject(root, "blis_arch", mg_blis_arch());
     cJSON_AddStringToObject(root, "blis_choice", mg_blis_reason());
+    cJSON_AddStringToObject(root, "blis_source", mg_blis_source_name(mg_blis_source_of()));
+    /* the rate of these kernels in the measurement this process decided by
+     * (or read from the cache), per core over the tuning shapes */
+    double rate = mg_blis_tune_rate(mg_blis_arch());
+    if (rate > 0) cJSON_AddNumberToObject(root, "blis_gflops", rate);
+    else cJSON_AddNullToObject(root, "blis_gflops");
     char *text = cJSON_Print(root);
     cJSON_Delete(root);
     if (!text) return mg_fail(MG_ERR_NOMEM, "out of memory writing " MG_RUN_CONFIG);
@@ -233,6 +240,23 @@ mg_status mg_run_read_settings(const char *dir, mg_settings *s, char split_hash[
     if (!st && (!cJSON_IsString(h) || strlen(h->valuestring) != 16))
         st = mg_fail(MG_ERR_ARG, "%s: \"split_hash\" is missing or not 16 hex digits", path);
     if (!st) snprintf(split_hash, 17, "%s", h->valuestring);
+    cJSON_Delete(root);
+    return st;
+}
+
+mg_status mg_run_pin_blis(const char *dir) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/" MG_RUN_CONFIG, dir);
+    char *text = NULL;
+    size_t n = 0;
+    mg_status st = mg_read_file(path, &text, &n);
+    if (st) return mg_fail(st, "cannot read the run %s: %s", dir, mg_errmsg());
+    cJSON *root = cJSON_ParseWithLength(text, n);
+    mg_free(text);
+    if (!root) return mg_fail(MG_ERR_FORMAT, "%s is not valid JSON", path);
+    const cJSON *a = cJSON_GetObjectItemCaseSensitive(root, "blis_arch");
+    st = cJSON_IsString(a) ? mg_blis_pin(a->valuestring) : MG_OK;
+    if (st) st = mg_fail(st, "%s: %s", dir, mg_errmsg());
     cJSON_Delete(root);
     return st;
 }

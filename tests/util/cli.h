@@ -3,7 +3,9 @@
  * small readers of the JSON files a run writes. Header-only, since every
  * helper asserts through Criterion; a suite using it declares
  *     TestSuite(NAME, .init = mg_cli_setup, .fini = mg_cli_teardown, .timeout = 120);
- * The binary is $MG_BUILD_DIR/modgrad (ctest sets MG_BUILD_DIR). */
+ * The binary is $MG_BUILD_DIR/modgrad (ctest sets MG_BUILD_DIR); it runs
+ * with MODGRAD_BLIS_TUNE=off and a cache directory of the test's own (see
+ * mg_cli_setup). */
 #ifndef MG_TEST_CLI_H
 #define MG_TEST_CLI_H
 
@@ -33,6 +35,16 @@ static inline void mg_cli_setup(void) {
     cr_assert_eq(access(bin, X_OK), 0, "%s is not built", bin);
     strcpy(tmp, "/tmp/mg_cli_XXXXXX");
     cr_assert_not_null(mkdtemp(tmp));
+    /* Every run of these tests on the fixed rule's kernels (skx on an
+     * AVX-512 CPU), the ones the pinned fingerprints were made with: the
+     * kernels change the float arithmetic. Nor may a test read or write the
+     * user's kernel cache. A test of the choice itself sets them again. */
+    setenv("MODGRAD_BLIS_TUNE", "off", 1);
+    char cache[96];
+    snprintf(cache, sizeof cache, "%s/xdg-cache", tmp);
+    setenv("XDG_CACHE_HOME", cache, 1);
+    unsetenv("BLIS_ARCH_TYPE");
+    unsetenv("MODGRAD_BLIS_ARCH");
 }
 
 static inline void mg_cli_teardown(void) {

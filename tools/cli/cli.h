@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "core/blis_tune.h"
 #include "models/harness/modelfile.h"
 
 /* Exit statuses, the same for every command (README, "Exit status"):
@@ -37,6 +38,10 @@ bool cli_real(const char *flag, const char *v, double *out);
 void cli_model_file_report(const mg_modelfile *f, bool verbose);
 /* Prints to stderr what the compiler said in the last model-file compile. */
 void cli_print_diagnostics(void);
+
+/* The choice of BLIS's kernels main made for this command, or NULL when it
+ * made none (a command that runs no matrix product, or --help). */
+const mg_blis_decision *cli_blis_decision(void);
 
 int cmd_train(int argc, char **argv);
 int cmd_models(int argc, char **argv);

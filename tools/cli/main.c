@@ -1,10 +1,12 @@
-/* main.c — `modgrad`: dispatch to the subcommands. */
+/* main.c — `modgrad`: dispatch to the subcommands, after choosing BLIS's
+ * kernels (before any BLIS call: BLIS reads its choice once). */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/blis_tune.h"
 #include "core/error.h"
 #include "core/gemm.h"
 #include "tools/cli/cli.h"
@@ -67,6 +69,46 @@ static void usage(FILE *f) {
            "`modgrad COMMAND --help` describes a command. modgrad --version prints the version.\n");
 }
 
+static mg_blis_decision blis;
+static bool blis_decided;
+
+const mg_blis_decision *cli_blis_decision(void) { return blis_decided ? &blis : NULL; }
+
+/* The commands whose work runs matrix products (or spawns runs that do). */
+static bool runs_blis(const char *cmd) {
+    return !strcmp(cmd, "train") || !strcmp(cmd, "sweep") || !strcmp(cmd, "analyze") ||
+           !strcmp(cmd, "info") || !strcmp(cmd, "--version");
+}
+
+/* BLIS's kernels, chosen before any BLIS call (core/blis_tune.h: the user's
+ * BLIS_ARCH_TYPE, MODGRAD_BLIS_TUNE=off's fixed rule, the cache, a new
+ * measurement). A resumed run later pins the kernels it recorded
+ * (mg_blis_pin), which it can since nothing here starts BLIS. Returns an
+ * exit status. */
+static int choose_blis(int argc, char **argv) {
+    mg_blis_tune_opts o = {0};
+    for (int i = 2; i < argc; i++) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) return MG_EXIT_OK;
+        if (!strcmp(argv[1], "info") && !strcmp(argv[i], "--retune")) o.retune = true;
+    }
+    mg_status st = mg_blis_tune(&o, &blis);
+    if (st) {
+        cli_error("%s", mg_errmsg());
+        return cli_exit_status(st);
+    }
+    blis_decided = true;
+    bool info = !strcmp(argv[1], "info");
+    if (!info && blis.source == MG_BLIS_MEASURED)
+        fprintf(stderr,
+                "modgrad: measured BLIS's kernels on this CPU (once; `modgrad info` shows the "
+                "table): %s%s%s\n",
+                blis.arch, blis.cache_written ? ", cached in " : "",
+                blis.cache_written ? blis.cache_path : "");
+    if (!info && blis.cache_note[0] && blis.source == MG_BLIS_MEASURED)
+        fprintf(stderr, "modgrad: %s\n", blis.cache_note);
+    return MG_EXIT_OK;
+}
+
 int main(int argc, char **argv) {
     if (argc < 2) {
         usage(stderr);
@@ -76,6 +118,10 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
         usage(stdout);
         return MG_EXIT_OK;
+    }
+    if (runs_blis(cmd)) {
+        int rc = choose_blis(argc, argv);
+        if (rc != MG_EXIT_OK) return rc;
     }
     if (!strcmp(cmd, "--version")) {
         mg_gemm_init(0);
