@@ -157,6 +157,11 @@ bool mg_blis_runs_on(const char *arch, const mg_cpu_features *f) {
     return c && c->runs(f);
 }
 
+int mg_blis_arch_id(const char *arch) {
+    const blis_config *c = config_named(arch);
+    return c ? (int)c->id : -1;
+}
+
 const char *mg_blis_version(void) { return bli_info_get_version_str(); }
 
 bool mg_gemm_started(void) { return initialised; }

@@ -82,6 +82,9 @@ int mg_blis_configs(const char **names, int max);
 /* Whether this BLIS has the sub-configuration and the CPU can run its
  * kernels (the instruction sets they use). */
 bool mg_blis_runs_on(const char *arch, const mg_cpu_features *f);
+/* The number BLIS_ARCH_TYPE takes for arch in this BLIS (BLIS 0.9 reads
+ * numbers only), or -1 when this BLIS lacks it. */
+int mg_blis_arch_id(const char *arch);
 /* BLIS's version ("0.9.0"); does not start BLIS. */
 const char *mg_blis_version(void);
 /* True once BLIS has been started (its choice is then fixed). */
