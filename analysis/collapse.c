@@ -10,8 +10,11 @@
  * so NC1 = tr(Σ_W Σ_B^†)/k = Σ_i Σ_samples ((h − μ_y)·v_i)² / (n s_i²):
  * O(n·r·f) work and O(k·f) memory, r = rank of M. The same projections give
  * NC4's nearest class means (see the sample loop), so the features are read
- * once. About 0.5 s for the canonical mlp on all P² = 9409 pairs (f = 512,
- * k = 97) on one core. */
+ * once. The pass goes by blocks of samples and basis vectors (dot_4x4),
+ * with each sum still in dot()'s order, so blocking changes no bit (the
+ * build is ISO C: no mul-add contraction). About 35 ms for the canonical
+ * mlp's 4,705 training rows (f = 512, k = 97) on one core, 125 ms before
+ * the blocks. */
 #include "analysis/collapse.h"
 
 #include <lapacke.h>
@@ -52,6 +55,81 @@ static double dot(const double *a, const double *b, int f) {
     }
     for (; j < f; j++) s0 += a[j] * b[j];
     return (s0 + s1) + (s2 + s3);
+}
+
+/* The sample pass works on blocks of MG_NC_SB samples against MG_NC_QB
+ * basis vectors at a time: each value of a block is still dot()'s own sum
+ * (four chains over j mod 4, the tail on the first, joined as (s0 + s1) +
+ * (s2 + s3)), so the result is bitwise dot()'s; the block only lets the
+ * compiler keep 16 sums in registers and read each loaded element 4 times
+ * instead of once. */
+#define MG_NC_SB 4
+#define MG_NC_QB 4
+
+/* Four doubles: lane l of a sum holds dot()'s chain s_l. The vector type
+ * (GCC's and Clang's vector extension) only fixes the register layout:
+ * its + and * are lane by lane, the same IEEE operations as the scalar
+ * code, so no bit changes. */
+typedef double mg_nc_v4 __attribute__((vector_size(4 * sizeof(double))));
+
+static mg_nc_v4 load4(const double *x) {
+    mg_nc_v4 v;
+    memcpy(&v, x, sizeof v);
+    return v;
+}
+
+/* out[a * ldo + b] = dot(d + a * f, v + b * f, f) for a, b < 4. */
+static void dot_4x4(const double *restrict d, const double *restrict v, int f, double *out,
+                    int ldo) {
+    mg_nc_v4 s[MG_NC_SB][MG_NC_QB] = {{{0}}};
+    int j = 0;
+    for (; j + 4 <= f; j += 4) {
+        mg_nc_v4 x[MG_NC_SB], w[MG_NC_QB];
+        for (int a = 0; a < MG_NC_SB; a++) x[a] = load4(d + (size_t)a * f + j);
+        for (int b = 0; b < MG_NC_QB; b++) w[b] = load4(v + (size_t)b * f + j);
+        for (int a = 0; a < MG_NC_SB; a++)
+            for (int b = 0; b < MG_NC_QB; b++) s[a][b] += x[a] * w[b];
+    }
+    for (int a = 0; a < MG_NC_SB; a++)
+        for (int b = 0; b < MG_NC_QB; b++) {
+            double s0 = s[a][b][0];
+            for (int t = j; t < f; t++) s0 += d[(size_t)a * f + t] * v[(size_t)b * f + t];
+            out[(size_t)a * ldo + b] = (s0 + s[a][b][1]) + (s[a][b][2] + s[a][b][3]);
+        }
+}
+
+/* p[a * rank + q] = d_a · v_q for the nb (<= MG_NC_SB) rows d_a of d
+ * (nb × f) and the rank rows v_q of vt (rank × f). */
+static void project(const double *d, int nb, const double *vt, int rank, int f, double *p) {
+    int q = 0;
+    if (nb == MG_NC_SB)
+        for (; q + MG_NC_QB <= rank; q += MG_NC_QB) dot_4x4(d, vt + (size_t)q * f, f, p + q, rank);
+    for (int a = 0; a < nb; a++) /* the rest (a short last block: all of it) */
+        for (int b = q; b < rank; b++)
+            p[(size_t)a * rank + b] = dot(d + (size_t)a * f, vt + (size_t)b * f, f);
+}
+
+/* NC4: the nearest class mean of a sample with projections p (rank). Each
+ * μ_c − μ_G lies in the span of the kept v_q (up to the dropped singular
+ * values), so ‖h − μ_c‖² = Σ_q (p_q − a[c][q])² + the part of h − μ_G outside
+ * that span, which is the same for every class: the projected distances
+ * order the classes as the full ones do, at k·r instead of k·f work. at is
+ * a transposed (rank × k), so the k sums (each in q order) run side by side;
+ * dist is scratch for k values. Ties go to the lower index. */
+static int32_t nearest_mean(const double *p, const double *at, int rank, int k, double *dist) {
+    for (int c = 0; c < k; c++) dist[c] = 0;
+    for (int q = 0; q < rank; q++) {
+        const double pq = p[q], *row = at + (size_t)q * k;
+        for (int c = 0; c < k; c++) dist[c] += (pq - row[c]) * (pq - row[c]);
+    }
+    int best = 0;
+    double bestd = INFINITY;
+    for (int c = 0; c < k; c++)
+        if (dist[c] < bestd) {
+            bestd = dist[c];
+            best = c;
+        }
+    return (int32_t)best;
 }
 
 static mg_status check_args(const float *h, const int32_t *y, int64_t n, int f, int k,
@@ -174,13 +252,17 @@ mg_status mg_collapse_compute(const float *h, const int32_t *y, int64_t n, int f
     double *acc = mg_malloc((size_t)r * sizeof *acc);
     double *nrm = mg_malloc((size_t)k * sizeof *nrm);
     double *wnrm = mg_malloc((size_t)k * sizeof *wnrm);
-    double *d = mg_malloc((size_t)f * sizeof *d);
     double *mu_g = mg_malloc((size_t)f * sizeof *mu_g);
-    double *p = mg_malloc((size_t)r * sizeof *p);
     double *mproj = mg_malloc((size_t)k * r * sizeof *mproj);
+    double *mprojt = mg_malloc((size_t)k * r * sizeof *mprojt);
     int64_t *count = mg_malloc((size_t)k * sizeof *count);
-    if (!means || !cm || !a || !vt || !s || !superb || !acc || !nrm || !wnrm || !d || !count ||
-        !mu_g || !p || !mproj) {
+    /* the sample pass's block: centred samples, their projections, and the
+     * class distances of one sample */
+    double *db = mg_malloc((size_t)MG_NC_SB * f * sizeof *db);
+    double *pb = mg_malloc((size_t)MG_NC_SB * r * sizeof *pb);
+    double *dist = mg_malloc((size_t)k * sizeof *dist);
+    if (!means || !cm || !a || !vt || !s || !superb || !acc || !nrm || !wnrm || !count || !mu_g ||
+        !mproj || !mprojt || !db || !pb || !dist) {
         st = mg_fail(MG_ERR_NOMEM, "mg_collapse_compute: out of memory for %d × %d scratch", k, f);
         goto done;
     }
@@ -213,40 +295,33 @@ mg_status mg_collapse_compute(const float *h, const int32_t *y, int64_t n, int f
     int rank = 0; /* s is descending: the kept values are a prefix */
     while (rank < r && s[rank] > MG_NC1_RTOL * s[0]) rank++;
 
-    /* a[c][q] = (μ_c − μ_G)·v_q: the centred means in the basis of V. */
+    /* a[c][q] = (μ_c − μ_G)·v_q: the centred means in the basis of V, and
+     * its transpose for the nearest-mean search (classes side by side). */
     for (int c = 0; c < k; c++)
-        for (int q = 0; q < rank; q++)
+        for (int q = 0; q < rank; q++) {
             mproj[(size_t)c * rank + q] = dot(cm + (size_t)c * f, vt + (size_t)q * f, f);
+            mprojt[(size_t)q * k + c] = mproj[(size_t)c * rank + q];
+        }
     memset(acc, 0, (size_t)r * sizeof *acc);
 
-    /* One pass over the samples, projecting h − μ_G onto the kept v_q once
-     * (the O(n·r·f) work); NC1 and NC4 both follow from the projections. */
+    /* One pass over the samples, a block at a time, projecting h − μ_G
+     * onto the kept v_q once (the O(n·r·f) work); NC1 and NC4 both follow
+     * from the projections. */
     int64_t disagree = 0;
-    for (int64_t i = 0; i < n; i++) {
-        const float *hi = h + i * (int64_t)f;
-        for (int j = 0; j < f; j++) d[j] = hi[j] - mu_g[j];
-        for (int q = 0; q < rank; q++) p[q] = dot(d, vt + (size_t)q * f, f);
-        /* (h − μ_y)·v_q = p_q − a[y][q]. */
-        const double *ay = mproj + (size_t)y[i] * rank;
-        for (int q = 0; q < rank; q++) acc[q] += (p[q] - ay[q]) * (p[q] - ay[q]);
-        if (!pred) continue;
-        /* NC4: the nearest class mean. Each μ_c − μ_G lies in the span of
-         * the kept v_q (up to the dropped singular values), so ‖h − μ_c‖² = Σ_q (p_q − a[c][q])² +
-         * the part of h − μ_G outside that span, which is the same for every class: the projected
-         * distances order the classes as the full ones do, at k·r instead of k·f work. Ties go to
-         * the lower index. */
-        int best = 0;
-        double bestd = INFINITY;
-        for (int c = 0; c < k; c++) {
-            const double *ac = mproj + (size_t)c * rank;
-            double dist = 0;
-            for (int q = 0; q < rank; q++) dist += (p[q] - ac[q]) * (p[q] - ac[q]);
-            if (dist < bestd) {
-                bestd = dist;
-                best = c;
-            }
+    for (int64_t i0 = 0; i0 < n; i0 += MG_NC_SB) {
+        int nb = n - i0 < MG_NC_SB ? (int)(n - i0) : MG_NC_SB;
+        for (int b = 0; b < nb; b++) {
+            const float *hi = h + (i0 + b) * (int64_t)f;
+            for (int j = 0; j < f; j++) db[(size_t)b * f + j] = hi[j] - mu_g[j];
         }
-        disagree += best != pred[i];
+        project(db, nb, vt, rank, f, pb);
+        for (int b = 0; b < nb; b++) {
+            const double *p = pb + (size_t)b * rank;
+            /* (h − μ_y)·v_q = p_q − a[y][q]. */
+            const double *ay = mproj + (size_t)y[i0 + b] * rank;
+            for (int q = 0; q < rank; q++) acc[q] += (p[q] - ay[q]) * (p[q] - ay[q]);
+            if (pred) disagree += nearest_mean(p, mprojt, rank, k, dist) != pred[i0 + b];
+        }
     }
     /* All class means equal: Σ_B = 0 and the ratio has no meaning. */
     if (rank == 0) {
@@ -269,10 +344,12 @@ done:
     mg_free(acc);
     mg_free(nrm);
     mg_free(wnrm);
-    mg_free(d);
     mg_free(mu_g);
-    mg_free(p);
     mg_free(mproj);
+    mg_free(mprojt);
+    mg_free(db);
+    mg_free(pb);
+    mg_free(dist);
     mg_free(count);
     return st;
 }

@@ -2,9 +2,12 @@
  * answers are worked out by hand in the comments: a simplex ETF (everything
  * 0), known within-class noise (NC1), a hexagon (NC2 cosines), orthogonal
  * and unequal classifiers (NC3, NC2 of W), samples nearer another class
- * (NC4), and the argument errors. */
+ * (NC4), the argument errors, and the blocked sample pass against a plain
+ * one (bit for bit). */
 #include <criterion/criterion.h>
+#include <lapacke.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "analysis/collapse.h"
@@ -250,4 +253,123 @@ Test(collapse, nc4_with_features_outside_the_span_of_the_means) {
     pred[0] = 1;
     cr_assert_eq(mg_collapse_compute(h, y, N, F, K, w, F, 1, pred, &r), MG_OK);
     cr_assert_eq(r.nc4, 0.0, "nc4 %g", r.nc4);
+}
+
+/* ---- the sample pass against the plain one ---------------------------- */
+
+/* dot() of collapse.c: four chains over j mod 4, the tail on the first. */
+static double ref_dot(const double *a, const double *b, int f) {
+    double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    int j = 0;
+    for (; j + 4 <= f; j += 4) {
+        s0 += a[j] * b[j];
+        s1 += a[j + 1] * b[j + 1];
+        s2 += a[j + 2] * b[j + 2];
+        s3 += a[j + 3] * b[j + 3];
+    }
+    for (; j < f; j++) s0 += a[j] * b[j];
+    return (s0 + s1) + (s2 + s3);
+}
+
+/* NC1 and NC4 by one plain pass over the samples, one dot product at a
+ * time, as collapse.c computed them before its pass went by blocks: the
+ * same class means, μ_G, SVD of the centred means and rank as the library,
+ * then per sample p_q = (h − μ_G)·v_q, NC1's sums in sample order and the
+ * nearest class mean by a scan over the classes. */
+static void ref_nc1_nc4(const float *h, const int32_t *y, int n, int f, int k, const int32_t *pred,
+                        double *nc1, double *nc4) {
+    int r = k < f ? k : f;
+    double *means = calloc((size_t)k * f, sizeof *means), *cm = malloc((size_t)k * f * 8);
+    double *mu = calloc((size_t)f, sizeof *mu), *vt = malloc((size_t)r * f * 8);
+    double *s = malloc((size_t)r * 8), *sup = malloc((size_t)r * 8), *acc = calloc(r, 8);
+    double *a = malloc((size_t)k * r * 8), *d = malloc((size_t)f * 8), *p = malloc((size_t)r * 8);
+    int64_t *cnt = calloc((size_t)k, sizeof *cnt);
+    for (int i = 0; i < n; i++) {
+        for (int j = 0; j < f; j++) means[(size_t)y[i] * f + j] += h[(size_t)i * f + j];
+        cnt[y[i]]++;
+    }
+    for (int c = 0; c < k; c++)
+        for (int j = 0; j < f; j++) means[(size_t)c * f + j] /= (double)cnt[c];
+    for (int c = 0; c < k; c++)
+        for (int j = 0; j < f; j++) mu[j] += means[(size_t)c * f + j];
+    for (int j = 0; j < f; j++) mu[j] /= k;
+    for (int c = 0; c < k; c++)
+        for (int j = 0; j < f; j++) cm[(size_t)c * f + j] = means[(size_t)c * f + j] - mu[j];
+    memcpy(means, cm, (size_t)k * f * sizeof *cm); /* dgesvd overwrites its input */
+    cr_assert_eq(LAPACKE_dgesvd(LAPACK_ROW_MAJOR, 'N', 'S', k, f, means, f, s, NULL, 1, vt, f, sup),
+                 0);
+    int rank = 0;
+    while (rank < r && s[rank] > 1e-10 * s[0]) rank++;
+    for (int c = 0; c < k; c++)
+        for (int q = 0; q < rank; q++)
+            a[(size_t)c * rank + q] = ref_dot(cm + (size_t)c * f, vt + (size_t)q * f, f);
+    int64_t disagree = 0;
+    for (int i = 0; i < n; i++) {
+        for (int j = 0; j < f; j++) d[j] = h[(size_t)i * f + j] - mu[j];
+        for (int q = 0; q < rank; q++) p[q] = ref_dot(d, vt + (size_t)q * f, f);
+        const double *ay = a + (size_t)y[i] * rank;
+        for (int q = 0; q < rank; q++) acc[q] += (p[q] - ay[q]) * (p[q] - ay[q]);
+        int best = 0;
+        double bestd = INFINITY;
+        for (int c = 0; c < k; c++) {
+            double dist = 0;
+            for (int q = 0; q < rank; q++)
+                dist += (p[q] - a[(size_t)c * rank + q]) * (p[q] - a[(size_t)c * rank + q]);
+            if (dist < bestd) bestd = dist, best = c;
+        }
+        disagree += pred && best != pred[i];
+    }
+    double t = 0;
+    for (int q = 0; q < rank; q++) t += acc[q] / (s[q] * s[q]);
+    *nc1 = t / (double)n;
+    *nc4 = pred ? (double)disagree / (double)n : NAN;
+    free(means), free(cm), free(mu), free(vt), free(s), free(sup), free(acc), free(a), free(d);
+    free(p), free(cnt);
+}
+
+/* The blocked pass (blocks of 4 samples against 4 basis vectors) must give
+ * the plain pass's bits, at sizes that leave every kind of remainder: a
+ * short last block of samples (n mod 4 = 1, 2, 3), basis vectors beyond the
+ * last full block (rank mod 4 ≠ 0), a feature tail (f mod 4 ≠ 0), rank
+ * below 4, and predictions given or not. A wrong order of a projection's
+ * sums moves its last bit, which NC1 only keeps when few samples add up:
+ * hence many small draws (n = k ... k + 7) besides a few larger ones.
+ * Random features at random scales, with a class signal; every class
+ * present. */
+Test(collapse, blocked_sample_pass_equals_the_plain_pass_bit_for_bit) {
+    const int big[][3] = {{203, 517, 11}, {941, 130, 23}, {50, 5, 3}, {9, 2, 2}};
+    const int nbig = sizeof big / sizeof *big, nsmall = 240;
+    uint64_t x = 0x9e3779b97f4a7c15ULL;
+    for (int z = 0; z < nbig + nsmall; z++) {
+        const int fs[] = {517, 37, 6, 64};
+        const int k = z < nbig ? big[z][2] : 6 + z % 5;
+        const int n = z < nbig ? big[z][0] : k + z % 8, f = z < nbig ? big[z][1] : fs[z % 4];
+        float *h = malloc((size_t)n * f * sizeof *h), *w = malloc((size_t)k * f * sizeof *w);
+        int32_t *y = malloc((size_t)n * sizeof *y), *pred = malloc((size_t)n * sizeof *pred);
+        for (int i = 0; i < n; i++) {
+            y[i] = i % k;
+            x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+            pred[i] = (int32_t)((x >> 33) % (uint64_t)k);
+            for (int j = 0; j < f; j++) {
+                x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+                /* 24 random bits at a random scale of 1 ... 2^7: sums that round */
+                h[(size_t)i * f + j] = ldexpf((float)((x >> 40) * 0x1p-24), (int)(x >> 61)) +
+                                       (j % k == y[i] ? 0.7f : 0);
+            }
+        }
+        for (int i = 0; i < k * f; i++) w[i] = (float)(i % 7) - 3;
+        for (int with_pred = 0; with_pred < 2; with_pred++) {
+            const int32_t *pr = with_pred ? pred : NULL;
+            mg_collapse got;
+            double nc1, nc4;
+            cr_assert_eq(mg_collapse_compute(h, y, n, f, k, w, f, 1, pr, &got), MG_OK, "%s",
+                         mg_errmsg());
+            ref_nc1_nc4(h, y, n, f, k, pr, &nc1, &nc4);
+            cr_assert(memcmp(&got.nc1, &nc1, sizeof nc1) == 0, "n %d f %d k %d: nc1 %a, plain %a",
+                      n, f, k, got.nc1, nc1);
+            cr_assert(memcmp(&got.nc4, &nc4, sizeof nc4) == 0, "n %d f %d k %d: nc4 %a, plain %a",
+                      n, f, k, got.nc4, nc4);
+        }
+        free(h), free(w), free(y), free(pred);
+    }
 }

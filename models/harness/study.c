@@ -128,10 +128,39 @@ static mg_status embed_features(mg_trainer *t, const view *e, float **out, int *
     return MG_OK;
 }
 
+/* The penultimate features of the training set at the current step, and
+ * their labels and predicted classes (the trainer's forward pass). */
+typedef struct {
+    const float *h;
+    const int32_t *y, *pred;
+    int64_t n;
+    int f;
+} features;
+
+static mg_status geometry_rows(mg_trainer *t, const features *ft, mg_csv_writer *w);
+
 mg_status mg_study_geometry(mg_trainer *t, mg_csv_writer *w) {
     /* the geometry is that of the operands' tokens: a task without them
      * (a generated sequence task) has none */
     if (!mg_trainer_task(t)->n_values) return MG_OK;
+    /* The forward pass (if the step has none yet) runs first, at the run's
+     * thread count: its kernels split their work by that count. */
+    features ft;
+    mg_status st = mg_trainer_features(t, &ft.h, &ft.n, &ft.f, &ft.y, &ft.pred);
+    if (st) return st;
+    /* The analyses run BLIS on one thread. Their products are small, and
+     * LAPACK calls BLIS hundreds of times per SVD: waking a second thread
+     * for each call cost 120 ms of CPU for the 97 x 512 SVD of the collapse
+     * against 6-9 ms on one (measured on 2 cores; the same bits: BLIS splits
+     * no sum over threads). */
+    const int threads = mg_gemm_threads();
+    mg_gemm_set_threads(1);
+    st = geometry_rows(t, &ft, w);
+    mg_gemm_set_threads(threads);
+    return st;
+}
+
+static mg_status geometry_rows(mg_trainer *t, const features *ft, mg_csv_writer *w) {
     mg_params *P = mg_trainer_params(t);
     const int64_t step = mg_trainer_steps_done(t);
     view e, c;
@@ -157,11 +186,10 @@ mg_status mg_study_geometry(mg_trainer *t, mg_csv_writer *w) {
     if (st) return st;
 
     /* neural collapse on the penultimate features of the training set */
-    const float *h;
-    const int32_t *y, *pred;
-    int64_t n;
-    int f;
-    if ((st = mg_trainer_features(t, &h, &n, &f, &y, &pred))) return st;
+    const float *h = ft->h;
+    const int32_t *y = ft->y, *pred = ft->pred;
+    const int64_t n = ft->n;
+    const int f = ft->f;
     /* the collapse metrics need every class among the samples (a small p
      * with a small training fraction can miss one: then they are skipped) */
     bool all_classes = true;
