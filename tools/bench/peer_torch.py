@@ -10,7 +10,9 @@ would write it.
 
 Prints one line of key=value pairs:
   peer=torch-<version>[-compile] model= threads= steps= median_s= min_s=
-  loss0= loss_end= rss_kb= blas= blas_loaded=
+  cpu_median_s= loss0= loss_end= rss_kb= blas= blas_loaded=
+cpu_median_s is the median CPU time of a step (time.process_time: all of the
+process's threads), the figure a loaded machine disturbs least.
 loss0 is the loss of the first forward from the loaded weights (it must equal
 bench_step's loss0: the proof that both do the same work); loss_end the loss
 of the last timed step's forward, after 2 + steps - 1 updates (equal across
@@ -200,13 +202,14 @@ def main():
 
     for _ in range(2):  # warm-up: allocator, thread pools, compilation
         step()
-    dt = []
+    dt, ct = [], []
     for _ in range(max(args.steps, 1)):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         loss = step()
+        ct.append(time.process_time() - c0)
         dt.append(time.perf_counter() - t0)
-    print("%s steps=%d median_s=%.6f min_s=%.6f rss_kb=%d loss_end=%.7f %s"
-          % (head, len(dt), pc.median(dt), min(dt), pc.peak_rss_kb(), float(loss), tail))
+    print("%s steps=%d median_s=%.6f min_s=%.6f cpu_median_s=%.6f rss_kb=%d loss_end=%.7f %s"
+          % (head, len(dt), pc.median(dt), min(dt), pc.median(ct), pc.peak_rss_kb(), float(loss), tail))
     return 0
 
 
