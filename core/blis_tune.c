@@ -190,13 +190,20 @@ static void measure_table(const mg_blis_tune_opts *o, const char **cands, int n,
             for (int s = 0; s < MG_BLIS_N_SHAPES; s++)
                 if (g[s] > row->gflops[s]) row->gflops[s] = g[s];
         }
+    double best = 0;
+    for (int i = 0; i < n; i++)
+        if (t->rows[i].ok) {
+            row_total(&t->rows[i]);
+            if (t->rows[i].all > best) best = t->rows[i].all;
+        }
+    /* Kernels within MG_BLIS_TIE of the fastest are a tie the machine's
+     * noise decides (zen, zen2, zen3 and haswell share their micro-kernels
+     * and differ by a percent); the tie goes to the first in the candidates'
+     * fixed order, so that machines alike choose alike and their runs share
+     * their arithmetic. */
     t->chosen = -1;
-    for (int i = 0; i < n; i++) {
-        mg_blis_row *row = &t->rows[i];
-        if (!row->ok) continue;
-        row_total(row);
-        if (t->chosen < 0 || row->all > t->rows[t->chosen].all) t->chosen = i;
-    }
+    for (int i = 0; i < n && t->chosen < 0; i++)
+        if (t->rows[i].ok && t->rows[i].all >= (1.0 - MG_BLIS_TIE) * best) t->chosen = i;
     time_t now = time(NULL);
     struct tm tm;
     gmtime_r(&now, &tm);
@@ -227,19 +234,26 @@ static void describe_choice(mg_blis_decision *d) {
     const mg_blis_table *t = &d->table;
     const mg_blis_row *c = &t->rows[t->chosen];
     char others[160] = "";
-    int ok = 0;
+    int ok = 0, fastest = t->chosen;
     for (int i = 0; i < t->n; i++) {
         if (!t->rows[i].ok) continue;
         ok++;
+        if (t->rows[i].all > t->rows[fastest].all) fastest = i;
         if (i == t->chosen) continue;
         size_t used = strlen(others);
         snprintf(others + used, sizeof others - used, "%s%s %.1f", used ? ", " : "; ",
                  t->rows[i].arch, t->rows[i].all);
     }
-    snprintf(d->why, sizeof d->why,
-             "%s: the fastest of %d candidates on the canonical models' products, %.1f GFLOP/s "
-             "per core%s",
-             c->arch, ok, c->all, others);
+    if (fastest == t->chosen)
+        snprintf(d->why, sizeof d->why,
+                 "%s: the fastest of %d candidates on the canonical models' products, %.1f "
+                 "GFLOP/s per core%s",
+                 c->arch, ok, c->all, others);
+    else
+        snprintf(d->why, sizeof d->why,
+                 "%s: of %d candidates on the canonical models' products, the first within %.0f%% "
+                 "of the fastest (%s), %.1f GFLOP/s per core%s",
+                 c->arch, ok, 100 * MG_BLIS_TIE, t->rows[fastest].arch, c->all, others);
 }
 
 mg_status mg_blis_decide(const mg_blis_tune_opts *opts, mg_blis_decision *d) {

@@ -10,7 +10,8 @@
  * best of a few, by CPU time, so that other processes on the machine do not
  * count against it) and sends its GFLOP/s back through a pipe. The fastest
  * over all shapes together (their FLOPs over the sum of their best times)
- * is chosen.
+ * is chosen, except that kernels within MG_BLIS_TIE of the fastest tie, and
+ * a tie goes to the first in the candidates' order: noise does not choose.
  *
  * The table is cached in one small JSON file per CPU and BLIS version under
  * $XDG_CACHE_HOME/modgrad/ (default ~/.cache/modgrad/), written atomically;
@@ -32,6 +33,7 @@
 
 #define MG_BLIS_MAX_CANDIDATES 8
 #define MG_BLIS_N_SHAPES 5
+#define MG_BLIS_TIE 0.03 /* rates this close to the fastest's (a fraction) tie */
 
 /* One product timed: c(m, n) = a(m, k) @ b(k, n), a and b with the strides
  * the model's step gives them (a transposed operand by its strides). */

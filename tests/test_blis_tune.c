@@ -547,3 +547,25 @@ Test(blis_cli, the_user_and_the_off_switch_rule_over_the_cache) {
     cr_assert(strstr(r.err, "MODGRAD_BLIS_TUNE"), "%s", r.err);
     proc_free(&r);
 }
+
+/* Rates within MG_BLIS_TIE of the fastest tie: the first in order wins. */
+static mg_status near_tie(void *ctx, const char *arch, int reps, double *g) {
+    (void)reps;
+    ((fake *)ctx)->calls++;
+    int i = cand_index(arch);
+    /* the last candidate 1% faster than the others; the first 10% slower */
+    double rate = i == n_cands - 1 ? 101 : i == 0 ? 90 : 100;
+    for (int s = 0; s < MG_BLIS_N_SHAPES; s++) g[s] = rate;
+    return MG_OK;
+}
+
+Test(blis_tune, a_near_tie_goes_to_the_first_candidate_in_order) {
+    tune_on();
+    if (n_cands < 3) cr_skip_test("needs three candidates");
+    fake f = {0};
+    mg_blis_tune_opts o = {.measure = near_tie, .ctx = &f};
+    mg_blis_decision d;
+    cr_assert_eq(mg_blis_decide(&o, &d), MG_OK);
+    cr_assert_str_eq(d.arch, cands[1], "a 1%% lead is noise; a 10%% deficit is not");
+    cr_assert(strstr(d.why, "within 3%") && strstr(d.why, cands[n_cands - 1]), "%s", d.why);
+}

@@ -64,7 +64,8 @@ static void usage(FILE *f) {
            "  compare   runs side by side, or a sweep's reports (MLP against attention), or --csv\n"
            "  sweep     a grid of runs (seeds, weight decay, moduli, models, tasks): a local\n"
            "            pool or a SLURM job array, and its tables\n"
-           "  info      version, BLIS kernels and the measured GEMM rate\n"
+           "  info      version, BLIS kernels (chosen by a cached measurement; --retune)\n"
+           "            and the measured GEMM rate\n"
            "  plot      draw a run's pictures (PNG and SVG) with gnuplot\n\n"
            "`modgrad COMMAND --help` describes a command. modgrad --version prints the version.\n");
 }
