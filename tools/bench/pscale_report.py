@@ -65,7 +65,7 @@ if peer:
 print("(torch: %s)" % plab if peer else "(no torch peer: %s)" % "; ".join(w for _, w in skipped) or "none")
 print(hdr)
 print("-" * len(hdr))
-csv_rows, fit = [], {"modgrad": [], peer: []}
+csv_rows, fit, cfit = [], {"modgrad": [], peer: []}, {"modgrad": [], peer: []}
 for p in ps:
     n = rows_of(p)
     mg, mgc = med(p, "modgrad", "median_s"), med(p, "modgrad", "cpu_median_s")
@@ -78,6 +78,8 @@ for p in ps:
     rec = [p, n, "%.0f" % flops if flops else "", "%.6f" % mg if mg else "", "%.6f" % mgc if mgc else ""]
     if mg and flops:
         fit["modgrad"].append((flops, mg))
+    if mgc and flops:
+        cfit["modgrad"].append((flops, mgc))
     if peer:
         t, tc = med(p, peer, "median_s"), med(p, peer, "cpu_median_s")
         kvs = runs.get((p, peer), [])
@@ -93,6 +95,8 @@ for p in ps:
         rec += ["%.6f" % t if t else "", "%.6f" % tc if tc else "", ratio, cratio, ok]
         if t and flops:
             fit[peer].append((flops, t))
+        if tc and flops:
+            cfit[peer].append((flops, tc))
     print(line)
     csv_rows.append(rec)
 
@@ -113,11 +117,14 @@ def line_fit(pts):
 for pid in ("modgrad", peer):
     if not pid:
         continue
-    r = line_fit(fit[pid])
-    if r:
-        print("%s: step time ~ %.3f ms fixed + FLOPs / %.1f GFLOP/s (least squares over P = %s; FLOPs: "
-              "modgrad's step after its rewrites)" % (labels.get(pid, pid), r[0] * 1e3, r[1] * 1e-9,
-                                                     ",".join(str(p) for p in ps)))
+    for what, pts in (("wall", fit[pid]), ("CPU", cfit[pid])):
+        r = line_fit(pts)
+        if r:
+            print("%s: %s time of a step ~ %.3f ms fixed + FLOPs / %.1f GFLOP/s" % (
+                labels.get(pid, pid), what, r[0] * 1e3, r[1] * 1e-9))
+if any(line_fit(v) for v in fit.values() if v):
+    print("(least squares over P = %s; FLOPs: modgrad's step after its rewrites, for both runners;\n"
+          " the intercept is the fixed per-step cost)" % ",".join(str(p) for p in ps))
 print("(mg ms, torch ms: wall clock of a step; cpu: CPU time of a step, every thread of the process;\n"
       " on a loaded machine the CPU times and their ratio are the steadier figures)")
 
