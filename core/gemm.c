@@ -328,3 +328,11 @@ void mg_sgemm(int64_t m, int64_t n, int64_t k, float alpha, const float *a, int6
               (float *)a, (inc_t)rsa, (inc_t)csa, (float *)b, (inc_t)rsb, (inc_t)csb, &beta, c,
               (inc_t)rsc, (inc_t)csc);
 }
+
+void mg_sgemm_tile(int64_t *mr, int64_t *nr, bool *prefers_rows) {
+    if (!initialised) mg_gemm_init(0);
+    cntx_t *cx = bli_gks_query_cntx();
+    *mr = (int64_t)bli_cntx_get_blksz_def_dt(BLIS_FLOAT, BLIS_MR, cx);
+    *nr = (int64_t)bli_cntx_get_blksz_def_dt(BLIS_FLOAT, BLIS_NR, cx);
+    *prefers_rows = bli_cntx_l3_nat_ukr_prefers_rows_dt(BLIS_FLOAT, BLIS_GEMM_UKR, cx);
+}

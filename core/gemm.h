@@ -115,4 +115,10 @@ void mg_sgemm(int64_t m, int64_t n, int64_t k, float alpha, const float *a, int6
               int64_t csa, const float *b, int64_t rsb, int64_t csb, float beta, float *c,
               int64_t rsc, int64_t csc);
 
+/* BLIS's single-precision micro-tile: mr x nr, and whether its kernel
+ * prefers C stored by rows (prefers_rows) or by columns. BLIS computes a
+ * product whose C is stored the other way as its transpose, so m runs along
+ * mr when C's storage matches the preference, along nr otherwise. */
+void mg_sgemm_tile(int64_t *mr, int64_t *nr, bool *prefers_rows);
+
 #endif

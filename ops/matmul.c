@@ -11,7 +11,13 @@
  * Backward stores into a gradient it writes first (MG_OP_BWD_WRITE): BLIS's
  * beta is 0 instead of 1, and where several batch entries sum into one
  * gradient (an operand shared across the batch) the first entry stores and
- * the others add. */
+ * the others add.
+ *
+ * The weight gradient of a 2-D weight (a^T @ dc, k = the batch's rows) may
+ * be computed transposed into the saved buffer and transposed back (see
+ * flip_c): BLIS's micro-tile then covers the class dimension with less
+ * waste. Each element is the same chain of multiply-adds in the same k
+ * order either way, so the bits do not change (tests/test_matmul.c). */
 #include <omp.h>
 #include <stdio.h>
 #include <string.h>
@@ -108,6 +114,46 @@ static void gemm(int64_t m, int64_t n, int64_t k, const float *a, int64_t rsa, i
                  const float *b, int64_t rsb, int64_t csb, float *c, bool add) {
     if (m * n * k <= SMALL_MACS) small_gemm(m, n, k, a, rsa, csa, b, rsb, csb, c, n, add);
     else mg_sgemm(m, n, k, 1.0f, a, rsa, csa, b, rsb, csb, add ? 1.0f : 0.0f, c, n, 1);
+}
+
+/* The share of BLIS's work that is useful when x runs along a micro-tile
+ * side of t: x over x rounded up to a multiple of t. */
+static double tile_use(int64_t x, int64_t t) { return (double)x / (double)(((x + t - 1) / t) * t); }
+
+/* Whether c(m, n) = a(m, k) @ b(k, n), c's rows contiguous, is better
+ * computed as c's column-major form (its transpose, into a scratch buffer)
+ * and transposed back. BLIS maps m and n onto its micro-tile by c's storage
+ * (mg_sgemm_tile): the MLP's classifier gradient (512 x 97 over k = 4,705
+ * rows) has its 97 classes along the 32-row side (97/128 of the tile's
+ * work useful) when c is row-major, along the 12-column side (97/108) when
+ * it is column-major. Measured on skx (1 thread, CPU time): 12% less time
+ * for that product, the two transposes included; but the same flip of the
+ * forward product (4,705 x 97, k = 512) costs 7%, because there a, read
+ * across its rows (rsa != 1), is packed 32 rows at a time instead of 12, and
+ * the transformer's products gain nothing (ratios 1.10 and below). So: a
+ * packed along its contiguous axis (rsa == 1), a long k to pay for the
+ * transposes, and at least 15% less wasted tile work. */
+static bool flip_c(int64_t m, int64_t n, int64_t k, int64_t rsa) {
+    if (rsa != 1 || k < 256 || m * n * k <= SMALL_MACS) return false;
+    int64_t mr, nr;
+    bool rows;
+    mg_sgemm_tile(&mr, &nr, &rows);
+    /* c row-major: m along mr if the kernel prefers rows, else along nr */
+    double row_c = rows ? tile_use(m, mr) * tile_use(n, nr) : tile_use(m, nr) * tile_use(n, mr);
+    double col_c = rows ? tile_use(m, nr) * tile_use(n, mr) : tile_use(m, mr) * tile_use(n, nr);
+    return col_c >= 1.15 * row_c;
+}
+
+/* c(m, n) = a @ b (+ c when add), computed column-major into s (n, m) and
+ * transposed into c (rows of n): the flip_c form. */
+static void gemm_flipped(int64_t m, int64_t n, int64_t k, const float *a, int64_t rsa, int64_t csa,
+                         const float *b, int64_t rsb, int64_t csb, float *c, float *s, bool add) {
+    if (add)
+        for (int64_t i = 0; i < m; i++)
+            for (int64_t j = 0; j < n; j++) s[j * m + i] = c[i * n + j];
+    mg_sgemm(m, n, k, 1.0f, a, rsa, csa, b, rsb, csb, add ? 1.0f : 0.0f, s, 1, m);
+    for (int64_t i = 0; i < m; i++)
+        for (int64_t j = 0; j < n; j++) c[i * n + j] = s[j * m + i];
 }
 
 /* Batch structure of a product: up to two leading batch dims. */
@@ -263,7 +309,10 @@ static void matmul_backward(mg_tensor *out) {
     }
     if (b->grad) {
         bool add = !mg_grad_writes(out, 1);
-        if (b->ndim == 2 && rows_merge(a))
+        if (b->ndim == 2 && rows_merge(a) && out->aux)
+            gemm_flipped(d.k, d.n, d.nb * d.m, a->data, CS(a), RS(a), out->grad, d.n, 1, b->grad,
+                         out->aux, add);
+        else if (b->ndim == 2 && rows_merge(a))
             mg_sgemm(d.k, d.n, d.nb * d.m, 1.0f, a->data, CS(a), RS(a), out->grad, d.n, 1,
                      add ? 1.0f : 0.0f, b->grad, d.n, 1);
         else {
@@ -272,6 +321,15 @@ static void matmul_backward(mg_tensor *out) {
             batched(&d, d.k, d.n, d.m, at, dc, b->grad, d.bs[1] * g1, g1, add);
         }
     }
+}
+
+/* The scratch of the flipped weight gradient (flip_c): b's shape, or none. */
+static size_t matmul_aux_size(const mg_tensor *out) {
+    const mg_tensor *a = out->in[0], *b = out->in[1];
+    mm_dims d = dims_of(out);
+    if (!b->requires_grad || b->ndim != 2 || !rows_merge(a) || !flip_c(d.k, d.n, d.nb * d.m, CS(a)))
+        return 0;
+    return (size_t)(d.k * d.n);
 }
 
 /* 2 m n k per product forward; backward the same again for each operand
@@ -288,6 +346,7 @@ const mg_op mg_op_matmul = {
     .arity = 2,
     .flags = MG_OP_STRIDED | MG_OP_BWD_IN | MG_OP_BWD_WRITE,
     .shape = matmul_shape,
+    .aux_size = matmul_aux_size,
     .forward = matmul_forward,
     .backward = matmul_backward,
     .flops = matmul_flops,

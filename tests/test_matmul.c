@@ -226,3 +226,97 @@ Test(matmul, inner_dim_mismatch_names_op_and_shapes) {
     mg_graph_free(g);
     mg_params_free(P);
 }
+
+/* The weight gradient a^T @ dc over many rows may be computed transposed
+ * (matmul.c, flip_c) where BLIS's micro-tile covers the classes with less
+ * waste: bit for bit what one bli_sgemm into the row-major gradient gives,
+ * stored (one product) and added (a weight read by two products). Shapes
+ * as the MLP's classifier: 64 hidden units, 97 classes, 1,000 rows (k beyond
+ * one of BLIS's k-blocks, so where the addition happens shows in the bits). */
+enum { FR = 1000, FH = 64, FC = 97 };
+
+static void fill(float *v, size_t n, uint64_t seed) {
+    mg_rng rng;
+    mg_rng_seed(&rng, seed);
+    for (size_t i = 0; i < n; i++) v[i] = (float)mg_rng_normal(&rng);
+}
+
+/* d W of sum_t sum(x_t W * r_t) for t < uses: x_t^T r_t, in graph order */
+static void flipped_run(int uses, float *dw, bool *flipped) {
+    mg_params *P = mg_params_new();
+    mg_graph *g = mg_graph_new(P);
+    mg_tensor *w = mg_param(g, "w", MG_NORMAL(1), MG_SHAPE(FH, FC)), *L = NULL, *y[2], *x[2], *r[2];
+    for (int t = 0; t < uses; t++) {
+        x[t] = mg_input(g, t ? "x1" : "x0", MG_F32, MG_SHAPE(FR, FH));
+        r[t] = mg_input(g, t ? "r1" : "r0", MG_F32, MG_SHAPE(FR, FC));
+        y[t] = mg_matmul(g, x[t], w);
+        mg_tensor *s = mg_sum_all(g, mg_mul(g, y[t], r[t]));
+        L = L ? mg_add(g, L, s) : s;
+    }
+    cr_assert_eq(mg_graph_compile(g, L), MG_OK, "%s", mg_errmsg());
+    mg_rng rng;
+    mg_rng_seed(&rng, 5);
+    mg_params_init(P, &rng);
+    for (int t = 0; t < uses; t++) {
+        fill(x[t]->data, FR * FH, 10 + (uint64_t)t);
+        fill(r[t]->data, FR * FC, 20 + (uint64_t)t);
+    }
+    cr_assert_eq(mg_graph_forward(g), MG_OK);
+    cr_assert_eq(mg_graph_backward(g), MG_OK);
+    memcpy(dw, mg_params_grad(P), FH * FC * sizeof *dw);
+    *flipped = y[0]->aux != NULL;
+    mg_graph_free(g);
+    mg_params_free(P);
+}
+
+/* The same gradient by bli_sgemm into row-major storage: x_t^T r_t for the
+ * uses in the order given, the first stored, the next added (beta = 1). */
+static void plain_grad(const int *order, int uses, float *dw) {
+    float *x = malloc(FR * FH * sizeof *x), *r = malloc(FR * FC * sizeof *r);
+    for (int u = 0; u < uses; u++) {
+        fill(x, FR * FH, 10 + (uint64_t)order[u]);
+        fill(r, FR * FC, 20 + (uint64_t)order[u]);
+        mg_sgemm(FH, FC, FR, 1.0f, x, 1, FH, r, FC, 1, u ? 1.0f : 0.0f, dw, FC, 1);
+    }
+    free(x), free(r);
+}
+
+Test(matmul, flipped_weight_gradient_keeps_blis_bits) {
+    mg_gemm_init(1);
+    int64_t mr, nr;
+    bool rows;
+    mg_sgemm_tile(&mr, &nr, &rows);
+    float *got = malloc(FH * FC * sizeof *got), *want = malloc(FH * FC * sizeof *want);
+    float *other = malloc(FH * FC * sizeof *other);
+    bool flipped;
+    flipped_run(1, got, &flipped);
+    if (mr == 32 && nr == 12 && !rows) /* skx: 97/108 of the tile used flipped, 97/128 not */
+        cr_expect(flipped, "the classifier-shaped gradient was not flipped on %s", mg_blis_arch());
+    plain_grad((int[]){0}, 1, want);
+    cr_expect(memcmp(got, want, FH * FC * sizeof *got) == 0, "stored gradient differs");
+    /* two uses: whichever product backward runs first stores, the other adds */
+    flipped_run(2, got, &flipped);
+    plain_grad((int[]){1, 0}, 2, want);
+    plain_grad((int[]){0, 1}, 2, other);
+    cr_expect(memcmp(want, other, FH * FC * sizeof *want) != 0,
+              "the two orders give the same bits: the test could not tell them apart");
+    cr_expect(memcmp(got, want, FH * FC * sizeof *got) == 0 ||
+                  memcmp(got, other, FH * FC * sizeof *got) == 0,
+              "accumulated gradient differs from both orders of bli_sgemm");
+    free(got), free(want), free(other);
+}
+
+/* A weight gradient whose tiles are as full either way keeps BLIS's
+ * row-major form (128 x 128: no flip can pay for its transposes). */
+Test(matmul, flip_only_where_it_pays) {
+    mg_gemm_init(1);
+    mg_params *P = mg_params_new();
+    mg_graph *g = mg_graph_new(P);
+    mg_tensor *x = mg_input(g, "x", MG_F32, MG_SHAPE(FR, 128));
+    mg_tensor *w = mg_param(g, "w", MG_NORMAL(1), MG_SHAPE(128, 128)); /* 128: whole tiles */
+    mg_tensor *y = mg_matmul(g, x, w);
+    cr_assert_eq(mg_graph_compile(g, mg_sum_all(g, y)), MG_OK, "%s", mg_errmsg());
+    cr_expect_null(y->aux, "a 128-wide weight gradient was flipped");
+    mg_graph_free(g);
+    mg_params_free(P);
+}
