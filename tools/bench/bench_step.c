@@ -29,6 +29,7 @@
 #include <time.h>
 
 #include "analysis/probes.h"
+#include "core/blis_tune.h"
 #include "core/gemm.h"
 #include "core/safetensors.h"
 #include "models/harness/train.h"
@@ -191,6 +192,14 @@ int main(int argc, char **argv) {
                             "[--no-rewrites] [--dump DIR] [--dump-only] [--profile]\n");
             return 2;
         }
+    }
+    /* The kernels `modgrad train` would run here (core/blis_tune.h: the
+     * user's BLIS_ARCH_TYPE, MODGRAD_BLIS_TUNE=off, the cache, a measurement),
+     * so the step timed is the step a run takes, not the fixed rule's. */
+    mg_blis_decision blis;
+    if (mg_blis_tune(&(mg_blis_tune_opts){0}, &blis) != MG_OK) {
+        fprintf(stderr, "bench_step: %s\n", mg_errmsg());
+        return 2;
     }
     const mg_model_def *m = model ? mg_model_find(model) : NULL;
     if (!m) {
