@@ -4,6 +4,7 @@
 #include "analysis/progress.h"
 
 #include <math.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "core/alloc.h"
@@ -97,62 +98,53 @@ static mg_status check_labels(const int *labels, int p, const char *fn) {
     return MG_OK;
 }
 
-mg_status mg_progress_restricted_loss(const float *logits, int p, const int *labels,
-                                      const int *keys, int n_keys, double *loss) {
-    static const char fn[] = "mg_progress_restricted_loss";
+/* The mean cross-entropy over the given rows (NULL: all p² inputs, in
+ * order) of the restricted logits (mean + proj) or the excluded ones
+ * (logits − proj): the two losses differ only in that line. */
+static mg_status mean_loss(const float *logits, int p, const int *labels, const int64_t *rows,
+                           int64_t n_rows, const int *keys, int n_keys, bool restricted,
+                           const char *fn, double *loss) {
     if (!loss) return mg_fail(MG_ERR_ARG, "%s: loss is NULL", fn);
     mg_status st = check(logits, p, keys, n_keys, fn);
     if (st == MG_OK) st = check_labels(labels, p, fn);
     if (st != MG_OK) return st;
-    double *mean, *proj;
+    int64_t pp = (int64_t)p * p, n = rows ? n_rows : pp;
+    for (int64_t i = 0; rows && i < n_rows; i++)
+        if (rows[i] < 0 || rows[i] >= pp)
+            return mg_fail(MG_ERR_ARG, "%s: row %lld is outside 0..%lld", fn, (long long)rows[i],
+                           (long long)pp - 1);
+    double *mean = NULL, *proj = NULL;
     if ((st = projections(logits, p, keys, n_keys, &mean, &proj, fn)) != MG_OK) return st;
     double *z = mg_malloc((size_t)p * sizeof *z), total = 0.0;
     if (!z) {
         mg_free(mean), mg_free(proj);
         return mg_fail(MG_ERR_NOMEM, "%s: no memory", fn);
     }
-    for (int a = 0; a < p; a++)
-        for (int b = 0; b < p; b++) {
-            const double *pr = proj + (size_t)((a + b) % p) * p;
-            for (int c = 0; c < p; c++) z[c] = mean[c] + pr[c];
-            total += xent(z, p, labels[(size_t)a * p + b]);
-        }
+    for (int64_t i = 0; i < n; i++) {
+        int64_t r = rows ? rows[i] : i;
+        const float *row = logits + (size_t)r * p;
+        const double *pr = proj + (size_t)((r / p + r % p) % p) * p;
+        for (int c = 0; c < p; c++) z[c] = restricted ? mean[c] + pr[c] : (double)row[c] - pr[c];
+        total += xent(z, p, labels[r]);
+    }
     mg_free(z), mg_free(mean), mg_free(proj);
-    *loss = total / ((double)p * p);
+    *loss = total / (double)n;
     return MG_OK;
+}
+
+mg_status mg_progress_restricted_loss(const float *logits, int p, const int *labels,
+                                      const int *keys, int n_keys, double *loss) {
+    return mean_loss(logits, p, labels, NULL, 0, keys, n_keys, true, "mg_progress_restricted_loss",
+                     loss);
 }
 
 mg_status mg_progress_excluded_loss(const float *logits, int p, const int *labels,
                                     const int64_t *rows, int64_t n_rows, const int *keys,
                                     int n_keys, double *loss) {
-    static const char fn[] = "mg_progress_excluded_loss";
-    if (!loss) return mg_fail(MG_ERR_ARG, "%s: loss is NULL", fn);
-    if (!rows || n_rows < 1) return mg_fail(MG_ERR_ARG, "%s: need at least one row", fn);
-    mg_status st = check(logits, p, keys, n_keys, fn);
-    if (st == MG_OK) st = check_labels(labels, p, fn);
-    if (st != MG_OK) return st;
-    for (int64_t i = 0; i < n_rows; i++)
-        if (rows[i] < 0 || rows[i] >= (int64_t)p * p)
-            return mg_fail(MG_ERR_ARG, "%s: row %lld is outside 0..%lld", fn, (long long)rows[i],
-                           (long long)p * p - 1);
-    double *mean, *proj;
-    if ((st = projections(logits, p, keys, n_keys, &mean, &proj, fn)) != MG_OK) return st;
-    double *z = mg_malloc((size_t)p * sizeof *z), total = 0.0;
-    if (!z) {
-        mg_free(mean), mg_free(proj);
-        return mg_fail(MG_ERR_NOMEM, "%s: no memory", fn);
-    }
-    for (int64_t i = 0; i < n_rows; i++) {
-        int64_t r = rows[i];
-        int a = (int)(r / p), b = (int)(r % p);
-        const float *row = logits + (size_t)r * p;
-        const double *pr = proj + (size_t)((a + b) % p) * p;
-        for (int c = 0; c < p; c++) z[c] = (double)row[c] - pr[c];
-        total += xent(z, p, labels[r]);
-    }
-    mg_free(z), mg_free(mean), mg_free(proj);
-    *loss = total / (double)n_rows;
-    return MG_OK;
+    if (!rows || n_rows < 1)
+        return mg_fail(MG_ERR_ARG, "mg_progress_excluded_loss: need at least one row");
+    return mean_loss(logits, p, labels, rows, n_rows, keys, n_keys, false,
+                     "mg_progress_excluded_loss", loss);
 }
 
 mg_status mg_progress_periodicity(const float *logits, int p, const int *keys, int n_keys,
