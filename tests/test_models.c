@@ -162,11 +162,28 @@ Test(models, gradcheck_transformer_cross_entropy) {
                 "transformer (cross entropy)");
 }
 
+/* deep_linear's --input: 0 is pair (the one-hot of (a, b), the default), 1
+ * is concat (the one-hots of a and b) */
 Test(models, gradcheck_deep_linear) {
     check_model((model_case){.def = mg_model_find("deep_linear"),
                              .p = 5,
-                             .over = {{"layers", 3}, {"width", 4}}},
-                "deep_linear");
+                             .over = {{"layers", 3}, {"width", 4}, {"input", 0}}},
+                "deep_linear input=pair");
+}
+
+Test(models, gradcheck_deep_linear_cross_entropy) {
+    check_model((model_case){.def = mg_model_find("deep_linear"),
+                             .p = 5,
+                             .over = {{"layers", 3}, {"width", 4}, {"input", 0}},
+                             .ce = true},
+                "deep_linear input=pair (cross entropy)");
+}
+
+Test(models, gradcheck_deep_linear_concat) {
+    check_model((model_case){.def = mg_model_find("deep_linear"),
+                             .p = 5,
+                             .over = {{"layers", 3}, {"width", 4}, {"input", 1}}},
+                "deep_linear input=concat");
 }
 
 Test(models, gradcheck_deep_linear_two_layers) {
