@@ -114,34 +114,42 @@ void mg_twoclocks_srank_gap(double *srank, int n) {
     if (!srank || n <= 0) return;
     double fin = srank[n - 1];
     for (int i = 0; i < n; i++)
-        srank[i] = (fin > 0.0 && isfinite(fin)) ? (srank[i] - fin) / fin : NAN;
+        srank[i] = (fin > 0.0 && isfinite(fin)) ? fabs(srank[i] - fin) / fin : NAN;
 }
 
-mg_status mg_twoclocks_rule_gap(const float *w, int p, int d, int64_t rs, int64_t cs,
-                                const int *keys, int n_keys, double *gap) {
+mg_status mg_twoclocks_rule_gap_energies(double dc, const double *energy, int n_freq,
+                                         const int *keys, int n_keys, double *gap) {
     static const char fn[] = "mg_twoclocks_rule_gap";
     if (!gap) return mg_fail(MG_ERR_ARG, "%s: gap is NULL", fn);
     if (n_keys < 0 || (n_keys > 0 && !keys))
         return mg_fail(MG_ERR_ARG, "%s: %d key frequencies and keys %s", fn, n_keys,
                        keys ? "given" : "NULL");
+    if (n_freq < 0 || (n_freq > 0 && !energy))
+        return mg_fail(MG_ERR_ARG, "%s: %d frequencies and energies %s", fn, n_freq,
+                       energy ? "given" : "NULL");
+    double total = dc, key = 0.0;
+    for (int k = 0; k < n_freq; k++) total += energy[k];
+    for (int j = 0; j < n_keys; j++) {
+        if (keys[j] < 1 || keys[j] > n_freq)
+            return mg_fail(MG_ERR_ARG, "%s: key frequency %d is outside 1..%d", fn, keys[j],
+                           n_freq);
+        bool seen = false;
+        for (int i = 0; i < j; i++) seen = seen || keys[i] == keys[j];
+        if (!seen) key += energy[keys[j] - 1];
+    }
+    *gap = total > 0.0 ? fmax(0.0, 1.0 - key / total) : 0.0;
+    return MG_OK;
+}
+
+mg_status mg_twoclocks_rule_gap(const float *w, int p, int d, int64_t rs, int64_t cs,
+                                const int *keys, int n_keys, double *gap) {
+    if (!gap) return mg_fail(MG_ERR_ARG, "mg_twoclocks_rule_gap: gap is NULL");
     mg_fourier f;
     mg_status st = mg_fourier_compute(w, p, d, rs, cs, &f);
     if (st != MG_OK) return st;
-    double total = f.dc, key = 0.0;
-    for (int k = 0; k < f.n_freq; k++) total += f.energy[k];
-    for (int j = 0; j < n_keys; j++) {
-        if (keys[j] < 1 || keys[j] > f.n_freq) {
-            int nf = f.n_freq;
-            mg_fourier_free(&f);
-            return mg_fail(MG_ERR_ARG, "%s: key frequency %d is outside 1..%d", fn, keys[j], nf);
-        }
-        bool seen = false;
-        for (int i = 0; i < j; i++) seen = seen || keys[i] == keys[j];
-        if (!seen) key += f.energy[keys[j] - 1];
-    }
+    st = mg_twoclocks_rule_gap_energies(f.dc, f.energy, f.n_freq, keys, n_keys, gap);
     mg_fourier_free(&f);
-    *gap = total > 0.0 ? fmax(0.0, 1.0 - key / total) : 0.0;
-    return MG_OK;
+    return st;
 }
 
 void mg_twoclocks_gates(const float *pre, int64_t n, uint8_t *bits) {

@@ -57,10 +57,12 @@ int64_t mg_twoclocks_t_rep(const int64_t *steps, const double *gap, int n, doubl
  * the slope estimates 2θ − 1 of the theory's T_rep = Θ(η^−(2θ−1)). */
 mg_twoclocks_line mg_twoclocks_fit_rep(const double *eta, const int64_t *t_rep, int n_eta);
 
-/* The stable-rank gap series (srank_t − srank_final) / srank_final, in
+/* The stable-rank gap series |srank_t − srank_final| / srank_final, in
  * place over n values (the last one is the final value). A final stable
- * rank of 0 or NaN makes every entry NaN. Negative gaps (a rank below its
- * final value) are kept as they are: T_rep then reads them as closed. */
+ * rank of 0 or NaN makes every entry NaN. The distance, not the signed
+ * difference: a rank that rises to its final value (the canonical MLP's
+ * embedding does) is as far from it as one that falls, and a signed gap
+ * would read every step of a rising rank as closed. */
 void mg_twoclocks_srank_gap(double *srank, int n);
 
 /* S_rule of one matrix W (p rows indexed by residues, d columns, strides rs,
@@ -70,6 +72,10 @@ void mg_twoclocks_srank_gap(double *srank, int n);
  * matrix. */
 mg_status mg_twoclocks_rule_gap(const float *w, int p, int d, int64_t rs, int64_t cs,
                                 const int *keys, int n_keys, double *gap);
+/* The same from a spectrum already computed: the constant component's
+ * energy dc and energy[k − 1] of frequency k = 1..n_freq (fourier.h). */
+mg_status mg_twoclocks_rule_gap_energies(double dc, const double *energy, int n_freq,
+                                         const int *keys, int n_keys, double *gap);
 
 /* Gates of a ReLU layer: bits[i] = pre[i] > 0, for n pre-activations. */
 void mg_twoclocks_gates(const float *pre, int64_t n, uint8_t *bits);

@@ -49,7 +49,8 @@ static const mg_model_option options[] = {
     [INPUT] = {"input", MG_OPTION_CHOICE, INPUT_PAIR, "pair|concat",
                "pair: one-hot of (a, b) among p*p, fits the training set by memorising it "
                "(held-out pairs are never trained: test stays at chance); concat: one-hots of a "
-               "and b, logits u(a) + v(b), which cannot fit a + b mod p"},
+               "and b, logits u(a) + v(b), which cannot fit a + b mod p",
+               /* runs written before the option were concat's */ .absent = "concat"},
 };
 
 /* pair_index: a, b int32 (same shape) -> a * p + b int32, p = attr.i[0].

@@ -6,13 +6,19 @@
  * Initialisation follows PyTorch's defaults (so runs compare with the
  * PyTorch reference): embedding N(0, 1); linear weights and biases
  * U(-1/sqrt(fan_in), 1/sqrt(fan_in)). `--init scaled` draws every weight
- * from N(0, 1/d) instead, biases zero. */
+ * from N(0, 1/d) instead, biases zero. `--embed-init classifier` draws the
+ * embedding like the classifier's weights (torch: U(+-1/sqrt(width)),
+ * scaled: N(0, 1/d)): the control for "the classifier moves first", whose
+ * default embedding N(0, 1) has about 40 times the standard deviation of the
+ * classifier's entries (U(+-1/sqrt(512)): 0.026),
+ * so that its relative motion under Adam's per-entry steps is small by
+ * construction. */
 #include <math.h>
 
 #include "models/model.h"
 #include "ops/ops.h"
 
-enum { D, WIDTH, COMBINE, ACT, BIAS, INIT };
+enum { D, WIDTH, COMBINE, ACT, BIAS, INIT, EMBED_INIT };
 
 static const mg_model_option options[] = {
     [D] = {"d", MG_OPTION_INT, 128, NULL, "embedding dimension"},
@@ -22,6 +28,10 @@ static const mg_model_option options[] = {
     [BIAS] = {"bias", MG_OPTION_CHOICE, 0, "yes|no", "biases in the hidden and classifier layers"},
     [INIT] = {"init", MG_OPTION_CHOICE, 0, "torch|scaled",
               "torch: PyTorch defaults; scaled: every weight N(0, 1/d), biases 0"},
+    [EMBED_INIT] = {"embed-init", MG_OPTION_CHOICE, 0, "init|classifier",
+                    "init: the embedding as --init says; classifier: the embedding drawn like "
+                    "the classifier's weights (the control for classifier-first)",
+                    .absent = "init"},
 };
 
 /* A linear layer's weight and bias init: U(+-1/sqrt(fan_in)) or N(0, 1/d). */
@@ -37,8 +47,9 @@ static mg_status build(mg_graph *g, const mg_model_io *in, const double *o, mg_m
     bool sum = o[COMBINE] == 1, square = o[ACT] == 1, bias = o[BIAS] == 0, scaled = o[INIT] == 1;
     int fan1 = sum ? d : 2 * d;
 
-    mg_tensor *E =
-        mg_param(g, "embed", scaled ? MG_NORMAL(1.0 / sqrt(d)) : MG_NORMAL(1), MG_SHAPE(nv, d));
+    mg_init e_init = scaled ? MG_NORMAL(1.0 / sqrt(d)) : MG_NORMAL(1);
+    if (o[EMBED_INIT] == 1) e_init = weight_init(scaled, width, d); /* the classifier's */
+    mg_tensor *E = mg_param(g, "embed", e_init, MG_SHAPE(nv, d));
     mg_tensor *W1 = mg_param(g, "hidden.w", weight_init(scaled, fan1, d), MG_SHAPE(fan1, width));
     mg_tensor *W2 = mg_param(g, "classifier.w", weight_init(scaled, width, d), MG_SHAPE(width, K));
 
@@ -54,6 +65,10 @@ static mg_status build(mg_graph *g, const mg_model_io *in, const double *o, mg_m
 
     out->logits = logits;
     out->features = h;
+    if (!square) {
+        out->gates[0] = h;
+        out->gate_layers[0] = "hidden";
+    }
     return mg_graph_status(g);
 }
 

@@ -27,6 +27,11 @@ typedef struct {
     double def;          /* default (a choice: its index) */
     const char *choices; /* MG_OPTION_CHOICE: "concat|sum" */
     const char *help;
+    /* What a config.json without this option means (the value that gives
+     * the model as it was before the option was added), as text; NULL: the
+     * option is required. A run written before the option existed then
+     * reads back as the run it was, even where the default has changed. */
+    const char *absent;
 } mg_model_option;
 
 /* What a model reads. The zero value is the operands, so a definition that
@@ -48,9 +53,17 @@ typedef struct {
     mg_tensor *tokens; /* int32 (n, T): the sequences (MG_READS_TOKENS) */
 } mg_model_io;
 
+#define MG_MODEL_MAX_GATES 4
+
 typedef struct {
     mg_tensor *logits;   /* (n, K) */
     mg_tensor *features; /* (n, f): penultimate features (neural-collapse metrics) */
+    /* The model's ReLU layers (optional): gates[i] is a ReLU's output (any
+     * shape; a unit is on where it is > 0) and gate_layers[i] the layer
+     * (parameter-name prefix) it belongs to, for the gate-flip probe. The
+     * first NULL ends the list. */
+    mg_tensor *gates[MG_MODEL_MAX_GATES];
+    const char *gate_layers[MG_MODEL_MAX_GATES];
 } mg_model_out;
 
 typedef struct {

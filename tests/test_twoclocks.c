@@ -111,6 +111,10 @@ Test(twoclocks, stable_rank_gap_relative_to_the_final_value) {
     cr_assert_float_eq(sr[0], 2.0, 1e-15);
     cr_assert_float_eq(sr[1], 1.0, 1e-15);
     cr_assert_float_eq(sr[3], 0.0, 1e-15);
+    double up[3] = {6, 9, 12}; /* a rising rank is as far from its end */
+    mg_twoclocks_srank_gap(up, 3);
+    cr_assert_float_eq(up[0], 0.5, 1e-15);
+    cr_assert_float_eq(up[1], 0.25, 1e-15);
     double z[2] = {3, 0};
     mg_twoclocks_srank_gap(z, 2);
     cr_assert(isnan(z[0]) && isnan(z[1]));

@@ -200,9 +200,30 @@ static mg_status write_probes(mg_csv_writer *w, const mg_params *P, int64_t step
     return st;
 }
 
-/* The run's three series files, open for appending. */
+/* The inspection of a geometry step's gradient: the locking rows. */
+static mg_status lock_rows(void *ctx, mg_trainer *t) { return mg_study_locking(t, ctx); }
+
+/* geometry.csv's gate-flip rows of a probed step (step, layer, gate_flips). */
+static mg_status write_gate_flips(mg_csv_writer *w, const mg_trainer *t, int64_t step) {
+    const char *layers[MG_MODEL_MAX_GATES];
+    double flips[MG_MODEL_MAX_GATES];
+    int n = mg_trainer_gate_flips(t, layers, flips);
+    mg_status st = MG_OK;
+    for (int i = 0; !st && i < n; i++) {
+        if (isnan(flips[i])) continue;
+        st = mg_csv_put_int(w, step);
+        if (!st) st = mg_csv_put_str(w, layers[i]);
+        if (!st) st = mg_csv_put_str(w, "gate_flips");
+        if (!st) st = mg_csv_put_double(w, flips[i]);
+        if (!st) st = mg_csv_end_row(w);
+    }
+    return st;
+}
+
+/* The run's series files, open for appending. */
 typedef struct {
-    mg_csv_writer *metrics, *probes, *geometry;
+    mg_csv_writer *metrics, *probes, *loss;
+    mg_study_writers study; /* geometry.csv, fourier.csv */
 } series_files;
 
 static mg_status open_series(const char *dir, series_files *f) {
@@ -212,15 +233,16 @@ static mg_status open_series(const char *dir, series_files *f) {
     mg_status st = mg_csv_open(path, MG_METRICS_NCOLS, mg_metrics_cols, &f->metrics);
     join(path, sizeof path, dir, MG_RUN_PROBES);
     if (!st) st = mg_csv_open(path, MG_PROBES_NCOLS, mg_probes_cols, &f->probes);
-    join(path, sizeof path, dir, MG_RUN_GEOMETRY);
-    if (!st) st = mg_csv_open(path, MG_GEOMETRY_NCOLS, mg_geometry_cols, &f->geometry);
+    join(path, sizeof path, dir, MG_RUN_LOSS);
+    if (!st) st = mg_csv_open(path, MG_LOSS_NCOLS, mg_loss_cols, &f->loss);
+    if (!st) st = mg_study_writers_open(dir, &f->study);
     return st;
 }
 
 static mg_status close_series(series_files *f) {
     mg_status st = MG_OK;
-    mg_csv_writer *all[] = {f->metrics, f->probes, f->geometry};
-    for (int i = 0; i < 3; i++) {
+    mg_csv_writer *all[] = {f->metrics, f->probes, f->loss, f->study.geometry, f->study.fourier};
+    for (int i = 0; i < 5; i++) {
         mg_status s2 = all[i] ? mg_csv_close(all[i]) : MG_OK;
         if (!st) st = s2;
     }
@@ -270,17 +292,20 @@ static mg_status train_loop(mg_trainer *t, const char *dir, const mg_run_opts *o
             if (o->stop_at_grok && held >= GROK_HOLD) stop = true;
         }
         if (s % o->geometry_every == 0 || stop)
-            if ((st = mg_study_geometry(t, files.geometry)) || (st = mg_csv_flush(files.geometry)))
+            if ((st = mg_study_geometry(t, &files.study)) ||
+                (st = mg_study_writers_flush(&files.study)))
                 break;
         if (o->progress) o->progress(&pr, o->ctx);
         if ((s != start || s == 0) && (s % o->checkpoint_every == 0 || stop)) {
             /* the series reach disk before the checkpoint that covers them */
-            if ((st = mg_csv_flush(files.probes))) break;
+            if ((st = mg_csv_flush(files.probes)) || (st = mg_csv_flush(files.loss))) break;
             if ((st = mg_run_save_checkpoint(t, dir, pr.wall_s))) break;
         }
         if (stop) break;
         bool probing = s % o->probe_every == 0;
-        if ((st = mg_trainer_step_probed(t, probing ? probe : NULL))) {
+        bool locking = s % o->geometry_every == 0;
+        if ((st = mg_trainer_step_inspect(t, probing ? probe : NULL, locking ? lock_rows : NULL,
+                                          files.study.geometry))) {
             if (st == MG_ERR_NUMERIC) {
                 char msg[1024];
                 snprintf(msg, sizeof msg, "%s", mg_errmsg());
@@ -291,7 +316,10 @@ static mg_status train_loop(mg_trainer *t, const char *dir, const mg_run_opts *o
             }
             break;
         }
+        double loss = mg_trainer_last_loss(t);
+        if ((st = mg_csv_append(files.loss, s, 1, &loss))) break;
         if (probing && (st = write_probes(files.probes, P, s, probe))) break;
+        if (probing && (st = write_gate_flips(files.study.geometry, t, s))) break;
     }
     mg_status cst = close_series(&files);
     if (!st) st = cst;
@@ -482,25 +510,25 @@ mg_status mg_run_resume(const char *dir, int64_t steps, const mg_run_opts *o) {
     return mg_run_resume_settings(dir, &over);
 }
 
-/* Rewrites geometry.csv from every checkpoint of the run, in step order. */
+/* Rewrites geometry.csv and fourier.csv from every checkpoint of the run,
+ * in step order. */
 static mg_status geometry_from_checkpoints(mg_trainer *t, const char *dir) {
     char path[4096];
     join(path, sizeof path, dir, MG_RUN_GEOMETRY);
     remove(path);
-    mg_csv_writer *w = NULL;
-    mg_status st = mg_csv_open(path, MG_GEOMETRY_NCOLS, mg_geometry_cols, &w);
+    join(path, sizeof path, dir, MG_RUN_FOURIER);
+    remove(path);
+    mg_study_writers w;
+    mg_status st = mg_study_writers_open(dir, &w);
     int64_t last = mg_run_last_checkpoint(dir);
     for (int64_t s = 0; !st && s <= last; s++) {
         char ck[4200];
         snprintf(ck, sizeof ck, "%s/" MG_RUN_CHECKPOINT, dir, (long long)s);
         if (!mg_path_exists(ck)) continue;
-        if (!(st = mg_run_load_checkpoint(t, ck, NULL))) st = mg_study_geometry(t, w);
+        if (!(st = mg_run_load_checkpoint(t, ck, NULL))) st = mg_study_geometry(t, &w);
     }
-    if (w) {
-        mg_status cst = mg_csv_close(w);
-        if (!st) st = cst;
-    }
-    return st;
+    mg_status cst = mg_study_writers_close(&w);
+    return st ? st : cst;
 }
 
 /* The files analyze rewrites, kept in memory so that a failed analysis puts

@@ -40,6 +40,7 @@ static mg_status read_options(const cJSON *root, const char *key, const char *pa
         const cJSON *ov = cJSON_GetObjectItemCaseSensitive(obj, opts[i].name);
         char num[64];
         const char *text = cJSON_IsString(ov) ? ov->valuestring : NULL;
+        if (!ov && opts[i].absent) text = opts[i].absent; /* written before the option existed */
         if (cJSON_IsNumber(ov) && opts[i].type != MG_OPTION_CHOICE) {
             snprintf(num, sizeof num, "%.17g", ov->valuedouble);
             text = num;

@@ -5,5 +5,7 @@
 const char *const mg_metrics_cols[MG_METRICS_NCOLS] = {MG_METRICS_COLUMNS(MG_X_NAME)};
 const char *const mg_probes_cols[MG_PROBES_NCOLS] = {MG_PROBES_COLUMNS(MG_X_NAME)};
 const char *const mg_geometry_cols[MG_GEOMETRY_NCOLS] = {MG_GEOMETRY_COLUMNS(MG_X_NAME)};
+const char *const mg_loss_cols[MG_LOSS_NCOLS] = {MG_LOSS_COLUMNS(MG_X_NAME)};
+const char *const mg_fourier_cols[MG_FOURIER_NCOLS] = {MG_FOURIER_COLUMNS(MG_X_NAME)};
 const char *const mg_spectrum_cols[MG_SPECTRUM_NCOLS] = {MG_SPECTRUM_COLUMNS(MG_X_NAME)};
 const char *const mg_circle_cols[MG_CIRCLE_NCOLS] = {MG_CIRCLE_COLUMNS(MG_X_NAME)};

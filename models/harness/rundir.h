@@ -6,8 +6,13 @@
  *   config.json    every resolved setting (settings.h), the version, BLIS's
  *                  kernels and the data split's XXH3-64
  *   metrics.csv    MG_METRICS_COLUMNS          (one row per evaluation)
+ *   loss.csv       MG_LOSS_COLUMNS             (one row per update: the loss
+ *                                              the update's gradient was taken of)
  *   probes.csv     MG_PROBES_COLUMNS           (long: one row per layer and probe)
  *   geometry.csv   MG_GEOMETRY_COLUMNS         (long: one row per layer and metric)
+ *   fourier.csv    MG_FOURIER_COLUMNS          (long: the Fourier energies of the
+ *                                              embedding and the classifier at each
+ *                                              geometry step; k = 0 the constant)
  *   spectrum.csv   MG_SPECTRUM_COLUMNS         (the final Fourier energies)
  *   circle.csv     MG_CIRCLE_COLUMNS           (the final circle coordinates)
  *   summary.json   clocks, leads, geometry, fingerprint, status
@@ -27,6 +32,8 @@
 
 #define MG_RUN_CONFIG "config.json"
 #define MG_RUN_METRICS "metrics.csv"
+#define MG_RUN_LOSS "loss.csv"
+#define MG_RUN_FOURIER "fourier.csv"
 #define MG_RUN_PROBES "probes.csv"
 #define MG_RUN_GEOMETRY "geometry.csv"
 #define MG_RUN_SPECTRUM "spectrum.csv"
@@ -42,27 +49,36 @@
 #define MG_RUN_RESULT_FILES(X)                                                                     \
     X(MG_RUN_CONFIG)                                                                               \
     X(MG_RUN_METRICS)                                                                              \
-    X(MG_RUN_SUMMARY) X(MG_RUN_PROBES) X(MG_RUN_GEOMETRY) X(MG_RUN_SPECTRUM) X(MG_RUN_CIRCLE)
+    X(MG_RUN_SUMMARY)                                                                              \
+    X(MG_RUN_PROBES)                                                                               \
+    X(MG_RUN_GEOMETRY) X(MG_RUN_SPECTRUM) X(MG_RUN_CIRCLE) X(MG_RUN_LOSS) X(MG_RUN_FOURIER)
 /* The files `analyze` rewrites (and puts back when it fails). */
 #define MG_RUN_ANALYZED_FILES(X)                                                                   \
-    X(MG_RUN_SUMMARY) X(MG_RUN_GEOMETRY) X(MG_RUN_SPECTRUM) X(MG_RUN_CIRCLE)
+    X(MG_RUN_SUMMARY) X(MG_RUN_GEOMETRY) X(MG_RUN_SPECTRUM) X(MG_RUN_CIRCLE) X(MG_RUN_FOURIER)
 /* The series files a resume truncates after its checkpoint. */
-#define MG_RUN_SERIES_FILES(X) X(MG_RUN_METRICS) X(MG_RUN_PROBES) X(MG_RUN_GEOMETRY)
+#define MG_RUN_SERIES_FILES(X)                                                                     \
+    X(MG_RUN_METRICS) X(MG_RUN_PROBES) X(MG_RUN_GEOMETRY) X(MG_RUN_LOSS) X(MG_RUN_FOURIER)
 
 #define MG_METRICS_COLUMNS(X) X(step) X(wall_s) X(train_loss) X(train_acc) X(test_loss) X(test_acc)
 #define MG_PROBES_COLUMNS(X) X(step) X(layer) MG_PROBES_VALUES(X)
 #define MG_GEOMETRY_COLUMNS(X) X(step) X(layer) X(metric) X(value)
+#define MG_LOSS_COLUMNS(X) X(step) X(train_loss)
+#define MG_FOURIER_COLUMNS(X) X(step) X(layer) X(k) X(energy)
 #define MG_SPECTRUM_COLUMNS(X) X(layer) X(k) X(energy)
 #define MG_CIRCLE_COLUMNS(X) X(layer) X(residue) X(x) X(y)
 
 #define MG_X_IDX_metrics(n) MG_COLIDX_metrics_##n,
 #define MG_X_IDX_probes(n) MG_COLIDX_probes_##n,
 #define MG_X_IDX_geometry(n) MG_COLIDX_geometry_##n,
+#define MG_X_IDX_loss(n) MG_COLIDX_loss_##n,
+#define MG_X_IDX_fourier(n) MG_COLIDX_fourier_##n,
 #define MG_X_IDX_spectrum(n) MG_COLIDX_spectrum_##n,
 #define MG_X_IDX_circle(n) MG_COLIDX_circle_##n,
 enum { MG_METRICS_COLUMNS(MG_X_IDX_metrics) MG_METRICS_NCOLS };
 enum { MG_PROBES_COLUMNS(MG_X_IDX_probes) MG_PROBES_NCOLS };
 enum { MG_GEOMETRY_COLUMNS(MG_X_IDX_geometry) MG_GEOMETRY_NCOLS };
+enum { MG_LOSS_COLUMNS(MG_X_IDX_loss) MG_LOSS_NCOLS };
+enum { MG_FOURIER_COLUMNS(MG_X_IDX_fourier) MG_FOURIER_NCOLS };
 enum { MG_SPECTRUM_COLUMNS(MG_X_IDX_spectrum) MG_SPECTRUM_NCOLS };
 enum { MG_CIRCLE_COLUMNS(MG_X_IDX_circle) MG_CIRCLE_NCOLS };
 
@@ -70,6 +86,8 @@ enum { MG_CIRCLE_COLUMNS(MG_X_IDX_circle) MG_CIRCLE_NCOLS };
 extern const char *const mg_metrics_cols[MG_METRICS_NCOLS];
 extern const char *const mg_probes_cols[MG_PROBES_NCOLS];
 extern const char *const mg_geometry_cols[MG_GEOMETRY_NCOLS];
+extern const char *const mg_loss_cols[MG_LOSS_NCOLS];
+extern const char *const mg_fourier_cols[MG_FOURIER_NCOLS];
 extern const char *const mg_spectrum_cols[MG_SPECTRUM_NCOLS];
 extern const char *const mg_circle_cols[MG_CIRCLE_NCOLS];
 

@@ -1,74 +1,43 @@
-/* study.c — geometry rows, final spectra and summary analyses (study.h). */
+/* study.c — the study's rows recorded during training (study.h):
+ * geometry.csv's and fourier.csv's. The summary at the end of a run is
+ * study_summary.c's and study_clocks.c's. */
 #include "models/harness/study.h"
 #include "models/harness/rundir.h"
+#include "models/harness/study_impl.h"
 
-#include <cjson/cJSON.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "analysis/clocks.h"
 #include "analysis/collapse.h"
 #include "analysis/fourier.h"
 #include "analysis/linalg.h"
+#include "analysis/locking.h"
 #include "analysis/probes.h"
 #include "core/alloc.h"
-#include "core/fsutil.h"
 #include "core/gemm.h"
 
-/* A (rows x cols) matrix inside the parameter buffer, by strides. */
-typedef struct {
-    const float *w;
-    int rows, cols;
-    int64_t rs, cs;
-    char layer[64]; /* the parameter's layer, for the geometry rows */
-} view;
-
-static int param_index(const mg_params *P, const char *name) {
-    return name ? mg_params_find(P, name) : mg_params_count(P) - 1;
+mg_status mg_study_writers_open(const char *dir, mg_study_writers *w) {
+    char path[4096];
+    memset(w, 0, sizeof *w);
+    snprintf(path, sizeof path, "%s/" MG_RUN_GEOMETRY, dir);
+    mg_status st = mg_csv_open(path, MG_GEOMETRY_NCOLS, mg_geometry_cols, &w->geometry);
+    snprintf(path, sizeof path, "%s/" MG_RUN_FOURIER, dir);
+    if (!st) st = mg_csv_open(path, MG_FOURIER_NCOLS, mg_fourier_cols, &w->fourier);
+    return st;
 }
 
-static void layer_of(const char *name, char *out, size_t n) {
-    snprintf(out, n, "%.*s", (int)strcspn(name, "."), name);
+mg_status mg_study_writers_flush(mg_study_writers *w) {
+    mg_status st = w->geometry ? mg_csv_flush(w->geometry) : MG_OK;
+    return st || !w->fourier ? st : mg_csv_flush(w->fourier);
 }
 
-/* The token vectors: rows 0..n_values-1 (the operands' tokens, 0..p-1 on
- * the modular tasks) of the embedding role. */
-static mg_status embed_view(mg_trainer *t, view *v) {
-    mg_params *P = mg_trainer_params(t);
-    const mg_model_def *m = mg_trainer_cfg(t)->model;
-    int k = param_index(P, m->embed);
-    const mg_param_info *info = mg_params_info(P, k);
-    if (k < 0 || info->ndim != 2)
-        return mg_fail(MG_ERR_STATE, "model %s: no 2-D embedding parameter '%s'", m->name,
-                       m->embed);
-    const int rows = mg_trainer_task(t)->n_values;
-    if (rows > info->shape[0])
-        return mg_fail(MG_ERR_STATE, "model %s: '%s' has %lld rows, fewer than the %d tokens",
-                       m->name, info->name, (long long)info->shape[0], rows);
-    *v = (view){mg_params_data(P) + info->offset, rows, (int)info->shape[1], info->shape[1], 1, ""};
-    layer_of(info->name, v->layer, sizeof v->layer);
-    return MG_OK;
-}
-
-/* The class vectors: rows (or columns) of the classifier role. */
-static mg_status classifier_view(mg_trainer *t, view *v) {
-    mg_params *P = mg_trainer_params(t);
-    const mg_model_def *m = mg_trainer_cfg(t)->model;
-    int k = param_index(P, m->classifier);
-    const mg_param_info *info = mg_params_info(P, k);
-    if (k < 0 || info->ndim != 2)
-        return mg_fail(MG_ERR_STATE, "model %s: no 2-D classifier parameter", m->name);
-    const float *w = mg_params_data(P) + info->offset;
-    int p = mg_trainer_task(t)->K;
-    if (p > info->shape[m->classes_in_columns ? 1 : 0])
-        return mg_fail(MG_ERR_STATE, "model %s: '%s' holds fewer than the %d classes", m->name,
-                       info->name, p);
-    if (m->classes_in_columns) *v = (view){w, p, (int)info->shape[0], 1, info->shape[1], ""};
-    else *v = (view){w, p, (int)info->shape[1], info->shape[1], 1, ""};
-    layer_of(info->name, v->layer, sizeof v->layer);
-    return MG_OK;
+mg_status mg_study_writers_close(mg_study_writers *w) {
+    mg_status st = w->geometry ? mg_csv_close(w->geometry) : MG_OK;
+    mg_status s2 = w->fourier ? mg_csv_close(w->fourier) : MG_OK;
+    memset(w, 0, sizeof *w);
+    return st ? st : s2;
 }
 
 #define MG_MAX_LOCK 64 /* subspace dimensions compared by the locking metric */
@@ -89,7 +58,9 @@ static mg_status row(mg_csv_writer *w, int64_t step, const char *layer, const ch
 
 /* Fourier and circle metrics of a residue-indexed matrix; *n_key gets the
  * number of key frequencies (0 when p is even: no spectrum). */
-static mg_status fourier_rows(mg_csv_writer *w, int64_t step, const view *v, int *n_key) {
+static mg_status fourier_rows(const mg_study_writers *ws, int64_t step, const mg_study_view *v,
+                              int *n_key) {
+    mg_csv_writer *w = ws->geometry;
     *n_key = 0;
     if (v->rows < 3 || v->rows % 2 == 0) return MG_OK; /* needs odd p */
     mg_fourier f;
@@ -104,6 +75,17 @@ static mg_status fourier_rows(mg_csv_writer *w, int64_t step, const view *v, int
     if (!st) st = row(w, step, v->layer, "fourier_top2_share", mg_fourier_top_share(&f, 2));
     if (!st) st = row(w, step, v->layer, "circle_radius_cv", cv);
     if (!st) st = row(w, step, v->layer, "circle_angle_corr", corr);
+    /* the energies, k = 0 the constant component: the representation
+     * clock's S_rule reads them against the final key frequencies */
+    _Static_assert(MG_FOURIER_NCOLS == 4 && MG_COLIDX_fourier_energy == 3,
+                   "fourier_rows writes step, layer, k, energy");
+    for (int k = 0; !st && ws->fourier && k <= f.n_freq; k++) {
+        st = mg_csv_put_int(ws->fourier, step);
+        if (!st) st = mg_csv_put_str(ws->fourier, v->layer);
+        if (!st) st = mg_csv_put_int(ws->fourier, k);
+        if (!st) st = mg_csv_put_double(ws->fourier, k ? f.energy[k - 1] : f.dc);
+        if (!st) st = mg_csv_end_row(ws->fourier);
+    }
     *n_key = f.n_key;
     mg_fourier_free(&f);
     return st;
@@ -111,7 +93,7 @@ static mg_status fourier_rows(mg_csv_writer *w, int64_t step, const view *v, int
 
 /* Embedding-derived features in the classifier's feature space:
  * E[:p] @ proj[0:d, :] (p x f), into a new buffer (NULL: no projection). */
-static mg_status embed_features(mg_trainer *t, const view *e, float **out, int *f) {
+static mg_status embed_features(mg_trainer *t, const mg_study_view *e, float **out, int *f) {
     mg_params *P = mg_trainer_params(t);
     const char *proj = mg_trainer_cfg(t)->model->embed_proj;
     *out = NULL;
@@ -137,9 +119,9 @@ typedef struct {
     int f;
 } features;
 
-static mg_status geometry_rows(mg_trainer *t, const features *ft, mg_csv_writer *w);
+static mg_status geometry_rows(mg_trainer *t, const features *ft, const mg_study_writers *ws);
 
-mg_status mg_study_geometry(mg_trainer *t, mg_csv_writer *w) {
+mg_status mg_study_geometry(mg_trainer *t, const mg_study_writers *w) {
     /* the geometry is that of the operands' tokens: a task without them
      * (a generated sequence task) has none */
     if (!mg_trainer_task(t)->n_values) return MG_OK;
@@ -160,15 +142,19 @@ mg_status mg_study_geometry(mg_trainer *t, mg_csv_writer *w) {
     return st;
 }
 
-static mg_status geometry_rows(mg_trainer *t, const features *ft, mg_csv_writer *w) {
+static mg_status geometry_rows(mg_trainer *t, const features *ft, const mg_study_writers *ws) {
+    mg_csv_writer *w = ws->geometry;
     mg_params *P = mg_trainer_params(t);
     const int64_t step = mg_trainer_steps_done(t);
-    view e, c;
+    mg_study_view e, c;
     int keys_e = 0, keys_c = 0;
-    mg_status st = embed_view(t, &e);
-    if (!st) st = classifier_view(t, &c);
-    if (!st) st = fourier_rows(w, step, &e, &keys_e);
-    if (!st) st = fourier_rows(w, step, &c, &keys_c);
+    mg_status st = mg_study_embed_view(t, &e);
+    if (!st) st = mg_study_classifier_view(t, &c);
+    /* a tied classifier is the embedding: its rows are written once */
+    bool tied = mg_study_roles_tied(t);
+    if (!st) st = fourier_rows(ws, step, &e, &keys_e);
+    if (!st && !tied) st = fourier_rows(ws, step, &c, &keys_c);
+    if (tied) keys_c = keys_e;
     for (int k = 0; !st && k < mg_params_count(P); k++) {
         const mg_param_info *info = mg_params_info(P, k);
         if (info->ndim != 2) continue;
@@ -247,294 +233,73 @@ static mg_status geometry_rows(mg_trainer *t, const features *ft, mg_csv_writer 
     return st;
 }
 
-/* ---- the end of a run ------------------------------------------------- */
+/* ---- subspace locking, at the gradient of a geometry step ------------- */
 
-/* spectrum.csv (layer, k, energy) and circle.csv (layer, residue, x, y). */
-_Static_assert(MG_SPECTRUM_NCOLS == 3 && MG_COLIDX_spectrum_energy == 2 && MG_CIRCLE_NCOLS == 4 &&
-                   MG_COLIDX_circle_y == 3,
-               "write_spectra writes the columns in rundir.h's order");
-static mg_status write_spectra(const char *dir, const view *vs, int nv, cJSON *summary) {
-    char path[4096];
-    mg_csv_writer *sw = NULL, *cw = NULL;
-    snprintf(path, sizeof path, "%s/" MG_RUN_SPECTRUM, dir);
-    remove(path);
-    mg_status st = mg_csv_open(path, MG_SPECTRUM_NCOLS, mg_spectrum_cols, &sw);
-    snprintf(path, sizeof path, "%s/" MG_RUN_CIRCLE, dir);
-    remove(path);
-    if (!st) st = mg_csv_open(path, MG_CIRCLE_NCOLS, mg_circle_cols, &cw);
-    cJSON *keys = cJSON_AddObjectToObject(summary, "key_frequencies");
-    cJSON *conc = cJSON_AddObjectToObject(summary, "fourier_concentration");
-    cJSON *top = cJSON_AddObjectToObject(summary, "top_frequency");
-    for (int i = 0; !st && i < nv; i++) {
-        const view *v = &vs[i];
-        if (v->rows < 3 || v->rows % 2 == 0) continue;
+/* The first layer's blocks acting on each operand: embed_proj's rows
+ * j*d .. (j+1)*d - 1, as (h x d) matrices (element (i, c) at row j*d + c,
+ * column i). */
+static int first_blocks(mg_trainer *t, int d, const float **w1, int64_t *rs, int64_t *cs, int *h) {
+    mg_params *P = mg_trainer_params(t);
+    const char *proj = mg_trainer_cfg(t)->model->embed_proj;
+    const mg_param_info *info = proj ? mg_params_info(P, mg_params_find(P, proj)) : NULL;
+    if (!info || info->ndim != 2 || info->shape[0] % d) return 0;
+    int n = (int)(info->shape[0] / d);
+    if (n > 4) return 0;
+    *h = (int)info->shape[1];
+    for (int j = 0; j < n; j++) {
+        w1[j] = mg_params_data(P) + info->offset + (int64_t)j * d * info->shape[1];
+        rs[j] = 1;
+        cs[j] = info->shape[1];
+    }
+    return n;
+}
+
+mg_status mg_study_locking(mg_trainer *t, mg_csv_writer *w) {
+    if (!mg_trainer_task(t)->n_values || mg_study_roles_tied(t)) return MG_OK;
+    mg_study_view e, c;
+    mg_status st = mg_study_embed_view(t, &e);
+    if (!st) st = mg_study_classifier_view(t, &c);
+    if (st) return st;
+    const float *w1[4];
+    int64_t rs[4], cs[4];
+    int h = 0, nb = first_blocks(t, e.cols, w1, rs, cs, &h);
+    if (!nb || h != c.cols) return MG_OK; /* no first layer to pull back through */
+    mg_params *P = mg_trainer_params(t);
+    const float *grad = mg_params_grad(P) + (e.w - mg_params_data(P));
+    const int64_t step = mg_trainer_steps_done(t);
+    /* m: the classifier's key frequencies now (at least 1) */
+    int m = 1;
+    if (c.rows >= 3 && c.rows % 2) {
         mg_fourier f;
-        if ((st = mg_fourier_compute(v->w, v->rows, v->cols, v->rs, v->cs, &f))) break;
-        const char *role = i == 0 ? "embed" : "classifier";
-        cJSON *list = cJSON_AddArrayToObject(keys, role);
-        for (int k = 0; k < f.n_key; k++)
-            cJSON_AddItemToArray(list, cJSON_CreateNumber(f.order[k]));
-        cJSON_AddNumberToObject(conc, role, f.concentration);
-        cJSON_AddNumberToObject(top, role, f.top);
-        for (int k = 1; !st && k <= f.n_freq; k++) {
-            st = mg_csv_put_str(sw, v->layer);
-            if (!st) st = mg_csv_put_int(sw, k);
-            if (!st) st = mg_csv_put_double(sw, f.energy[k - 1]);
-            if (!st) st = mg_csv_end_row(sw);
-        }
-        double *xy = mg_malloc(2 * (size_t)v->rows * sizeof *xy), cv, corr;
-        if (!xy) st = mg_fail(MG_ERR_NOMEM, "out of memory for circle.csv");
-        if (!st)
-            st = mg_fourier_circle_fit(v->w, v->rows, v->cols, v->rs, v->cs, f.top, &cv, &corr, xy);
-        for (int x = 0; !st && x < v->rows; x++) {
-            st = mg_csv_put_str(cw, v->layer);
-            if (!st) st = mg_csv_put_int(cw, x);
-            if (!st) st = mg_csv_put_double(cw, xy[2 * x]);
-            if (!st) st = mg_csv_put_double(cw, xy[2 * x + 1]);
-            if (!st) st = mg_csv_end_row(cw);
-        }
-        mg_free(xy);
+        if ((st = mg_fourier_compute(c.w, c.rows, c.cols, c.rs, c.cs, &f))) return st;
+        m = f.n_key > 0 ? f.n_key : 1;
         mg_fourier_free(&f);
     }
-    if (sw) {
-        mg_status s2 = mg_csv_close(sw);
-        if (!st) st = s2;
+    const int threads = mg_gemm_threads();
+    mg_gemm_set_threads(1); /* LAPACK's small products, as in the geometry */
+    const int ks[2] = {2, 2 * m};
+    const char *tag[2] = {"top2", "top2m"};
+    int mn = c.rows < c.cols ? c.rows : c.cols;
+    for (int i = 0; !st && i < 2; i++) {
+        int k = ks[i] < mn ? ks[i] : mn;
+        double *q = NULL;
+        int r = 0;
+        if ((st = mg_locking_pullback(c.w, c.rows, c.cols, c.rs, c.cs, k, w1, rs, cs, nb, e.cols,
+                                      &q, &r)))
+            break;
+        char name[48];
+        snprintf(name, sizeof name, "lock_share_%s", tag[i]);
+        st = row(w, step, "lock", name, mg_locking_share(grad, e.rows, e.cols, e.rs, e.cs, q, r));
+        snprintf(name, sizeof name, "lock_random_%s", tag[i]);
+        if (!st) st = row(w, step, "lock", name, mg_locking_random_share(r, e.cols));
+        snprintf(name, sizeof name, "lock_orth_%s", tag[i]);
+        if (!st)
+            st = row(w, step, "lock", name,
+                     mg_locking_orthogonal(e.w, e.rows, e.cols, e.rs, e.cs, q, r));
+        snprintf(name, sizeof name, "lock_rank_%s", tag[i]);
+        if (!st) st = row(w, step, "lock", name, r);
+        mg_free(q);
     }
-    if (cw) {
-        mg_status s2 = mg_csv_close(cw);
-        if (!st) st = s2;
-    }
-    return st;
-}
-
-/* A long-format CSV as parallel arrays: steps, "key" strings and values. */
-typedef struct {
-    mg_csv *csv;
-    int64_t n;
-    int64_t *steps;
-    char **keys;
-    double *vals;
-} long_table;
-
-static void table_free(long_table *t) {
-    for (int64_t i = 0; t->keys && i < t->n; i++) mg_free(t->keys[i]);
-    mg_free(t->keys);
-    mg_free(t->steps);
-    mg_free(t->vals);
-    mg_csv_free(t->csv);
-    memset(t, 0, sizeof *t);
-}
-
-/* key = cell(key1) [+ "/" + cell(key2)], value = cell(valcol). A missing
- * file gives an empty table. */
-static mg_status table_load(const char *path, const char *key1, const char *key2,
-                            const char *valcol, long_table *t) {
-    memset(t, 0, sizeof *t);
-    if (!mg_path_exists(path)) return MG_OK;
-    mg_status st = mg_csv_read(path, &t->csv);
-    if (st) return st;
-    int cs = mg_csv_col(t->csv, MG_COL(probes, step)), k1 = mg_csv_col(t->csv, key1);
-    int k2 = key2 ? mg_csv_col(t->csv, key2) : -1, cv = mg_csv_col(t->csv, valcol);
-    if (cs < 0 || k1 < 0 || cv < 0 || (key2 && k2 < 0))
-        return mg_fail(MG_ERR_FORMAT, "%s: missing columns (step, %s, %s)", path, key1, valcol);
-    t->n = (int64_t)t->csv->nrows;
-    t->steps = mg_malloc((size_t)(t->n + 1) * sizeof *t->steps);
-    t->keys = mg_calloc((size_t)(t->n + 1), sizeof *t->keys);
-    t->vals = mg_malloc((size_t)(t->n + 1) * sizeof *t->vals);
-    if (!t->steps || !t->keys || !t->vals)
-        return mg_fail(MG_ERR_NOMEM, "out of memory reading %s", path);
-    for (int64_t r = 0; r < t->n; r++) {
-        char key[160];
-        snprintf(key, sizeof key, "%s%s%s", mg_csv_str(t->csv, (size_t)r, k1), key2 ? "/" : "",
-                 key2 ? mg_csv_str(t->csv, (size_t)r, k2) : "");
-        t->keys[r] = mg_malloc(strlen(key) + 1);
-        if (!t->keys[r]) return mg_fail(MG_ERR_NOMEM, "out of memory reading %s", path);
-        strcpy(t->keys[r], key);
-        t->steps[r] = (int64_t)mg_csv_num(t->csv, (size_t)r, cs);
-        t->vals[r] = mg_csv_num(t->csv, (size_t)r, cv);
-    }
-    return MG_OK;
-}
-
-typedef struct {
-    int64_t *steps;
-    double *v;
-    int n;
-} series;
-
-static series select_series(const long_table *t, const char *key) {
-    series s = {0};
-    if (t->n && mg_clocks_series_select(t->steps, (const char *const *)t->keys, t->vals, t->n, key,
-                                        &s.steps, &s.v, &s.n))
-        memset(&s, 0, sizeof s);
-    return s;
-}
-
-static void series_free(series *s) {
-    mg_free(s->steps);
-    mg_free(s->v);
-}
-
-static double last_of(const series *s) { return s->n ? s->v[s->n - 1] : NAN; }
-
-static void put_num(cJSON *o, const char *key, double v) {
-    cJSON_DeleteItemFromObjectCaseSensitive(o, key);
-    if (isfinite(v)) cJSON_AddNumberToObject(o, key, v);
-    else cJSON_AddNullToObject(o, key);
-}
-static void put_step(cJSON *o, const char *key, int64_t s) {
-    put_num(o, key, s < 0 ? NAN : (double)s);
-}
-
-/* onsets and leads of the classifier over the embedding for one series */
-static void lead_entry(cJSON *o, const char *name, const series *cls, const series *emb) {
-    int64_t tc = mg_clocks_onset_half(cls->steps, cls->v, cls->n),
-            te = mg_clocks_onset_half(emb->steps, emb->v, emb->n);
-    mg_clocks_lead l = mg_clocks_lead_of(tc, te);
-    cJSON *e = cJSON_AddObjectToObject(o, name);
-    put_step(e, "onset_classifier", tc);
-    put_step(e, "onset_embed", te);
-    put_num(e, "lead_steps", tc >= 0 && te >= 0 ? (double)l.lead_steps : NAN);
-    put_num(e, "lead_ratio", l.lead_ratio);
-}
-
-mg_status mg_study_finish(mg_trainer *t, const char *dir) {
-    if (!mg_trainer_task(t)->n_values) return MG_OK; /* no operands: no geometry (see above) */
-    char path[4096];
-    snprintf(path, sizeof path, "%s/" MG_RUN_SUMMARY, dir);
-    char *text = NULL;
-    size_t len = 0;
-    mg_status st = mg_read_file(path, &text, &len);
-    if (st) return st;
-    cJSON *sum = cJSON_ParseWithLength(text, len);
-    mg_free(text);
-    if (!sum) return mg_fail(MG_ERR_FORMAT, "%s is not valid JSON", path);
-    const char *keys[] = {
-        "key_frequencies", "fourier_concentration", "top_frequency", "lead", "geometry", "collapse",
-        "layers"};
-    for (size_t i = 0; i < sizeof keys / sizeof *keys; i++)
-        cJSON_DeleteItemFromObjectCaseSensitive(sum, keys[i]);
-
-    view vs[2] = {{0}};
-    if (!(st = embed_view(t, &vs[0])) && !(st = classifier_view(t, &vs[1])))
-        st = write_spectra(dir, vs, 2, sum);
-    const char *embed_layer = vs[0].layer, *classifier_layer = vs[1].layer;
-    cJSON_DeleteItemFromObjectCaseSensitive(sum, "embed_layer");
-    cJSON_DeleteItemFromObjectCaseSensitive(sum, "classifier_layer");
-    cJSON_AddStringToObject(sum, "embed_layer", embed_layer);
-    cJSON_AddStringToObject(sum, "classifier_layer", classifier_layer);
-
-    long_table pr = {0}, geo = {0};
-    char p1[4200], p2[4200];
-    snprintf(p1, sizeof p1, "%s/" MG_RUN_PROBES, dir);
-    snprintf(p2, sizeof p2, "%s/" MG_RUN_GEOMETRY, dir);
-    if (!st) st = table_load(p1, MG_COL(probes, layer), NULL, MG_COL(probes, displacement), &pr);
-    if (!st)
-        st = table_load(p2, MG_COL(geometry, layer), MG_COL(geometry, metric),
-                        MG_COL(geometry, value), &geo);
-    if (!st) {
-        char k[160];
-        cJSON *lead = cJSON_AddObjectToObject(sum, "lead");
-        series dc = select_series(&pr, classifier_layer), de = select_series(&pr, embed_layer);
-        lead_entry(lead, "displacement", &dc, &de);
-        series_free(&dc);
-        series_free(&de);
-        snprintf(k, sizeof k, "%s/fourier_gini", classifier_layer);
-        series gc = select_series(&geo, k);
-        snprintf(k, sizeof k, "%s/fourier_gini", embed_layer);
-        series ge = select_series(&geo, k);
-        lead_entry(lead, "structure", &gc, &ge);
-        series_free(&gc);
-        series_free(&ge);
-        /* cumulative update ratio, classifier over embedding, first steps */
-        long_table up = {0};
-        if (!(st =
-                  table_load(p1, MG_COL(probes, layer), NULL, MG_COL(probes, update_ratio), &up))) {
-            series uc = select_series(&up, classifier_layer), ue = select_series(&up, embed_layer);
-            double rc = mg_clocks_cumulative(uc.steps, uc.v, uc.n, MG_STUDY_LEAD_WINDOW);
-            double re = mg_clocks_cumulative(ue.steps, ue.v, ue.n, MG_STUDY_LEAD_WINDOW);
-            put_num(lead, "cumulative_update_ratio", re > 0 ? rc / re : NAN);
-            put_num(lead, "cumulative_window", MG_STUDY_LEAD_WINDOW);
-            series_free(&uc);
-            series_free(&ue);
-        }
-        table_free(&up);
-
-        /* T_simplify and the two clocks */
-        series en = select_series(&geo, "model/structural_energy");
-        snprintf(k, sizeof k, "%s/fourier_concentration", embed_layer);
-        series co = select_series(&geo, k);
-        int64_t ts = -1;
-        if (en.n && co.n == en.n)
-            ts = mg_clocks_t_simplify(en.steps, en.v, co.v, en.n, 0.05, 0.9 * last_of(&co));
-        put_step(sum, "t_simplify", ts);
-        cJSON *tf = cJSON_GetObjectItemCaseSensitive(sum, "t_fit");
-        double fit = cJSON_IsNumber(tf) ? tf->valuedouble : NAN;
-        put_num(sum, "clock_ratio", ts >= 0 && fit > 0 ? (double)ts / fit : NAN);
-        series_free(&en);
-        series_free(&co);
-
-        /* final geometry and its label */
-        cJSON *g = cJSON_AddObjectToObject(sum, "geometry");
-        const char *final_keys[][2] = {{"embed_angle_corr", "circle_angle_corr"},
-                                       {"embed_radius_cv", "circle_radius_cv"},
-                                       {"embed_gini", "fourier_gini"},
-                                       {"embed_n_key", "fourier_n_key"}};
-        for (size_t i = 0; i < 4; i++) {
-            snprintf(k, sizeof k, "%s/%s", embed_layer, final_keys[i][1]);
-            series s = select_series(&geo, k);
-            put_num(g, final_keys[i][0], last_of(&s));
-            series_free(&s);
-        }
-        const char *locks[] = {"lock_cos1", "lock_cos2", "lock_mean"};
-        for (int i = 0; i < 3; i++) {
-            snprintf(k, sizeof k, "lock/%s", locks[i]);
-            series s = select_series(&geo, k);
-            put_num(g, locks[i], last_of(&s));
-            series_free(&s);
-        }
-        snprintf(k, sizeof k, "%s/circle_angle_corr", classifier_layer);
-        series sc = select_series(&geo, k);
-        put_num(g, "classifier_angle_corr", last_of(&sc));
-        series_free(&sc);
-        const char *nc[] = {"nc1", "nc2_mean_cv", "nc2_w_cv", "nc2_etf", "nc3", "nc4"};
-        cJSON *col = cJSON_AddObjectToObject(sum, "collapse");
-        double etf = NAN;
-        for (int i = 0; i < 6; i++) {
-            snprintf(k, sizeof k, "features/%s", nc[i]);
-            series s = select_series(&geo, k);
-            put_num(col, nc[i], last_of(&s));
-            if (i == 3) etf = last_of(&s);
-            series_free(&s);
-        }
-        const char *ranks[] = {"rank2_energy", "eff_rank"};
-        cJSON *rk = cJSON_AddObjectToObject(g, "classifier_ranks");
-        for (int i = 0; i < 2; i++) {
-            int ci = param_index(mg_trainer_params(t), mg_trainer_cfg(t)->model->classifier);
-            snprintf(k, sizeof k, "%s/%s", mg_params_info(mg_trainer_params(t), ci)->name,
-                     ranks[i]);
-            series s = select_series(&geo, k);
-            put_num(rk, ranks[i], last_of(&s));
-            series_free(&s);
-        }
-        cJSON *ac = cJSON_GetObjectItemCaseSensitive(g, "embed_angle_corr");
-        cJSON *gj = cJSON_GetObjectItemCaseSensitive(g, "embed_gini");
-        double corr = cJSON_IsNumber(ac) ? ac->valuedouble : NAN;
-        double gini = cJSON_IsNumber(gj) ? gj->valuedouble : NAN;
-        const char *label = gini >= 0.4 && corr >= 0.9 ? "cyclic"
-                            : etf <= 0.1               ? "simplex-like"
-                                                       : "neither";
-        cJSON_DeleteItemFromObjectCaseSensitive(sum, "geometry_label");
-        cJSON_AddStringToObject(sum, "geometry_label", label);
-    }
-    table_free(&pr);
-    table_free(&geo);
-    if (!st) {
-        char *out = cJSON_Print(sum);
-        st = out ? mg_write_file_atomic(path, out, strlen(out))
-                 : mg_fail(MG_ERR_NOMEM, "out of memory writing %s", path);
-        cJSON_free(out);
-    }
-    cJSON_Delete(sum);
+    mg_gemm_set_threads(threads);
     return st;
 }

@@ -38,10 +38,15 @@ struct mg_trainer {
     int64_t steps;
     mg_rows batch; /* a generated task's rows of step batch_step (-1: none yet) */
     int64_t batch_step;
-    int32_t *perm; /* minibatch scratch (fixed split: n_train) */
-    int32_t *pred; /* predicted classes of the rows of train_set() */
-    float *init;   /* parameters at step 0 */
-    float *prev;   /* parameters before a probed update */
+    int32_t *perm;    /* minibatch scratch (fixed split: n_train) */
+    int32_t *pred;    /* predicted classes of the rows of train_set() */
+    float *init;      /* parameters at step 0 */
+    float *prev;      /* parameters before a probed update */
+    double last_loss; /* the loss of the last update's forward pass (NaN: none yet) */
+    /* the gate-flip probe (full batch on a fixed split only): the gates'
+     * states before the probed update, and the share that flipped in it */
+    uint8_t *gate_bits[MG_MODEL_MAX_GATES];
+    double gate_flips[MG_MODEL_MAX_GATES];
 };
 
 void mg_train_defaults(mg_train_cfg *cfg, const mg_model_def *model) {
@@ -164,6 +169,8 @@ static mg_status instantiate(mg_trainer *t, instance *in, int64_t n, bool traini
     mg_graph_keep(g, in->logits);
     mg_graph_keep(g, in->loss);
     if (in->out.features) mg_graph_keep(g, in->out.features);
+    for (int i = 0; training && i < MG_MODEL_MAX_GATES && in->out.gates[i]; i++)
+        mg_graph_keep(g, in->out.gates[i]);
     st = mg_graph_compile(g, training ? in->objective : NULL);
     if (st) return mg_fail(st, "model %s: %s", m->name, mg_errmsg());
     return MG_OK;
@@ -227,6 +234,7 @@ mg_status mg_trainer_new(const mg_train_cfg *cfg, mg_trainer **out) {
     mg_trainer *t = mg_calloc(1, sizeof *t);
     if (!t) return mg_fail(MG_ERR_NOMEM, "out of memory creating the trainer");
     t->cfg = *cfg;
+    t->last_loss = NAN;
     t->batch_step = -1;
     mg_gemm_init(cfg->threads);
     if ((st = mg_task_open(&cfg->task, &t->task))) goto fail;
@@ -290,6 +298,7 @@ void mg_trainer_free(mg_trainer *t) {
     mg_free(t->pred);
     mg_free(t->init);
     mg_free(t->prev);
+    for (int i = 0; i < MG_MODEL_MAX_GATES; i++) mg_free(t->gate_bits[i]);
     mg_free(t);
 }
 
@@ -385,9 +394,41 @@ static int bad_layer(mg_params *P) {
     return -1;
 }
 
-mg_status mg_trainer_step(mg_trainer *t) { return mg_trainer_step_probed(t, NULL); }
+mg_status mg_trainer_step(mg_trainer *t) { return mg_trainer_step_inspect(t, NULL, NULL, NULL); }
 
 mg_status mg_trainer_step_probed(mg_trainer *t, mg_probes_layer *probe) {
+    return mg_trainer_step_inspect(t, probe, NULL, NULL);
+}
+
+/* The gates are read on the training set: full batch on a fixed split. */
+static bool gates_measured(const mg_trainer *t) {
+    return !mg_task_generated(t->task) && !t->cfg.batch && t->train.out.gates[0];
+}
+
+/* The gates' states at the train instance's last forward, into bits (a
+ * first call allocates them); with flips, the share that differs from
+ * what bits held, per gate. */
+static mg_status read_gates(mg_trainer *t, bool flips) {
+    for (int i = 0; i < MG_MODEL_MAX_GATES && t->train.out.gates[i]; i++) {
+        const mg_tensor *gt = t->train.out.gates[i];
+        int64_t n = mg_numel(gt);
+        if (!t->gate_bits[i] && !(t->gate_bits[i] = mg_malloc((size_t)n)))
+            return mg_fail(MG_ERR_NOMEM, "out of memory for the gate-flip probe");
+        const float *v = mg_f32(gt);
+        uint8_t *b = t->gate_bits[i];
+        int64_t changed = 0;
+        for (int64_t j = 0; j < n; j++) {
+            uint8_t on = v[j] > 0.0f;
+            changed += on != b[j];
+            b[j] = on;
+        }
+        if (flips) t->gate_flips[i] = n ? (double)changed / (double)n : NAN;
+    }
+    return MG_OK;
+}
+
+mg_status mg_trainer_step_inspect(mg_trainer *t, mg_probes_layer *probe,
+                                  mg_status (*inspect)(void *ctx, mg_trainer *t), void *ctx) {
     const mg_train_cfg *c = &t->cfg;
     mg_status st;
     if (mg_task_generated(t->task)) {
@@ -416,8 +457,12 @@ mg_status mg_trainer_step_probed(mg_trainer *t, mg_probes_layer *probe) {
                        "step %lld: the loss is %g and the gradient of layer '%s' is %s",
                        (long long)t->steps + 1, loss, name, layer >= 0 ? "not finite" : "finite");
     }
+    if (inspect && (st = inspect(ctx, t))) return st;
     mg_params *P = t->params;
     float *w = mg_params_data(P);
+    for (int i = 0; i < MG_MODEL_MAX_GATES; i++) t->gate_flips[i] = NAN;
+    const bool gates = probe && gates_measured(t);
+    if (gates && (st = read_gates(t, false))) return st;
     if (probe) memcpy(t->prev, w, mg_params_total(P) * sizeof *w);
     int broken = mg_optim_step(t->optim);
     if (broken >= 0) /* the weights are lost; the caller keeps its last checkpoint */
@@ -425,8 +470,26 @@ mg_status mg_trainer_step_probed(mg_trainer *t, mg_probes_layer *probe) {
                        "step %lld: the update made the weights of layer '%s' not finite (loss %g)",
                        (long long)t->steps + 1, mg_params_layer_name(P, broken), loss);
     if (probe) mg_probes_compute(P, t->prev, mg_params_grad(P), w, t->init, probe);
+    t->last_loss = loss;
     t->steps++;
+    /* The gates after the update: the forward pass the next step (or the
+     * evaluation) would run anyway, run now and kept for it, so the probe
+     * costs no pass and the next step computes the same bits. */
+    if (gates) {
+        if ((st = forward(&t->train))) return st;
+        t->train_fresh = true;
+        if ((st = read_gates(t, true))) return st;
+    }
     return MG_OK;
+}
+
+int mg_trainer_gate_flips(const mg_trainer *t, const char **layers, double *flips) {
+    int n = 0;
+    for (; n < MG_MODEL_MAX_GATES && t->train.out.gates[n]; n++) {
+        layers[n] = t->train.out.gate_layers[n] ? t->train.out.gate_layers[n] : "?";
+        flips[n] = t->gate_flips[n];
+    }
+    return n;
 }
 
 mg_status mg_trainer_features(mg_trainer *t, const float **h, int64_t *n, int *f, const int32_t **y,
@@ -453,6 +516,7 @@ void mg_trainer_set_init_params(mg_trainer *t, const float *w0) {
 }
 
 int64_t mg_trainer_steps_done(const mg_trainer *t) { return t->steps; }
+double mg_trainer_last_loss(const mg_trainer *t) { return t->last_loss; }
 mg_graph *mg_trainer_graph(mg_trainer *t) { return t->train.g; }
 mg_params *mg_trainer_params(mg_trainer *t) { return t->params; }
 mg_optim *mg_trainer_optim(mg_trainer *t) { return t->optim; }

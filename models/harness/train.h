@@ -99,6 +99,22 @@ mg_status mg_trainer_step(mg_trainer *t);
  * step 0. */
 mg_status mg_trainer_step_probed(mg_trainer *t, mg_probes_layer *probe);
 
+/* The same, calling inspect(ctx, t) (when not NULL) after the backward pass
+ * and before the update: the parameters are those of the current step and
+ * mg_params_grad holds the gradient of the objective at them. inspect must
+ * not change either; its failure fails the step before any update. A probed
+ * step (probe not NULL) of a full-batch run on a fixed split also measures
+ * the gate flips (mg_trainer_gate_flips). */
+mg_status mg_trainer_step_inspect(mg_trainer *t, mg_probes_layer *probe,
+                                  mg_status (*inspect)(void *ctx, mg_trainer *t), void *ctx);
+
+/* After a probed step: for each ReLU layer the model declares (model.h's
+ * gates, at most MG_MODEL_MAX_GATES), its layer name and the share of its
+ * units on the training set whose on/off state changed in that update
+ * (NaN where not measured: a minibatch or generated task, or no probed
+ * step). Returns the number of gates. */
+int mg_trainer_gate_flips(const mg_trainer *t, const char **layers, double *flips);
+
 /* The training set's penultimate features (n x f), labels and predicted
  * classes at the current parameters (runs a forward pass if needed). */
 mg_status mg_trainer_features(mg_trainer *t, const float **h, int64_t *n, int *f, const int32_t **y,
@@ -113,6 +129,10 @@ void mg_trainer_set_init_params(mg_trainer *t, const float *w0);
 mg_graph *mg_trainer_graph(mg_trainer *t);
 
 int64_t mg_trainer_steps_done(const mg_trainer *t);
+/* The cross-entropy (without the penalty) of the batch the last update's
+ * gradient was taken of: the loss at the parameters before that update
+ * (full batch: the training set's). NaN before the first update. */
+double mg_trainer_last_loss(const mg_trainer *t);
 mg_params *mg_trainer_params(mg_trainer *t);
 mg_optim *mg_trainer_optim(mg_trainer *t);
 const mg_task *mg_trainer_task(const mg_trainer *t);

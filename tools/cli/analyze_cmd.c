@@ -79,6 +79,26 @@ static const char *const rows[][2] = {
     {"lead, structure (ratio)", "lead.structure.lead_ratio"},
     {"  onset classifier / embed", "lead.structure.onset_classifier|lead.structure.onset_embed"},
     {"cumulative update ratio", "lead.cumulative_update_ratio"},
+    {"lead, displacement, to final (steps)", "lead.displacement_final.lead_steps"},
+    {"lead, structure, to final (steps)", "lead.structure_final.lead_steps"},
+    {"T_cls(1e-2) / (1e-4) / (1e-6)",
+     "two_clocks.t_cls.1e-02|two_clocks.t_cls.1e-04|two_clocks.t_cls.1e-06"},
+    {"T_cls vs ln(1/eps): slope / R2", "two_clocks.t_cls_fit.slope|two_clocks.t_cls_fit.r2"},
+    {"loss contraction after t_fit", "two_clocks.contraction_after_t_fit"},
+    {"T_rep(0.1), srank gap: embed / cls",
+     "two_clocks.rep.srank_gap_embed.t_rep.1e-01|two_clocks.rep.srank_gap_classifier.t_rep.1e-01"},
+    {"T_rep(0.1): S_sep / S_rule embed",
+     "two_clocks.rep.s_sep.t_rep.1e-01|two_clocks.rep.s_rule_embed.t_rep.1e-01"},
+    {"T_rep/T_cls: srank classifier", "two_clocks.separation.srank_gap_classifier"},
+    {"gate flips per update: final / median",
+     "two_clocks.gates.hidden.flip_rate_final|two_clocks.gates.hidden.flip_rate_median"},
+    {"gates frozen (<= 1e-3) from", "two_clocks.gates.hidden.t_frozen"},
+    {"locking share top-2 / random",
+     "two_clocks.locking.lock_share_top2|two_clocks.locking.lock_random_top2"},
+    {"locking share top-2m / random",
+     "two_clocks.locking.lock_share_top2m|two_clocks.locking.lock_random_top2m"},
+    {"|(I-P)E|, top-2: first / last",
+     "two_clocks.locking.lock_orth_top2_first|two_clocks.locking.lock_orth_top2_last"},
     {"key frequencies, embed (count)", "geometry.embed_n_key"},
     {"key frequencies, embed", "key_frequencies.embed"},
     {"key frequencies, classifier", "key_frequencies.classifier"},
@@ -93,15 +113,23 @@ static const char *const rows[][2] = {
     {"NC3", "collapse.nc3"},
     {"NC4", "collapse.nc4"},
     {"geometry label", "geometry_label"},
+    {"geometry label, shape only", "geometry_label_shape"},
 };
 #define N_ROWS (int)(sizeof rows / sizeof rows[0])
 
+/* A row's text: the value at path, or the values at "a|b|c" joined by " / ". */
 static const char *cell(const cJSON *sum, const cJSON *cfg, const char *path, char *buf, size_t n) {
-    const char *bar = strchr(path, '|');
-    if (bar) {
-        char a[128], b[64], c[64];
-        snprintf(a, sizeof a, "%.*s", (int)(bar - path), path);
-        snprintf(buf, n, "%s / %s", get(sum, a, b, sizeof b), get(sum, bar + 1, c, sizeof c));
+    if (strchr(path, '|')) {
+        buf[0] = '\0';
+        for (const char *p = path; *p;) {
+            size_t len = strcspn(p, "|");
+            char key[128], val[64];
+            snprintf(key, sizeof key, "%.*s", (int)len, p);
+            size_t used = strlen(buf);
+            snprintf(buf + used, n - used, "%s%s", used ? " / " : "",
+                     get(sum, key, val, sizeof val));
+            p += len + (p[len] == '|');
+        }
         return buf;
     }
     if (!strncmp(path, "config:", 7)) return get(cfg, path + 7, buf, n);
@@ -141,7 +169,7 @@ int cmd_analyze(int argc, char **argv) {
     printf("run %s\n", dir);
     char buf[256];
     for (int r = 0; r < N_ROWS; r++)
-        printf("  %-30s %s\n", rows[r][0], cell(sum, cfg, rows[r][1], buf, sizeof buf));
+        printf("  %-38s %s\n", rows[r][0], cell(sum, cfg, rows[r][1], buf, sizeof buf));
     printf("(summary.json, spectrum.csv and circle.csv in %s)\n", dir);
     cJSON_Delete(sum);
     cJSON_Delete(cfg);
@@ -241,14 +269,14 @@ int cmd_compare(int argc, char **argv) {
             printf("\n");
         }
     } else {
-        printf("%-30s", "");
+        printf("%-38s", "");
         for (int k = 0; k < n; k++) {
             const char *base = strrchr(dirs[k], '/');
             printf(" %-22.22s", base && base[1] ? base + 1 : dirs[k]);
         }
         printf("\n");
         for (int r = 0; r < N_ROWS; r++) {
-            printf("%-30s", rows[r][0]);
+            printf("%-38s", rows[r][0]);
             for (int k = 0; k < n; k++)
                 printf(" %-22.22s", cell(sums[k], cfgs[k], rows[r][1], buf, sizeof buf));
             printf("\n");
