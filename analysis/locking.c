@@ -55,14 +55,26 @@ mg_status mg_locking_span(const double *b, int d, int k, double **q, int *rank) 
 mg_status mg_locking_pullback(const float *u, int classes, int h, int64_t urs, int64_t ucs, int k,
                               const float *const *w1, const int64_t *w1rs, const int64_t *w1cs,
                               int n_blocks, int d, double **q, int *rank) {
+    return mg_locking_pullbacks(u, classes, h, urs, ucs, &k, 1, w1, w1rs, w1cs, n_blocks, d, q,
+                                rank);
+}
+
+mg_status mg_locking_pullbacks(const float *u, int classes, int h, int64_t urs, int64_t ucs,
+                               const int *ks, int nk, const float *const *w1, const int64_t *w1rs,
+                               const int64_t *w1cs, int n_blocks, int d, double **q, int *rank) {
     static const char fn[] = "mg_locking_pullback";
-    if (!q || !rank) return mg_fail(MG_ERR_ARG, "%s: q and rank must not be NULL", fn);
-    *q = NULL;
-    *rank = 0;
-    int mn = classes < h ? classes : h;
-    if (!u || classes < 1 || h < 1 || k < 1 || k > mn)
-        return mg_fail(MG_ERR_ARG, "%s: k = %d must be in 1..%d for a %d x %d classifier", fn, k,
-                       mn, classes, h);
+    if (!q || !rank || !ks || nk < 1)
+        return mg_fail(MG_ERR_ARG, "%s: q, rank and at least one k must be given", fn);
+    for (int i = 0; i < nk; i++) q[i] = NULL, rank[i] = 0;
+    int mn = classes < h ? classes : h, k = 0;
+    for (int i = 0; i < nk; i++) {
+        if (ks[i] < 1 || ks[i] > mn)
+            return mg_fail(MG_ERR_ARG, "%s: k = %d must be in 1..%d for a %d x %d classifier", fn,
+                           ks[i], mn, classes, h);
+        if (ks[i] > k) k = ks[i];
+    }
+    if (!u || classes < 1 || h < 1)
+        return mg_fail(MG_ERR_ARG, "%s: need a classifier of >= 1 class and width", fn);
     if (!w1 || !w1rs || !w1cs || n_blocks < 1 || d < 1)
         return mg_fail(MG_ERR_ARG, "%s: need >= 1 first-layer block of width d >= 1", fn);
     for (int j = 0; j < n_blocks; j++)
@@ -95,20 +107,43 @@ mg_status mg_locking_pullback(const float *u, int classes, int h, int64_t urs, i
         mg_free(vt), mg_free(b);
         return mg_fail(MG_ERR_NUMERIC, "%s: the classifier's SVD failed (%d)", fn, (int)info);
     }
-    /* Column (j, t) of B: W1_jᵀ v_t, v_t = row t of Vᵀ (stored vt[t + i * mn]). */
+    /* Column (j, t) of B: W1_jᵀ v_t, v_t = row t of Vᵀ (stored vt[t + i * mn]).
+     * V's first k columns are laid out (h x k) row-major first, so the sums
+     * run as axpys over t: contiguous, and vectorised without reordering
+     * any one sum (each B entry still sums over i in order). */
+    double *v = mg_malloc((size_t)h * (size_t)k * sizeof *v), *acc = NULL;
+    if (v) acc = mg_malloc((size_t)k * sizeof *acc);
+    if (!v || !acc) {
+        mg_free(v), mg_free(acc), mg_free(vt), mg_free(b);
+        return mg_fail(MG_ERR_NOMEM, "%s: no memory for the pullback", fn);
+    }
+    for (int i = 0; i < h; i++)
+        for (int t = 0; t < k; t++) v[(size_t)i * k + t] = vt[t + (size_t)i * mn];
     for (int j = 0; j < n_blocks; j++)
-        for (int t = 0; t < k; t++) {
-            double *col = b + ((size_t)j * k + t) * d;
-            for (int c = 0; c < d; c++) {
-                double s = 0.0;
-                for (int i = 0; i < h; i++)
-                    s += (double)w1[j][(int64_t)i * w1rs[j] + (int64_t)c * w1cs[j]] *
-                         vt[t + (size_t)i * mn];
-                col[c] = s;
+        for (int c = 0; c < d; c++) {
+            for (int t = 0; t < k; t++) acc[t] = 0.0;
+            for (int i = 0; i < h; i++) {
+                const double w = w1[j][(int64_t)i * w1rs[j] + (int64_t)c * w1cs[j]];
+                const double *vi = v + (size_t)i * k;
+                for (int t = 0; t < k; t++) acc[t] += w * vi[t];
             }
+            for (int t = 0; t < k; t++) b[((size_t)j * k + t) * d + c] = acc[t];
         }
+    mg_free(v);
+    mg_free(acc);
     mg_free(vt);
-    mg_status st = mg_locking_span(b, d, k * n_blocks, q, rank);
+    /* each k's basis spans the columns t < k of every block */
+    double *sub = mg_malloc((size_t)d * (size_t)k * (size_t)n_blocks * sizeof *sub);
+    mg_status st = sub ? MG_OK : mg_fail(MG_ERR_NOMEM, "%s: no memory for the pullback", fn);
+    for (int i = 0; !st && i < nk; i++) {
+        for (int j = 0; j < n_blocks; j++)
+            memcpy(sub + (size_t)j * ks[i] * d, b + (size_t)j * k * d,
+                   (size_t)ks[i] * d * sizeof *sub);
+        st = mg_locking_span(sub, d, ks[i] * n_blocks, &q[i], &rank[i]);
+    }
+    if (st)
+        for (int i = 0; i < nk; i++) mg_free(q[i]), q[i] = NULL, rank[i] = 0;
+    mg_free(sub);
     mg_free(b);
     return st;
 }

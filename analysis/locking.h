@@ -41,6 +41,12 @@ mg_status mg_locking_span(const double *b, int d, int k, double **q, int *rank);
 mg_status mg_locking_pullback(const float *u, int classes, int h, int64_t urs, int64_t ucs, int k,
                               const float *const *w1, const int64_t *w1rs, const int64_t *w1cs,
                               int n_blocks, int d, double **q, int *rank);
+/* The same for several k at once from one SVD of U: q[i] and rank[i] are
+ * the basis for ks[i] (each in 1..min(classes, h)); on failure every q[i]
+ * is NULL. */
+mg_status mg_locking_pullbacks(const float *u, int classes, int h, int64_t urs, int64_t ucs,
+                               const int *ks, int nk, const float *const *w1, const int64_t *w1rs,
+                               const int64_t *w1cs, int n_blocks, int d, double **q, int *rank);
 
 /* ||G Q||_F / ||G||_F for G (n x d, strides) and the basis q (d x r): the
  * share of G's norm inside the span. NaN for a zero G; 0 for r = 0. */

@@ -277,29 +277,28 @@ mg_status mg_study_locking(mg_trainer *t, mg_csv_writer *w) {
     }
     const int threads = mg_gemm_threads();
     mg_gemm_set_threads(1); /* LAPACK's small products, as in the geometry */
-    const int ks[2] = {2, 2 * m};
-    const char *tag[2] = {"top2", "top2m"};
     int mn = c.rows < c.cols ? c.rows : c.cols;
+    const int ks[2] = {2 < mn ? 2 : mn, 2 * m < mn ? 2 * m : mn};
+    const char *tag[2] = {"top2", "top2m"};
+    double *q[2] = {NULL, NULL};
+    int r[2] = {0, 0};
+    st = mg_locking_pullbacks(c.w, c.rows, c.cols, c.rs, c.cs, ks, 2, w1, rs, cs, nb, e.cols, q, r);
     for (int i = 0; !st && i < 2; i++) {
-        int k = ks[i] < mn ? ks[i] : mn;
-        double *q = NULL;
-        int r = 0;
-        if ((st = mg_locking_pullback(c.w, c.rows, c.cols, c.rs, c.cs, k, w1, rs, cs, nb, e.cols,
-                                      &q, &r)))
-            break;
         char name[48];
         snprintf(name, sizeof name, "lock_share_%s", tag[i]);
-        st = row(w, step, "lock", name, mg_locking_share(grad, e.rows, e.cols, e.rs, e.cs, q, r));
+        st = row(w, step, "lock", name,
+                 mg_locking_share(grad, e.rows, e.cols, e.rs, e.cs, q[i], r[i]));
         snprintf(name, sizeof name, "lock_random_%s", tag[i]);
-        if (!st) st = row(w, step, "lock", name, mg_locking_random_share(r, e.cols));
+        if (!st) st = row(w, step, "lock", name, mg_locking_random_share(r[i], e.cols));
         snprintf(name, sizeof name, "lock_orth_%s", tag[i]);
         if (!st)
             st = row(w, step, "lock", name,
-                     mg_locking_orthogonal(e.w, e.rows, e.cols, e.rs, e.cs, q, r));
+                     mg_locking_orthogonal(e.w, e.rows, e.cols, e.rs, e.cs, q[i], r[i]));
         snprintf(name, sizeof name, "lock_rank_%s", tag[i]);
-        if (!st) st = row(w, step, "lock", name, r);
-        mg_free(q);
+        if (!st) st = row(w, step, "lock", name, r[i]);
     }
+    mg_free(q[0]);
+    mg_free(q[1]);
     mg_gemm_set_threads(threads);
     return st;
 }
