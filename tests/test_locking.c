@@ -107,3 +107,43 @@ Test(locking, zero_gradient_has_no_share) {
     g[0] = 1;
     cr_assert_float_eq(mg_locking_share(g, 2, 6, 6, 1, NULL, 0), 0.0, 1e-15);
 }
+
+/* Several k from one SVD: each basis is the one a call for that k alone
+ * gives (the projector, which a basis's signs and rotation do not change). */
+Test(locking, pullbacks_of_several_k_equal_one_call_each) {
+    float u[K * H], w1a[H * D], w1b[H * D];
+    build(u, w1a);
+    for (int i = 0; i < K; i++) u[i * H + 2] = 0.3f * (float)cos(2.1 * i); /* a third direction */
+    memset(w1b, 0, sizeof w1b);
+    for (int i = 0; i < H; i++) w1b[i * D + (i + 1) % D] = 1.0f;
+    const float *blocks[2] = {w1a, w1b};
+    int64_t rs[2] = {D, D}, cs[2] = {1, 1};
+    const int ks[3] = {1, 3, 2};
+    double *q[3];
+    int r[3];
+    cr_assert_eq(mg_locking_pullbacks(u, K, H, H, 1, ks, 3, blocks, rs, cs, 2, D, q, r), MG_OK,
+                 "%s", mg_errmsg());
+    for (int i = 0; i < 3; i++) {
+        double *q1;
+        int r1;
+        cr_assert_eq(mg_locking_pullback(u, K, H, H, 1, ks[i], blocks, rs, cs, 2, D, &q1, &r1),
+                     MG_OK);
+        cr_assert_eq(r[i], r1, "k = %d: rank %d against %d", ks[i], r[i], r1);
+        for (int a = 0; a < D; a++)
+            for (int c = 0; c < D; c++) {
+                double p = 0, p1 = 0;
+                for (int t = 0; t < r1; t++) {
+                    p += q[i][(size_t)t * D + a] * q[i][(size_t)t * D + c];
+                    p1 += q1[(size_t)t * D + a] * q1[(size_t)t * D + c];
+                }
+                cr_assert_float_eq(p, p1, 1e-12, "k = %d: projector (%d, %d)", ks[i], a, c);
+            }
+        mg_free(q1);
+        mg_free(q[i]);
+    }
+    cr_assert_gt(r[1], r[0], "a larger k spans more: the test shows something");
+    const int bad[2] = {2, K + 1};
+    cr_assert_eq(mg_locking_pullbacks(u, K, H, H, 1, bad, 2, blocks, rs, cs, 2, D, q, r),
+                 MG_ERR_ARG);
+    cr_assert_null(q[0]);
+}
