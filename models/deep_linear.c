@@ -141,6 +141,7 @@ static const mg_model_def mg_model_deep_linear = {
     .embed = "layer1",
     .classifier = NULL, /* layerL */
     .classes_in_columns = true,
+    .linear_chain = true,
     .build = build,
 };
 

@@ -86,6 +86,11 @@ typedef struct {
     const char *classifier;
     bool classes_in_columns;
     const char *embed_proj;
+    /* The parameters, in declaration order, are the factors of one linear
+     * map: logits = x W_1 W_2 ... W_L (the deep linear network). The study
+     * then records the end-to-end map's stable rank and the structural
+     * energy both ways (analysis/twoclocks.h). */
+    bool linear_chain;
     /* Builds the model; opt[i] is the value of options[i]. Returns MG_OK or
      * the graph's error (bad option values are reported with mg_graph_fail). */
     mg_status (*build)(mg_graph *g, const mg_model_io *io, const double *opt, mg_model_out *out);

@@ -10,6 +10,7 @@
 
 #include "analysis/twoclocks.h"
 #include "core/csvout.h"
+#include "models/harness/study.h"
 #include "models/harness/train.h"
 #include "tests/util/cli.h"
 
@@ -35,11 +36,11 @@ static int read_col(const char *path, const char *col, int64_t *steps, double *v
     return n;
 }
 
-/* The rows of geometry.csv with this layer and metric. */
-static int geometry(const char *run, const char *layer, const char *metric, int64_t *steps,
-                    double *v, int max) {
+/* The rows of a geometry file with this layer and metric. */
+static int geometry_file(const char *path, const char *layer, const char *metric, int64_t *steps,
+                         double *v, int max) {
     mg_csv *c = NULL;
-    cr_assert_eq(mg_csv_read(P("%s/geometry.csv", run), &c), MG_OK, "%s", mg_errmsg());
+    cr_assert_eq(mg_csv_read(path, &c), MG_OK, "%s", mg_errmsg());
     int n = 0;
     for (size_t r = 0; r < c->nrows && n < max; r++) {
         if (strcmp(mg_csv_str(c, r, 1), layer) || strcmp(mg_csv_str(c, r, 2), metric)) continue;
@@ -48,6 +49,12 @@ static int geometry(const char *run, const char *layer, const char *metric, int6
     }
     mg_csv_free(c);
     return n;
+}
+
+/* The rows of a run's geometry.csv with this layer and metric. */
+static int geometry(const char *run, const char *layer, const char *metric, int64_t *steps,
+                    double *v, int max) {
+    return geometry_file(P("%s/geometry.csv", run), layer, metric, steps, v, max);
 }
 
 Test(study_clocks, loss_csv_has_every_update_and_the_fitting_clock_reads_it) {
@@ -267,4 +274,75 @@ Test(study_clocks, a_config_without_a_newer_option_reads_as_before) {
         json_field(P("%s_fresh/summary.json", runs[i]), "fingerprint", after, sizeof after);
         cr_assert_str_eq(before, after, "%s resumed from an old config", runs[i]);
     }
+}
+
+/* A deep linear network's end-to-end rows are those of the product of its
+ * factors, computed here by hand: the Frobenius energy, and the stable
+ * rank ||A||_F^2 / ||A||_2^2 with ||A||_2 by power iteration. */
+Test(study_clocks, end_to_end_rows_are_those_of_the_product) {
+    mg_train_cfg cfg;
+    mg_train_defaults(&cfg, mg_model_find("deep_linear"));
+    cfg.task.p = 7;
+    cfg.threads = 1;
+    cfg.opt[mg_model_option_index(cfg.model, "layers")] = 3;
+    cfg.opt[mg_model_option_index(cfg.model, "width")] = 5;
+    cfg.optim.weight_decay = 0.5f;
+    mg_trainer *t = NULL;
+    cr_assert_eq(mg_trainer_new(&cfg, &t), MG_OK, "%s", mg_errmsg());
+    mg_csv_writer *w = NULL;
+    cr_assert_eq(
+        mg_csv_open(P("g.csv"), 4, (const char *const[]){"step", "layer", "metric", "value"}, &w),
+        MG_OK);
+    mg_study_writers ws = {.geometry = w};
+    cr_assert_eq(mg_study_geometry(t, &ws), MG_OK, "%s", mg_errmsg());
+    cr_assert_eq(mg_csv_close(w), MG_OK);
+    /* A = W1 W2 W3: (49 x 5)(5 x 5)(5 x 7) */
+    mg_params *Pp = mg_trainer_params(t);
+    const float *w1 = mg_params_data(Pp) + mg_params_info(Pp, 0)->offset,
+                *w2 = mg_params_data(Pp) + mg_params_info(Pp, 1)->offset,
+                *w3 = mg_params_data(Pp) + mg_params_info(Pp, 2)->offset;
+    cr_assert_eq(mg_params_info(Pp, 0)->shape[0], 49);
+    static double a[49 * 7], m12[49 * 5];
+    double frob = 0;
+    for (int i = 0; i < 49 * 5; i++) frob += (double)w1[i] * w1[i];
+    for (int i = 0; i < 25; i++) frob += (double)w2[i] * w2[i];
+    for (int i = 0; i < 35; i++) frob += (double)w3[i] * w3[i];
+    for (int i = 0; i < 49; i++)
+        for (int j = 0; j < 5; j++) {
+            double s = 0;
+            for (int k = 0; k < 5; k++) s += (double)w1[i * 5 + k] * w2[k * 5 + j];
+            m12[i * 5 + j] = s;
+        }
+    double af = 0;
+    for (int i = 0; i < 49; i++)
+        for (int j = 0; j < 7; j++) {
+            double s = 0;
+            for (int k = 0; k < 5; k++) s += m12[i * 5 + k] * w3[k * 7 + j];
+            a[i * 7 + j] = s;
+            af += s * s;
+        }
+    double x[7] = {1, 1, 1, 1, 1, 1, 1}, lam = 0;
+    for (int it = 0; it < 500; it++) { /* x <- A^T A x, normalised */
+        double y[49] = {0}, z[7] = {0}, n = 0;
+        for (int i = 0; i < 49; i++)
+            for (int j = 0; j < 7; j++) y[i] += a[i * 7 + j] * x[j];
+        for (int i = 0; i < 49; i++)
+            for (int j = 0; j < 7; j++) z[j] += a[i * 7 + j] * y[i];
+        for (int j = 0; j < 7; j++) n += z[j] * z[j];
+        n = sqrt(n);
+        double xz = 0;
+        for (int j = 0; j < 7; j++) xz += x[j] * z[j];
+        lam = xz; /* x is unit: the Rayleigh quotient */
+        for (int j = 0; j < 7; j++) x[j] = z[j] / n;
+        if (it == 0) lam = 0;
+    }
+    static int64_t st[4];
+    static double v[4];
+    cr_assert_eq(geometry_file(P("g.csv"), "end_to_end", "energy_frob", st, v, 4), 1);
+    cr_assert_float_eq(v[0], 0.5 * frob, 1e-6 * frob);
+    cr_assert_eq(geometry_file(P("g.csv"), "end_to_end", "stable_rank", st, v, 4), 1);
+    cr_assert_float_eq(v[0], af / lam, 1e-5 * af / lam, "%g against %g", v[0], af / lam);
+    cr_assert_eq(geometry_file(P("g.csv"), "end_to_end", "balance", st, v, 4), 1);
+    cr_assert(v[0] > 0 && v[0] <= 1 + 1e-9, "balance %g", v[0]);
+    mg_trainer_free(t);
 }

@@ -15,6 +15,7 @@
 #include "analysis/linalg.h"
 #include "analysis/locking.h"
 #include "analysis/probes.h"
+#include "analysis/twoclocks.h"
 #include "core/alloc.h"
 #include "core/gemm.h"
 
@@ -142,6 +143,38 @@ mg_status mg_study_geometry(mg_trainer *t, const mg_study_writers *w) {
     return st;
 }
 
+/* The deep linear network's end-to-end map A = W_1 ... W_L (logits = x A):
+ * rows of layer "end_to_end": its stable rank and the structural energy
+ * both ways, lambda sum ||W_l||_F^2 and lambda L ||A||_{S_2/L}^{2/L}, with
+ * lambda the run's weight decay (per-layer overrides are not read), and
+ * their ratio, the balancedness (twoclocks.h). The factors are handed to
+ * mg_twoclocks_deep_linear_energy last first: its product w[L-1] ... w[0]
+ * is then W_1 ... W_L, with no transposes. */
+static mg_status end_to_end_rows(mg_trainer *t, mg_csv_writer *w, int64_t step) {
+    mg_params *P = mg_trainer_params(t);
+    int L = mg_params_count(P);
+    if (L < 1 || L > 16) return MG_OK;
+    const float *f[16];
+    int rows[16], cols[16];
+    for (int l = 0; l < L; l++) {
+        const mg_param_info *info = mg_params_info(P, L - 1 - l);
+        if (info->ndim != 2)
+            return mg_fail(MG_ERR_STATE, "model %s: linear_chain factor '%s' is not 2-D",
+                           mg_trainer_cfg(t)->model->name, info->name);
+        f[l] = mg_params_data(P) + info->offset;
+        rows[l] = (int)info->shape[0];
+        cols[l] = (int)info->shape[1];
+    }
+    mg_twoclocks_energy e;
+    mg_status st = mg_twoclocks_deep_linear_energy(f, rows, cols, L,
+                                                   mg_trainer_cfg(t)->optim.weight_decay, &e);
+    if (!st) st = row(w, step, "end_to_end", "stable_rank", e.stable_rank);
+    if (!st) st = row(w, step, "end_to_end", "energy_frob", e.frob);
+    if (!st) st = row(w, step, "end_to_end", "energy_schatten", e.schatten);
+    if (!st) st = row(w, step, "end_to_end", "balance", e.balance);
+    return st;
+}
+
 static mg_status geometry_rows(mg_trainer *t, const features *ft, const mg_study_writers *ws) {
     mg_csv_writer *w = ws->geometry;
     mg_params *P = mg_trainer_params(t);
@@ -230,6 +263,7 @@ static mg_status geometry_rows(mg_trainer *t, const features *ft, const mg_study
     if (!st)
         st = row(w, step, "model", "structural_energy",
                  mg_probes_structural_energy(P, mg_params_data(P)));
+    if (!st && mg_trainer_cfg(t)->model->linear_chain) st = end_to_end_rows(t, w, step);
     return st;
 }
 

@@ -16,7 +16,9 @@
  *                       (within-class spread over between-class separation);
  *                     s_rule_embed: the embedding's energy outside its final
  *                       key frequencies (fourier.csv against the summary's
- *                       key_frequencies.embed).
+ *                       key_frequencies.embed);
+ *                     srank_gap_end_to_end: a deep linear network's end-to-end
+ *                       map's stable-rank gap (its rows only).
  *   separation      T_rep(MG_STUDY_ETA_DEFAULT) / T_cls(MG_STUDY_EPS_DEFAULT)
  *                   for each gap; null where either clock did not fire.
  *   gates           per ReLU layer with gate_flips rows: the last and the
@@ -226,6 +228,27 @@ static void locking_entry(const mg_study_table *geo, cJSON *tc) {
     mg_study_series_free(&o);
 }
 
+/* A deep linear network's balancedness and energies (its end_to_end rows):
+ * first and last samples. */
+static void chain_entry(const mg_study_table *geo, cJSON *tc) {
+    mg_study_series b = mg_study_select(geo, "end_to_end/balance");
+    if (b.n) {
+        cJSON *e = cJSON_AddObjectToObject(tc, "end_to_end");
+        mg_study_put_num(e, "balance_first", b.v[0]);
+        mg_study_put_num(e, "balance_last", b.v[b.n - 1]);
+        const char *names[] = {"energy_frob", "energy_schatten", "stable_rank"};
+        char key[64], out[64];
+        for (int i = 0; i < 3; i++) {
+            snprintf(key, sizeof key, "end_to_end/%s", names[i]);
+            snprintf(out, sizeof out, "%s_last", names[i]);
+            mg_study_series s = mg_study_select(geo, key);
+            mg_study_put_num(e, out, mg_study_last(&s));
+            mg_study_series_free(&s);
+        }
+    }
+    mg_study_series_free(&b);
+}
+
 mg_status mg_study_two_clocks(mg_trainer *t, const char *dir, const mg_study_table *geo,
                               cJSON *sum) {
     cJSON *tc = cJSON_AddObjectToObject(sum, "two_clocks");
@@ -259,13 +282,17 @@ mg_status mg_study_two_clocks(mg_trainer *t, const char *dir, const mg_study_tab
     cJSON_AddNumberToObject(tc, "eps_default", MG_STUDY_EPS_DEFAULT);
     cJSON_AddNumberToObject(tc, "eta_default", MG_STUDY_ETA_DEFAULT);
     cJSON_AddNumberToObject(tc, "window", MG_STUDY_WINDOW);
-    mg_study_series gaps[4] = {role_series(t, geo, m->embed, "stable_rank"),
-                               role_series(t, geo, m->classifier, "stable_rank"),
-                               mg_study_select(geo, "features/nc1"),
-                               {0}};
-    const char *names[4] = {"srank_gap_embed", "srank_gap_classifier", "s_sep", "s_rule_embed"};
+    enum { N_GAPS = 5 };
+    mg_study_series gaps[N_GAPS] = {role_series(t, geo, m->embed, "stable_rank"),
+                                    role_series(t, geo, m->classifier, "stable_rank"),
+                                    mg_study_select(geo, "features/nc1"),
+                                    {0},
+                                    mg_study_select(geo, "end_to_end/stable_rank")};
+    const char *names[N_GAPS] = {"srank_gap_embed", "srank_gap_classifier", "s_sep", "s_rule_embed",
+                                 "srank_gap_end_to_end"};
     mg_twoclocks_srank_gap(gaps[0].v, gaps[0].n);
     mg_twoclocks_srank_gap(gaps[1].v, gaps[1].n);
+    mg_twoclocks_srank_gap(gaps[4].v, gaps[4].n);
     const cJSON *keys = cJSON_GetObjectItemCaseSensitive(
         cJSON_GetObjectItemCaseSensitive(sum, "key_frequencies"), "embed");
     int kk[512], nk = 0;
@@ -273,15 +300,17 @@ mg_status mg_study_two_clocks(mg_trainer *t, const char *dir, const mg_study_tab
         if (cJSON_IsNumber(k)) kk[nk++] = (int)k->valuedouble;
     const cJSON *el = cJSON_GetObjectItemCaseSensitive(sum, "embed_layer");
     if (cJSON_IsString(el)) st = rule_series(dir, el->valuestring, kk, nk, &gaps[3]);
-    for (int g = 0; !st && g < 4; g++) {
+    for (int g = 0; !st && g < N_GAPS; g++) {
+        if (g == 4 && !gaps[g].n) continue; /* a deep linear network's only */
         int64_t t_rep = -1;
         rep_entry(rep, names[g], &gaps[g], &t_rep);
         mg_study_put_num(sep, names[g],
                          t_rep > 0 && t_cls_default > 0 ? (double)t_rep / (double)t_cls_default
                                                         : NAN);
     }
-    for (int g = 0; g < 4; g++) mg_study_series_free(&gaps[g]);
+    for (int g = 0; g < N_GAPS; g++) mg_study_series_free(&gaps[g]);
     if (!st) gates_entry(geo, tc);
     if (!st) locking_entry(geo, tc);
+    if (!st) chain_entry(geo, tc);
     return st;
 }

@@ -97,6 +97,8 @@ static const char *const rows[][2] = {
      "two_clocks.locking.lock_share_top2|two_clocks.locking.lock_random_top2"},
     {"locking share top-2m / random",
      "two_clocks.locking.lock_share_top2m|two_clocks.locking.lock_random_top2m"},
+    {"deep linear balance: first / last",
+     "two_clocks.end_to_end.balance_first|two_clocks.end_to_end.balance_last"},
     {"|(I-P)E|, top-2: first / last",
      "two_clocks.locking.lock_orth_top2_first|two_clocks.locking.lock_orth_top2_last"},
     {"key frequencies, embed (count)", "geometry.embed_n_key"},
