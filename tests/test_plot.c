@@ -3,9 +3,13 @@
  * test writes itself (metrics.csv, probes.csv, geometry.csv, spectrum.csv,
  * circle.csv, summary.json, config.json), checking that every picture comes
  * out as a real PNG and SVG, that an old run with only metrics.csv still gets
- * its curves, and that bad input is refused with exit status 2.
+ * its curves, and that bad input is refused with exit status 2. The clocks
+ * and dynamics pictures are also drawn from small real runs (an MLP and a
+ * transformer, P = 23, seconds), their data files counted against the run's
+ * geometry.csv and summary.json.
  *
  * Needs gnuplot (tools/deps installs gnuplot-nox). */
+#include <cjson/cJSON.h>
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdarg.h>
@@ -182,6 +186,66 @@ static bool exists(const char *name) {
     return access(path, F_OK) == 0;
 }
 
+/* The lines of tmp/run/plots/NAME that are not comments; -1 if it is absent. */
+static int count_lines(const char *name) {
+    char path[512], line[4096];
+    snprintf(path, sizeof path, "%s/run/plots/%s", tmp, name);
+    FILE *f = fopen(path, "r");
+    if (!f) return -1;
+    int n = 0;
+    while (fgets(line, sizeof line, f))
+        if (line[0] != '#' && line[0] != '\n') n++;
+    fclose(f);
+    return n;
+}
+
+/* The rows of tmp/run/geometry.csv with this layer and metric. */
+static int count_geometry(const char *layer, const char *metric) {
+    char path[512], line[4096], want[256];
+    snprintf(path, sizeof path, "%s/run/geometry.csv", tmp);
+    snprintf(want, sizeof want, ",%s,%s,", layer, metric);
+    FILE *f = fopen(path, "r");
+    cr_assert_not_null(f, "%s is missing", path);
+    int n = 0;
+    while (fgets(line, sizeof line, f)) n += strstr(line, want) != NULL;
+    fclose(f);
+    return n;
+}
+
+/* How many lines of tmp/run/plots/NAME contain text. */
+static int count_text(const char *name, const char *text) {
+    char path[512], line[8192];
+    snprintf(path, sizeof path, "%s/run/plots/%s", tmp, name);
+    FILE *f = fopen(path, "r");
+    cr_assert_not_null(f, "%s is missing", path);
+    int n = 0;
+    while (fgets(line, sizeof line, f)) n += strstr(line, text) != NULL;
+    fclose(f);
+    return n;
+}
+
+/* tmp/run/summary.json, parsed. */
+static cJSON *summary(void) {
+    char path[512];
+    snprintf(path, sizeof path, "%s/run/summary.json", tmp);
+    FILE *f = fopen(path, "r");
+    cr_assert_not_null(f, "%s is missing", path);
+    static char text[1 << 20];
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    text[n] = 0;
+    cJSON *j = cJSON_Parse(text);
+    cr_assert_not_null(j, "%s is not JSON", path);
+    return j;
+}
+
+/* The dynamics series of a run, as (layer, metric) pairs. */
+static const char *const dyn_series[][2] = {
+    {"embed", "stable_rank"},      {"classifier.w", "stable_rank"}, {"hidden", "gate_flips"},
+    {"lock", "lock_share_top2"},   {"lock", "lock_random_top2"},    {"lock", "lock_share_top2m"},
+    {"lock", "lock_random_top2m"}, {"lock", "lock_orth_top2"},      {"lock", "lock_orth_top2m"},
+};
+
 /* ---- tests ---------------------------------------------------------------------- */
 
 Test(plot, every_picture_of_a_full_run) {
@@ -200,6 +264,12 @@ Test(plot, every_picture_of_a_full_run) {
     cr_assert(exists("data/curves.dat") && exists("data/probes_classifier.dat"),
               "the data files are missing");
     cr_assert(exists("data/geometry.gp"), "the gnuplot scripts are missing");
+    /* No two_clocks in its summary: no clocks, and a note saying so; its
+     * stable-rank rows make a dynamics picture of one panel. */
+    cr_assert(!exists("clocks.png"), "clocks drawn without two_clocks");
+    cr_assert(strstr(output(), "skipping the clocks"), "no note about the clocks:\n%s", output());
+    assert_picture("dynamics");
+    cr_assert_eq(count_lines("data/dyn_classifier.w__stable_rank.dat"), 9);
     /* Plotting again replaces the pictures. */
     cr_assert_eq(modgrad("plot '%s/run/'", tmp), 0, "%s", output());
     assert_picture("curves");
@@ -212,7 +282,7 @@ Test(plot, a_run_with_only_metrics_gets_its_curves) {
     cr_assert_eq(st, 0, "exit %d:\n%s", st, output());
     assert_picture("curves");
     cr_assert(!exists("probes.png") && !exists("spectrum.png") && !exists("circle.png") &&
-                  !exists("geometry.png"),
+                  !exists("geometry.png") && !exists("clocks.png") && !exists("dynamics.png"),
               "pictures drawn without their data");
     cr_assert(strstr(output(), "skipping"), "no note about the skipped pictures:\n%s", output());
 }
@@ -244,4 +314,112 @@ Test(plot, help_and_missing_gnuplot) {
     int st = system(cmd);
     cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 1, "exit %d:\n%s", WEXITSTATUS(st), output());
     cr_assert(strstr(output(), "gnuplot-nox"), "%s", output());
+}
+
+Test(plot, clocks_and_dynamics_of_a_real_mlp_run) {
+    int st = modgrad("train --model mlp --p 23 --d 32 --width 64 --threads 1 --frac 0.8 --lr 1e-2 "
+                     "--wd 1 --seed 1 --steps 600 --eval-every 50 --geometry-every 50 --out "
+                     "'%s/run'",
+                     tmp);
+    cr_assert_eq(st, 0, "train: exit %d:\n%s", st, output());
+    st = modgrad("plot '%s/run'", tmp);
+    cr_assert_eq(st, 0, "exit %d:\n%s", st, output());
+    assert_picture("clocks");
+    assert_picture("dynamics");
+    cr_assert(strstr(output(), "clocks.png") && strstr(output(), "dynamics.svg"), "%s", output());
+    /* Every dynamics series holds every row the run has of it. */
+    for (size_t i = 0; i < sizeof dyn_series / sizeof *dyn_series; i++) {
+        char file[256];
+        snprintf(file, sizeof file, "data/dyn_%s__%s.dat", dyn_series[i][0], dyn_series[i][1]);
+        int rows = count_geometry(dyn_series[i][0], dyn_series[i][1]);
+        cr_assert_gt(rows, 1, "the run has no %s %s rows", dyn_series[i][0], dyn_series[i][1]);
+        cr_assert_eq(count_lines(file), rows, "%s: %d lines for %d rows", file, count_lines(file),
+                     rows);
+    }
+    /* Four panels, each drawn once per terminal (PNG, SVG). */
+    cr_assert_eq(count_text("data/dynamics.gp", "plot '"), 8);
+    /* The fitting clock: one point per threshold that fired, a line when >= 2. */
+    cJSON *sum = summary();
+    const cJSON *tc = cJSON_GetObjectItemCaseSensitive(sum, "two_clocks");
+    const cJSON *ladder = cJSON_GetObjectItemCaseSensitive(tc, "t_cls");
+    int fired = 0, all = 0;
+    for (const cJSON *c = ladder ? ladder->child : NULL; c; c = c->next)
+        all++, fired += cJSON_IsNumber(c);
+    cJSON_Delete(sum);
+    cr_assert_eq(all, 6, "the summary's t_cls ladder has %d thresholds", all);
+    cr_assert_gt(fired, 1, "too few fitting clocks fired to test the line");
+    cr_assert_lt(fired, 6, "every fitting clock fired: nothing tests the unfired ones");
+    cr_assert_eq(count_lines("data/clocks_cls.dat"), fired);
+    cr_assert_eq(count_lines("data/clocks_cls_fit.dat"), 2);
+    cr_assert_eq(count_text("data/clocks.gp", "R^2 = "), 2);
+}
+
+Test(plot, a_transformer_run_draws_dynamics_without_lock_or_gate_panels) {
+    int st = modgrad("train --model transformer --p 23 --threads 1 --steps 40 --geometry-every 20 "
+                     "--out '%s/run'",
+                     tmp);
+    cr_assert_eq(st, 0, "train: exit %d:\n%s", st, output());
+    cr_assert_eq(count_geometry("lock", "lock_share_top2"), 0);
+    cr_assert_eq(count_geometry("hidden", "gate_flips"), 0);
+    st = modgrad("plot '%s/run'", tmp);
+    cr_assert_eq(st, 0, "exit %d:\n%s", st, output());
+    assert_picture("dynamics");
+    assert_picture("clocks");
+    int rows = count_geometry("unembed", "stable_rank");
+    cr_assert_gt(rows, 1);
+    cr_assert_eq(count_lines("data/dyn_unembed__stable_rank.dat"), rows);
+    cr_assert_eq(count_lines("data/dyn_embed__stable_rank.dat"),
+                 count_geometry("embed", "stable_rank"));
+    cr_assert(!exists("data/dyn_lock__lock_share_top2.dat") &&
+                  !exists("data/dyn_lock__lock_orth_top2.dat"),
+              "lock series written for a run without them");
+    /* The stable-rank panel alone, once per terminal. */
+    cr_assert_eq(count_text("data/dynamics.gp", "plot '"), 2);
+    cr_assert_eq(count_text("data/dynamics.gp", "gate"), 0);
+}
+
+/* A summary's representation clock: a gap with three fired thresholds, one
+ * of them at step 0 (no ln T), is drawn with its line; one with a single
+ * fired threshold is named "not reached" and draws nothing. */
+Test(plot, clocks_draws_the_gaps_that_fired_twice) {
+    make_run_dir();
+    write_full_run();
+    FILE *f = create("run/summary.json");
+    fprintf(f, "{\"t_fit\": 100, \"t_grok\": 280, \"embed_layer\": \"embed\",\n"
+               " \"classifier_layer\": \"classifier\",\n"
+               " \"two_clocks\": {\"t_cls\": {\"1e-01\": 0, \"1e-02\": 40, \"1e-03\": 90, "
+               "\"1e-04\": null},\n"
+               "  \"t_cls_fit\": {\"slope\": 19.5, \"intercept\": -46, \"r2\": 0.99, "
+               "\"points\": 3},\n"
+               "  \"rep\": {\"srank_gap_embed\": {\"t_rep\": {\"5e-01\": 0, \"2e-01\": 150, "
+               "\"1e-01\": 300, \"5e-02\": null},\n"
+               "     \"fit_loglog\": {\"slope\": 0.75, \"intercept\": 4.3, \"r2\": 1, "
+               "\"points\": 2}},\n"
+               "   \"s_sep\": {\"t_rep\": {\"5e-01\": 200, \"2e-01\": null},\n"
+               "     \"fit_loglog\": {\"slope\": null, \"intercept\": null, \"r2\": null, "
+               "\"points\": 1}}}}}\n");
+    fclose(f);
+    int st = modgrad("plot '%s/run'", tmp);
+    cr_assert_eq(st, 0, "exit %d:\n%s", st, output());
+    assert_picture("clocks");
+    cr_assert_eq(count_lines("data/clocks_cls.dat"), 3);
+    cr_assert_eq(count_lines("data/clocks_rep_srank_gap_embed.dat"), 2);
+    cr_assert_eq(count_lines("data/clocks_rep_srank_gap_embed_fit.dat"), 2);
+    cr_assert(!exists("data/clocks_rep_s_sep.dat"), "a gap with one point was drawn");
+    cr_assert_eq(count_text("data/clocks.gp", "s_sep: not reached"), 2);
+    cr_assert_eq(count_text("data/clocks.gp", "srank_gap_embed: slope 0.75, R^2 = 1.000"), 2);
+    /* The line's ends: ln T = 4.3 + 0.75 ln(1/eta) at eta = 0.2 and 0.1. */
+    char path[512];
+    snprintf(path, sizeof path, "%s/run/plots/data/clocks_rep_srank_gap_embed_fit.dat", tmp);
+    f = fopen(path, "r");
+    cr_assert_not_null(f);
+    char line[256];
+    double x[2], y[2];
+    int k = 0;
+    while (k < 2 && fgets(line, sizeof line, f))
+        if (line[0] != '#' && sscanf(line, "%lf %lf", &x[k], &y[k]) == 2) k++;
+    fclose(f);
+    cr_assert_eq(k, 2);
+    cr_assert_float_eq(x[0], log(5.0), 1e-6);
+    cr_assert_float_eq(y[1], 4.3 + 0.75 * log(10.0), 1e-6);
 }

@@ -1,4 +1,5 @@
-/* plot.h — private to `modgrad plot` (plot_cmd.c draws, plot_data.c reads).
+/* plot.h — private to `modgrad plot` (plot_cmd.c and plot_clocks.c draw,
+ * plot_data.c reads).
  *
  * The run being plotted, the extraction of plain whitespace-separated data
  * files (RUN/plots/data/NAME.dat) from the run's long-format CSVs, and the
@@ -124,5 +125,10 @@ typedef struct {
 } plot_body;
 FILE *plot_body_open(plot_body *b); /* b->f, or NULL after an error message */
 void plot_draw(plot_run *r, plot_body *b, const char *name, int w, int h);
+
+/* The pictures of plot_clocks.c: clocks (summary.json's two_clocks) and
+ * dynamics (stable ranks, gate flips, locking against step). */
+void plot_two_clocks(plot_run *r);
+void plot_dynamics(plot_run *r);
 
 #endif

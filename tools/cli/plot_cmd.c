@@ -565,6 +565,10 @@ static void help(void) {
            "  circle    each residue in the plane of the top frequency\n"
            "  geometry  Fourier structure, ranks, neural collapse, plane locking and\n"
            "            structural energy against step\n"
+           "  clocks    T_cls against ln(1/eps) and ln T_rep against ln(1/eta) per gap,\n"
+           "            with their fitted lines (summary.json's two_clocks)\n"
+           "  dynamics  stable ranks, gate-flip rate, locking shares (random baselines\n"
+           "            dashed) and the orthogonal part against step\n"
            "Steps are on a log axis (step 0 drawn at 1); dashed lines mark the clocks\n"
            "t_fit, t_grok, t_simplify from summary.json. A picture whose CSV the run lacks\n"
            "is skipped with a note. Key frequencies have at least 1/4 of the top energy;\n"
@@ -608,6 +612,8 @@ int cmd_plot(int argc, char **argv) {
     spectrum(&r);
     circle(&r);
     geometry(&r);
+    plot_two_clocks(&r);
+    plot_dynamics(&r);
     if (r.nwritten) printf("plots written to %s:\n", r.plots);
     for (int i = 0; i < r.nwritten; i++) printf("  %s\n", r.written[i]);
     if (!r.nwritten) cli_error("plot: no picture was drawn");
