@@ -264,7 +264,8 @@ static void add(dyn_panel *p, const mg_csv *c, int lcol, int mcol, dyn_line l) {
 }
 
 /* Writes the panel's series and its plot command. */
-static void dyn_draw(plot_run *r, FILE *s, const mg_csv *c, const dyn_panel *p, int i, int n) {
+static void dyn_draw(plot_run *r, FILE *s, const mg_csv *c, const dyn_panel *p, int i, int n,
+                     int h) {
     int lcol = mg_csv_col(c, MG_COL(geometry, layer)),
         mcol = mg_csv_col(c, MG_COL(geometry, metric)),
         vcol = mg_csv_col(c, MG_COL(geometry, value));
@@ -278,7 +279,7 @@ static void dyn_draw(plot_run *r, FILE *s, const mg_csv *c, const dyn_panel *p, 
         plot_series(r, files[k], c, lcol, p->lines[k].layer, mcol, p->lines[k].metric, 1, &vcol,
                     &g);
     }
-    plot_stack(s, i, n, 0.92, 0.08);
+    plot_stack(s, i, n, 1 - 75.0 / h, 70.0 / h); /* room in pixels for the title, the axis */
     plot_clocks(s, r, i == 0);
     bool log = !p->yrange && plot_range_log(&g);
     plot_yscale(s, log);
@@ -357,8 +358,9 @@ void plot_dynamics(plot_run *r) {
     fprintf(s, "set lmargin at screen 0.10\nset rmargin at screen 0.76\n"
                "set key outside right top vertical font ',9'\n");
     plot_step_axis(s, r, xmax);
+    int h = drawn > 1 ? 240 + 190 * drawn : 480;
     for (int i = 0, k = 0; i < 4; i++)
-        if (panels[i].n) dyn_draw(r, s, c, &panels[i], k++, drawn);
+        if (panels[i].n) dyn_draw(r, s, c, &panels[i], k++, drawn, h);
     mg_csv_free(c);
-    plot_draw(r, &b, "dynamics", 1100, drawn > 1 ? 240 + 190 * drawn : 480);
+    plot_draw(r, &b, "dynamics", 1100, h);
 }
