@@ -231,14 +231,15 @@ Test(sweep_report, models_table_says_who_groks_first_and_draws_bars) {
     proc r;
     cr_assert_eq(mg(&r, "compare %s --plots", tmp), 0, "%s", r.err);
     cr_assert(strstr(r.out, "task=add"), "%s", r.out);
-    cr_assert(strstr(r.out, "t_grok              2000 ± 100 (3)  11250 ± 354 (2)"), "%s", r.out);
+    cr_assert(strstr(r.out, "t_grok                   2000 ± 100 (3)  11250 ± 354 (2)"), "%s",
+              r.out);
     cr_assert(strstr(r.out, "groks first: mlp, t_grok 2000 (3/3 seeds grokked); transformer 11250 "
                             "(2/2): 9250 steps sooner, 5.62×"),
               "%s", r.out);
     cr_assert(strstr(r.out, "transformer did not grok (0/3)"), "task mul:\n%s", r.out);
     cr_assert(strstr(r.out, "mlp: the classifier moves first, by 580 steps"), "%s", r.out);
     cr_assert(strstr(r.out, "transformer: the embedding moves first, by 40 steps"), "%s", r.out);
-    cr_assert(strstr(r.out, "cyclic (share)      0/3             2/2"), "%s", r.out);
+    cr_assert(strstr(r.out, "cyclic (share)           0/3             2/2"), "%s", r.out);
     cr_assert(strstr(r.out, "left out of the models table: 1 pending: model=transformer,task=add,"
                             "seed=2"),
               "%s", r.out);
