@@ -127,7 +127,10 @@ static void set_all(mg_settings *s) {
             snprintf(v, sizeof v, "%s", r->choice(k));
         } else if (r->type == MG_SETTING_FLAG) snprintf(v, sizeof v, "true");
         else if (r->canon) /* a row that checks its text: a value it takes */
-            snprintf(v, sizeof v, "%s", strcmp(r->name, "penalty") ? "fuse" : "schatten:q=0.5");
+            snprintf(v, sizeof v, "%s",
+                     !strcmp(r->name, "penalty")      ? "schatten:q=0.5"
+                     : !strcmp(r->name, "save-grads") ? "3,100"
+                                                      : "fuse");
         else snprintf(v, sizeof v, "fuse");
         cr_assert_eq(mg_settings_set(s, r->name, v), MG_OK, "--%s %s: %s", r->name, v, mg_errmsg());
     }

@@ -10,6 +10,7 @@
 
 #include "analysis/twoclocks.h"
 #include "core/csvout.h"
+#include "core/safetensors.h"
 #include "models/harness/study.h"
 #include "models/harness/train.h"
 #include "tests/util/cli.h"
@@ -345,4 +346,83 @@ Test(study_clocks, end_to_end_rows_are_those_of_the_product) {
     cr_assert_eq(geometry_file(P("g.csv"), "end_to_end", "balance", st, v, 4), 1);
     cr_assert(v[0] > 0 && v[0] <= 1 + 1e-9, "balance %g", v[0]);
     mg_trainer_free(t);
+}
+
+/* --save-grads: the parameters, gradient and update of the chosen steps,
+ * from which analyze recomputes the locking rows the run recorded. */
+Test(study_clocks, saved_gradients_reproduce_the_locking_rows_and_the_update) {
+    mg_ok("train " GROK " --steps 200 --geometry-every 50 --checkpoint-every 50 "
+          "--save-grads 150,50,149,50 --out %s",
+          P("run"));
+    cJSON *c = json_file(P("run/config.json"));
+    cr_assert_str_eq(jstr(c, "save_grads"), "50,149,150", "canonical: ascending, no repeats");
+    cJSON_Delete(c);
+    for (int s = 0; s <= 200; s++)
+        cr_assert_eq(exists(P("run/grads/step_%06d.safetensors", s)),
+                     s == 50 || s == 149 || s == 150, "step %d", s);
+    mg_ok("analyze %s", P("run"));
+    static int64_t sa[16], sb[16];
+    static double va[16], vb[16];
+    const char *metrics[] = {"lock_share_top2", "lock_share_top2m", "lock_orth_top2",
+                             "lock_rank_top2m"};
+    for (int m = 0; m < 4; m++) {
+        int na = geometry_file(P("run/grads/locking.csv"), "lock", metrics[m], sa, va, 16);
+        int nb = geometry("run", "lock", metrics[m], sb, vb, 16);
+        cr_assert_eq(na, 3, "%s: one row per saved step", metrics[m]);
+        int matched = 0;
+        for (int i = 0; i < na; i++)
+            for (int j = 0; j < nb; j++)
+                if (sa[i] == sb[j]) {
+                    cr_expect_eq(va[i], vb[j], "%s at step %lld: %.9g recomputed, %.9g recorded",
+                                 metrics[m], (long long)sa[i], va[i], vb[j]);
+                    matched++;
+                }
+        cr_assert_eq(matched, 2, "steps 50 and 150 are geometry steps");
+    }
+    /* param(149) + update(149) = the checkpoint of step 150 */
+    mg_train_cfg cfg;
+    mg_train_defaults(&cfg, mg_model_find("mlp"));
+    cfg.task.p = 23;
+    cfg.opt[mg_model_option_index(cfg.model, "d")] = 32;
+    cfg.opt[mg_model_option_index(cfg.model, "width")] = 64;
+    mg_trainer *t = NULL;
+    cr_assert_eq(mg_trainer_new(&cfg, &t), MG_OK, "%s", mg_errmsg());
+    mg_params *Pp = mg_trainer_params(t);
+    size_t total = mg_params_total(Pp);
+    float *w = malloc(total * sizeof *w), *u = malloc(total * sizeof *u), *ck = malloc(total * 4);
+    mg_st_file *f = NULL;
+    cr_assert_eq(mg_st_load(P("run/grads/step_000149.safetensors"), &f), MG_OK, "%s", mg_errmsg());
+    cr_assert_eq(mg_st_read_store(f, Pp, "param.", w), MG_OK, "%s", mg_errmsg());
+    cr_assert_eq(mg_st_read_store(f, Pp, "update.", u), MG_OK, "%s", mg_errmsg());
+    mg_st_free(f);
+    cr_assert_eq(mg_st_load(P("run/checkpoints/step_000150.safetensors"), &f), MG_OK);
+    cr_assert_eq(mg_st_read_store(f, Pp, "", ck), MG_OK, "%s", mg_errmsg());
+    mg_st_free(f);
+    double worst = 0, moved = 0;
+    for (size_t i = 0; i < total; i++) {
+        double e = fabs((double)w[i] + u[i] - ck[i]) / (fabs(ck[i]) + 1e-6);
+        if (e > worst) worst = e;
+        moved += fabs(u[i]);
+    }
+    cr_assert_lt(worst, 1e-6, "param + update differs from the next step's by %g", worst);
+    cr_assert_gt(moved, 0, "the update is not zero");
+    free(w), free(u), free(ck);
+    mg_trainer_free(t);
+}
+
+Test(study_clocks, save_grads_refuses_what_is_not_a_list_of_steps) {
+    const char *bad[] = {"every:0", "every:x", "5,x", "5,,6", "-3", "1e3"};
+    for (int i = 0; i < 6; i++) {
+        proc r;
+        mg(&r, "train " GROK " --steps 10 --save-grads %s --out %s", bad[i], P("bad%d", i));
+        cr_assert_eq(r.code, 2, "--save-grads %s: exit %d", bad[i], r.code);
+        cr_assert(strstr(r.err, "--save-grads"), "the message names the flag: %s", r.err);
+        cr_assert_not(exists(P("bad%d", i)), "nothing written for --save-grads %s", bad[i]);
+        proc_free(&r);
+    }
+    mg_ok("train " GROK " --steps 20 --save-grads every:10 --out %s", P("ok"));
+    cr_assert(exists(P("ok/grads/step_000000.safetensors")) &&
+                  exists(P("ok/grads/step_000010.safetensors")) &&
+                  !exists(P("ok/grads/step_000020.safetensors")),
+              "every:10 over 20 updates: steps 0 and 10 (step 20 takes no update)");
 }

@@ -17,6 +17,7 @@
 #include "core/fsutil.h"
 #include "core/hash.h"
 #include "core/safetensors.h"
+#include "models/harness/grads.h"
 #include "models/harness/rundir.h"
 #include "models/harness/runlock.h"
 #include "models/harness/settings.h"
@@ -304,8 +305,9 @@ static mg_status train_loop(mg_trainer *t, const char *dir, const mg_run_opts *o
         if (stop) break;
         bool probing = s % o->probe_every == 0;
         bool locking = s % o->geometry_every == 0;
-        if ((st = mg_trainer_step_inspect(t, probing ? probe : NULL, locking ? lock_rows : NULL,
-                                          files.study.geometry))) {
+        bool saving = mg_run_save_grads_at(o->save_grads, s); /* needs the probe's copy */
+        if ((st = mg_trainer_step_inspect(t, probing || saving ? probe : NULL,
+                                          locking ? lock_rows : NULL, files.study.geometry))) {
             if (st == MG_ERR_NUMERIC) {
                 char msg[1024];
                 snprintf(msg, sizeof msg, "%s", mg_errmsg());
@@ -320,6 +322,7 @@ static mg_status train_loop(mg_trainer *t, const char *dir, const mg_run_opts *o
         if ((st = mg_csv_append(files.loss, s, 1, &loss))) break;
         if (probing && (st = write_probes(files.probes, P, s, probe))) break;
         if (probing && (st = write_gate_flips(files.study.geometry, t, s))) break;
+        if (saving && (st = mg_grads_save(t, dir, s))) break;
     }
     mg_status cst = close_series(&files);
     if (!st) st = cst;
@@ -347,7 +350,8 @@ static mg_status remove_stale(const char *dir) {
     return st ? st : mg_remove_stale_temps(path, NULL);
 }
 
-/* Removes old checkpoints and result files of a run replaced with --force. */
+/* Removes old checkpoints, gradient files and result files of a run
+ * replaced with --force. */
 static void clear_run(const char *dir) {
     char path[4096];
     (void)remove_stale(dir);
@@ -356,16 +360,19 @@ static void clear_run(const char *dir) {
         join(path, sizeof path, dir, files[i]);
         unlink(path);
     }
-    join(path, sizeof path, dir, MG_RUN_CHECKPOINTS);
-    DIR *d = opendir(path);
-    if (!d) return;
-    for (struct dirent *e; (e = readdir(d));) {
-        if (!strstr(e->d_name, ".safetensors")) continue;
-        char file[4096 + 256];
-        snprintf(file, sizeof file, "%s/%s", path, e->d_name);
-        unlink(file);
+    const char *folders[] = {MG_RUN_CHECKPOINTS, MG_RUN_GRADS};
+    for (int i = 0; i < 2; i++) {
+        join(path, sizeof path, dir, folders[i]);
+        DIR *d = opendir(path);
+        if (!d) continue;
+        for (struct dirent *e; (e = readdir(d));) {
+            if (!strstr(e->d_name, ".safetensors") && strcmp(e->d_name, "locking.csv")) continue;
+            char file[4096 + 256];
+            snprintf(file, sizeof file, "%s/%s", path, e->d_name);
+            unlink(file);
+        }
+        closedir(d);
     }
-    closedir(d);
 }
 
 mg_status mg_run_train(const mg_train_cfg *cfg, const char *dir, const mg_run_opts *o) {
@@ -624,6 +631,7 @@ static mg_status analyze_locked(const char *dir, bool recompute) {
         }
         st = write_summary(t, dir, status, NULL, wall);
         if (!st) st = mg_study_finish(t, dir);
+        if (!st) st = mg_grads_recompute(t, dir); /* last: it moves the parameters */
         if (!st) st = remove_stale(dir);
     }
     mg_trainer_free(t);

@@ -28,10 +28,20 @@ typedef struct {
     int64_t probe_every;    /* per-layer probes (probes.csv), default 10 */
     int64_t geometry_every; /* geometry rows (geometry.csv), default 100; also at the end */
     bool stop_at_grok;      /* stop once test accuracy >= 0.99 held for 3 evals */
-    bool force;             /* replace an existing run directory */
+    /* the steps whose gradients go into grads/ (mg_run_save_grads_canon):
+     * "" none, "every:N", or a list "0,100,2500" */
+    char save_grads[256];
+    bool force;                                        /* replace an existing run directory */
     void (*progress)(const mg_progress *p, void *ctx); /* called after each step and eval */
     void *ctx;
 } mg_run_opts;
+
+/* --save-grads: checks value ("every:N" with N >= 1, or a comma-separated
+ * list of steps >= 0, or "" for none) and writes its canonical text
+ * (steps ascending, no repeats) into out; the error names label. */
+mg_status mg_run_save_grads_canon(const char *value, char *out, size_t n, const char *label);
+/* Whether step s is one of spec's (a canonical --save-grads text). */
+bool mg_run_save_grads_at(const char *spec, int64_t s);
 
 /* The rates' defaults, from the settings table (settings.h). */
 void mg_run_opts_defaults(mg_run_opts *o);

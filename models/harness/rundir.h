@@ -17,6 +17,7 @@
  *   circle.csv     MG_CIRCLE_COLUMNS           (the final circle coordinates)
  *   summary.json   clocks, leads, geometry, fingerprint, status
  *   checkpoints/   step_NNNNNN.safetensors
+ *   grads/         step_NNNNNN.safetensors (--save-grads) and locking.csv
  *   plots/         the pictures of `modgrad plot` (and plots/data/)
  *
  * Columns are X-macro lists, so that a column's name, its index
@@ -41,6 +42,10 @@
 #define MG_RUN_SUMMARY "summary.json"
 #define MG_RUN_CHECKPOINTS "checkpoints"
 #define MG_RUN_PLOTS "plots"
+/* --save-grads: one file per chosen step, and what analyze recomputes */
+#define MG_RUN_GRADS "grads"
+#define MG_RUN_GRADS_FILE MG_RUN_GRADS "/step_%06lld.safetensors"
+#define MG_RUN_GRADS_LOCKING MG_RUN_GRADS "/locking.csv"
 /* A checkpoint's file name, and its path relative to the run (printf of the step). */
 #define MG_RUN_CHECKPOINT_NAME "step_%06lld.safetensors"
 #define MG_RUN_CHECKPOINT MG_RUN_CHECKPOINTS "/" MG_RUN_CHECKPOINT_NAME

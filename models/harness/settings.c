@@ -162,6 +162,13 @@ static const mg_setting table[] = {
      .type = MG_SETTING_INT, .slot = MG_SLOT_I64, AT(run.geometry_every), .lo = 1, .hi = BIG,
      .def = 100, .flags = RESUMABLE | OPTIONAL,
      .arg = "N", .help = "Fourier, ranks, collapse into geometry.csv every N steps"},
+    {.name = "save-grads", .key = "save_grads", .group = "output", .type = MG_SETTING_TEXT,
+     .slot = MG_SLOT_STR, AT(run.save_grads), .flags = RESUMABLE | OPTIONAL, .def_text = "",
+     .canon = mg_run_save_grads_canon, .arg = "STEPS",
+     .help = "at these steps (a list 0,500,2500, or every:N) write the parameters, the full "
+             "gradient of each and the update the optimizer took into "
+             "grads/step_NNNNNN.safetensors (modgrad analyze recomputes the locking share "
+             "from them into grads/locking.csv)"},
 };
 // clang-format on
 #define N_SETTINGS ((int)(sizeof table / sizeof table[0]))

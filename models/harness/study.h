@@ -45,7 +45,7 @@
 #define MG_STUDY_FITTED_ACC 0.99 /* final train accuracy of a fitted model */
 #define MG_STUDY_EPS_DEFAULT 1e-2
 #define MG_STUDY_ETA_DEFAULT 0.1
-#define MG_STUDY_WINDOW 500 /* steps a representation gap must stay closed */
+#define MG_STUDY_WINDOW 500        /* steps a representation gap must stay closed */
 #define MG_STUDY_GATES_FROZEN 1e-3 /* flip rate per update at or below which gates are frozen */
 
 /* The files the study appends to during training: geometry.csv and

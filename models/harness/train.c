@@ -511,6 +511,7 @@ mg_status mg_trainer_features(mg_trainer *t, const float **h, int64_t *n, int *f
 }
 
 const float *mg_trainer_init_params(const mg_trainer *t) { return t->init; }
+const float *mg_trainer_prev_params(const mg_trainer *t) { return t->prev; }
 void mg_trainer_set_init_params(mg_trainer *t, const float *w0) {
     memcpy(t->init, w0, mg_params_total(t->params) * sizeof *t->init);
 }

@@ -125,6 +125,10 @@ mg_status mg_trainer_features(mg_trainer *t, const float **h, int64_t *n, int *f
 const float *mg_trainer_init_params(const mg_trainer *t);
 void mg_trainer_set_init_params(mg_trainer *t, const float *w0);
 
+/* The parameters before the last probed update (valid after a probed
+ * step; NULL before any). */
+const float *mg_trainer_prev_params(const mg_trainer *t);
+
 /* The training graph (to list it, or count its rewrites). */
 mg_graph *mg_trainer_graph(mg_trainer *t);
 
