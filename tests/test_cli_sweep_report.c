@@ -231,7 +231,7 @@ Test(sweep_report, models_table_says_who_groks_first_and_draws_bars) {
     proc r;
     cr_assert_eq(mg(&r, "compare %s --plots", tmp), 0, "%s", r.err);
     cr_assert(strstr(r.out, "task=add"), "%s", r.out);
-    cr_assert(strstr(r.out, "t_grok                   2000 ± 100 (3)  11250 ± 354 (2)"), "%s",
+    cr_assert(strstr(r.out, "t_grok                  2000 ± 100 (3)  11250 ± 354 (2)"), "%s",
               r.out);
     cr_assert(strstr(r.out, "groks first: mlp, t_grok 2000 (3/3 seeds grokked); transformer 11250 "
                             "(2/2): 9250 steps sooner, 5.62×"),
@@ -239,7 +239,7 @@ Test(sweep_report, models_table_says_who_groks_first_and_draws_bars) {
     cr_assert(strstr(r.out, "transformer did not grok (0/3)"), "task mul:\n%s", r.out);
     cr_assert(strstr(r.out, "mlp: the classifier moves first, by 580 steps"), "%s", r.out);
     cr_assert(strstr(r.out, "transformer: the embedding moves first, by 40 steps"), "%s", r.out);
-    cr_assert(strstr(r.out, "cyclic (share)           0/3             2/2"), "%s", r.out);
+    cr_assert(strstr(r.out, "cyclic (share)          0/3             2/2"), "%s", r.out);
     cr_assert(strstr(r.out, "left out of the models table: 1 pending: model=transformer,task=add,"
                             "seed=2"),
               "%s", r.out);
@@ -269,7 +269,7 @@ Test(sweep_report, bad_input_is_refused_with_status_2) {
     cr_assert(strstr(r.err, "needs a p axis and a wd or penalty-lambda axis"), "%s", r.err);
     proc_free(&r);
     cr_assert_eq(mg(&r, "compare %s --report bogus", tmp), 2);
-    cr_assert(strstr(r.err, "--report takes seeds, lambda, models or all"), "%s", r.err);
+    cr_assert(strstr(r.err, "--report takes seeds, lambda, models, clocks or all"), "%s", r.err);
     proc_free(&r);
     cr_assert_eq(mg(&r, "compare %s --csv", tmp), 2);
     proc_free(&r);
@@ -281,5 +281,35 @@ Test(sweep_report, bad_input_is_refused_with_status_2) {
     mkdir(P("plain"), 0755);
     cr_assert_eq(mg(&r, "compare %s --plots", P("plain")), 2);
     cr_assert(strstr(r.err, "are for a sweep directory"), "%s", r.err);
+    proc_free(&r);
+}
+
+/* The clocks report: one column per grid point without the seed, the mean
+ * ± std over seeds of each two-clocks scalar, a clock that never fired
+ * (empty) left out of its cell's n, a quantity no run has left out. */
+Test(sweep_report, clocks_table_averages_the_two_clocks_over_seeds) {
+    FILE *f = sweep_dir("run,wd,seed,status,t_fit,two_clocks.t_cls.1e-02,"
+                        "two_clocks.t_cls_fit.r2,two_clocks.rep.srank_gap_classifier.t_rep.1e-01,"
+                        "two_clocks.locking.lock_share_top2");
+    for (int w = 0; w < 2; w++)
+        for (int s = 0; s < 2; s++)
+            fprintf(f, "\"wd=%d,seed=%d\",%d,%d,completed,100,%d,%.2f,%s,\n", w, s, w, s,
+                    300 + 100 * s + 1000 * w, 0.9 + 0.05 * s, w == 1 && s == 1 ? "" : "4000");
+    fclose(f);
+    proc r;
+    cr_assert_eq(mg(&r, "compare %s --report clocks", tmp), 0, "%s", r.err);
+    cr_assert(strstr(r.out, "clocks: the two clocks"), "%s", r.out);
+    cr_assert(strstr(r.out, "wd=0") && strstr(r.out, "wd=1"), "one column per wd:\n%s", r.out);
+    cr_assert(strstr(r.out, "350 ± 70.7 (2)") && strstr(r.out, "1350 ± 70.7 (2)"),
+              "T_cls(1e-2) of 300/400 and 1300/1400:\n%s", r.out);
+    cr_assert(strstr(r.out, "0.925 ± 0.0354 (2)"), "R2 0.90 and 0.95:\n%s", r.out);
+    cr_assert(strstr(r.out, "4000 ± 0 (2)") && strstr(r.out, "4000 (1)"),
+              "T_rep: fired in 2 and in 1 of the seeds:\n%s", r.out);
+    cr_assert(!strstr(r.out, "locking share"), "no run has a locking share:\n%s", r.out);
+    proc_free(&r);
+    /* a grid without a seed axis cannot give it when it is asked for by name */
+    spit(P("runs.csv"), "run,wd,status,t_fit\n\"wd=0\",0,completed,100\n", 42);
+    cr_assert_eq(mg(&r, "compare %s --report clocks", tmp), 2, "%s", r.out);
+    cr_assert(strstr(r.err, "seed axis"), "%s", r.err);
     proc_free(&r);
 }

@@ -198,17 +198,20 @@ int cmd_compare(int argc, char **argv) {
                 "seeds of the clocks, leads, key frequencies, concentration, NC1 and the share\n"
                 "labelled cyclic, and who groks first; seeds (a seed axis): the same per grid\n"
                 "point; lambda (a p axis and a wd or penalty-lambda axis): lambda_crit(K), its\n"
-                "log-log slope with a bootstrap interval over seeds, the theory beside it; all:\n"
-                "each the grid has axes for. --plots draws them into SWEEP_DIR/plots.\n");
+                "log-log slope with a bootstrap interval over seeds, the theory beside it;\n"
+                "clocks (a seed axis): per grid point the two clocks (T_cls and its line in\n"
+                "ln 1/eps, T_rep per gap and its log-log line), the gates, the locking share\n"
+                "and both leads; all: each the grid has axes for. --plots draws them into\n"
+                "SWEEP_DIR/plots.\n");
             return MG_EXIT_OK;
         }
         if (!strcmp(argv[i], "--csv")) csv = true;
         else if (!strcmp(argv[i], "--plots")) plots = true;
         else if (!strcmp(argv[i], "--report")) {
             if (i + 1 == argc || !(which = cli_sweep_report_parse(argv[++i]))) {
-                cli_error(
-                    "compare: --report takes seeds, lambda, models or all (comma-separated)%s",
-                    i < argc ? "" : ", got nothing");
+                cli_error("compare: --report takes seeds, lambda, models, clocks or all "
+                          "(comma-separated)%s",
+                          i < argc ? "" : ", got nothing");
                 return MG_EXIT_USAGE;
             }
         } else if (argv[i][0] == '-') {

@@ -186,11 +186,6 @@ static const struct {
     {"cum. update ratio", "lead.cumulative_update_ratio"},
     {"lead, displ. to final", "lead.displacement_final.lead_steps"},
     {"lead, struct. to final", "lead.structure_final.lead_steps"},
-    {"T_cls(1e-2)", "two_clocks.t_cls.1e-02"},
-    {"T_cls slope / ln(1/eps)", "two_clocks.t_cls_fit.slope"},
-    {"T_cls line R2", "two_clocks.t_cls_fit.r2"},
-    {"gate flips (median)", "two_clocks.gates.hidden.flip_rate_median"},
-    {"lock share top-2", "two_clocks.locking.lock_share_top2"},
     {"key freqs", "geometry.embed_n_key"},
     {"concentration", "fourier_concentration.embed"},
     {"NC1", "collapse.nc1"},
@@ -429,6 +424,7 @@ unsigned cli_sweep_report_parse(const char *list) {
         else if (!strcmp(w, "seeds")) bits |= CLI_REPORT_SEEDS;
         else if (!strcmp(w, "lambda")) bits |= CLI_REPORT_LAMBDA;
         else if (!strcmp(w, "models")) bits |= CLI_REPORT_MODELS;
+        else if (!strcmp(w, "clocks")) bits |= CLI_REPORT_CLOCKS;
         else return 0;
     }
     return bits;
@@ -504,11 +500,12 @@ int cli_sweep_report(const char *dir, unsigned which, unsigned required, bool pl
         unsigned bit;
         bool has;
         const char *why;
-    } need[3] = {{CLI_REPORT_SEEDS, has_seeds, "the seeds report needs a seed axis"},
+    } need[4] = {{CLI_REPORT_SEEDS, has_seeds, "the seeds report needs a seed axis"},
+                 {CLI_REPORT_CLOCKS, has_seeds, "the clocks report needs a seed axis"},
                  {CLI_REPORT_LAMBDA, has_lambda,
                   "the lambda report needs a p axis and a wd or penalty-lambda axis"},
                  {CLI_REPORT_MODELS, has_models, "the models report needs a model axis"}};
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < 4; i++)
         if ((required & need[i].bit) && !need[i].has) {
             cli_error("%s: %s", dir, need[i].why);
             st = MG_EXIT_USAGE;
@@ -521,6 +518,7 @@ int cli_sweep_report(const char *dir, unsigned which, unsigned required, bool pl
         if ((which & CLI_REPORT_SEEDS) && has_seeds) report_seeds(&r);
         if ((which & CLI_REPORT_LAMBDA) && has_lambda) st = report_lambda(&r);
         if ((which & CLI_REPORT_MODELS) && has_models) report_models(&r);
+        if ((which & CLI_REPORT_CLOCKS) && has_seeds) report_clocks(&r);
         if (r.pr.nwritten) printf("\nplots written to %s:\n", r.pr.plots);
         for (int i = 0; i < r.pr.nwritten; i++) printf("  %s\n", r.pr.written[i]);
         if (!st) st = r.pr.status;

@@ -10,7 +10,9 @@
  *           runs used; pictures DIR/plots/lambda_phase and lambda_fit;
  *   models  (a `model` axis; the task from a `task` axis or config.task) per
  *           task and model the headline numbers as mean ± spread, who groks
- *           first and by how much, and the bar charts DIR/plots/models_bars.
+ *           first and by how much, and the bar charts DIR/plots/models_bars;
+ *   clocks  (a `seed` axis) per grid point the two clocks, the gates and
+ *           the locking share as mean ± std over seeds (sweep_clocks.c).
  * A run whose status is not completed (or grokked) is counted and named
  * under the report, never dropped silently; so is a finished run that lacks
  * what a report needs (a geometry label for λ_crit).
@@ -30,7 +32,8 @@
 #define CLI_REPORT_SEEDS 1u
 #define CLI_REPORT_LAMBDA 2u
 #define CLI_REPORT_MODELS 4u
-#define CLI_REPORT_ALL 7u
+#define CLI_REPORT_CLOCKS 8u
+#define CLI_REPORT_ALL 15u
 
 /* Prints the reports in `which` that DIR/runs.csv's grid has axes for and,
  * with plots, draws their pictures into DIR/plots (a note on stderr when
@@ -39,7 +42,7 @@
  * status: 2 when runs.csv is missing or malformed, 1 when gnuplot failed. */
 int cli_sweep_report(const char *dir, unsigned which, unsigned required, bool plots);
 
-/* Parses "seeds,lambda,models" or "all" into CLI_REPORT_* bits (0: bad). */
+/* Parses "seeds,lambda,models,clocks" or "all" into CLI_REPORT_* bits (0: bad). */
 unsigned cli_sweep_report_parse(const char *list);
 
 /* ---- shared by the report's files ------------------------------------------------ */
@@ -54,6 +57,9 @@ typedef struct {
     bool plots, gnuplot;
     plot_run pr; /* the picture driver (plot.h) on DIR/plots */
 } report;
+
+/* The clocks report (sweep_clocks.c). */
+void report_clocks(report *r);
 
 /* The column of axis `name`, -1 if the grid has no such axis. */
 int report_axis(const report *r, const char *name);
