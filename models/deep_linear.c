@@ -49,9 +49,10 @@ static const mg_model_option options[] = {
     [INPUT] = {"input", MG_OPTION_CHOICE, INPUT_PAIR, "pair|concat",
                "pair: one-hot of (a, b) among p*p, fits the training set by memorising it "
                "(held-out pairs are never trained: test stays at chance); concat: one-hots of a "
-               "and b, logits u(a) + v(b), which cannot fit a + b mod p",
-               /* runs written before the option were concat's */ .absent = "concat"},
+               "and b, logits u(a) + v(b), which cannot fit a + b mod p"},
 };
+/* runs written before --input existed were concat's */
+static const char *const absent[] = {[INPUT] = "concat"};
 
 /* pair_index: a, b int32 (same shape) -> a * p + b int32, p = attr.i[0].
  * Integers: no gradient. The operands are runtime data, so forward checks
@@ -135,6 +136,7 @@ static const mg_model_def mg_model_deep_linear = {
     .reads = MG_READS_OPERANDS,
     .options = options,
     .n_options = sizeof options / sizeof options[0],
+    .options_absent = absent,
     .default_p = 97,
     .default_frac = 0.5,
     .default_steps = 5000,

@@ -30,9 +30,10 @@ static const mg_model_option options[] = {
               "torch: PyTorch defaults; scaled: every weight N(0, 1/d), biases 0"},
     [EMBED_INIT] = {"embed-init", MG_OPTION_CHOICE, 0, "init|classifier",
                     "init: the embedding as --init says; classifier: the embedding drawn like "
-                    "the classifier's weights (the control for classifier-first)",
-                    .absent = "init"},
+                    "the classifier's weights (the control for classifier-first)"},
 };
+/* runs written before --embed-init existed drew the embedding as --init says */
+static const char *const absent[] = {[EMBED_INIT] = "init"};
 
 /* A linear layer's weight and bias init: U(+-1/sqrt(fan_in)) or N(0, 1/d). */
 static mg_init weight_init(bool scaled, int fan_in, int d) {
@@ -78,6 +79,7 @@ static const mg_model_def mg_model_mlp = {
     .reads = MG_READS_OPERANDS,
     .options = options,
     .n_options = sizeof options / sizeof options[0],
+    .options_absent = absent,
     .default_p = 97,
     .default_frac = 0.5,
     .default_steps = 5000,

@@ -27,11 +27,6 @@ typedef struct {
     double def;          /* default (a choice: its index) */
     const char *choices; /* MG_OPTION_CHOICE: "concat|sum" */
     const char *help;
-    /* What a config.json without this option means (the value that gives
-     * the model as it was before the option was added), as text; NULL: the
-     * option is required. A run written before the option existed then
-     * reads back as the run it was, even where the default has changed. */
-    const char *absent;
 } mg_model_option;
 
 /* What a model reads. The zero value is the operands, so a definition that
@@ -72,6 +67,14 @@ typedef struct {
     mg_model_reads reads; /* what build() finds in its mg_model_io */
     const mg_model_option *options;
     int n_options;
+    /* NULL, or one entry per option: what a config.json without that option
+     * means (the value giving the model as it was before the option was
+     * added), as text; a NULL entry: the option is required. A run written
+     * before an option existed then reads back as the run it was, even where
+     * the default has changed. (Beside the options, not in them, so that an
+     * options table written row by row, as model files outside the tree
+     * write theirs, needs no new field.) */
+    const char *const *options_absent;
     /* canonical setting of the study */
     int default_p;
     double default_frac;

@@ -34,13 +34,14 @@ static void add_options(cJSON *root, const char *key, const mg_model_option *opt
 /* Reads an options object back: numbers are checked as the CLI checks them
  * (through the option's own parser), choices by name. */
 static mg_status read_options(const cJSON *root, const char *key, const char *path,
-                              const mg_model_option *opts, int n, const char *owner, double *v) {
+                              const mg_model_option *opts, const char *const *absent, int n,
+                              const char *owner, double *v) {
     const cJSON *obj = cJSON_GetObjectItemCaseSensitive(root, key);
     for (int i = 0; i < n; i++) {
         const cJSON *ov = cJSON_GetObjectItemCaseSensitive(obj, opts[i].name);
         char num[64];
         const char *text = cJSON_IsString(ov) ? ov->valuestring : NULL;
-        if (!ov && opts[i].absent) text = opts[i].absent; /* written before the option existed */
+        if (!ov && absent && absent[i]) text = absent[i]; /* written before the option existed */
         if (cJSON_IsNumber(ov) && opts[i].type != MG_OPTION_CHOICE) {
             snprintf(num, sizeof num, "%.17g", ov->valuedouble);
             text = num;
@@ -157,12 +158,12 @@ mg_status mg_settings_from_json(const cJSON *root, const char *path, mg_settings
     char owner[128];
     const mg_model_def *m = s.train.model;
     snprintf(owner, sizeof owner, "model %s", m->name);
-    if ((st = read_options(root, "model_options", path, m->options, m->n_options, owner,
-                           s.train.opt)))
+    if ((st = read_options(root, "model_options", path, m->options, m->options_absent, m->n_options,
+                           owner, s.train.opt)))
         return st;
     const mg_task_def *d = s.train.task.def;
     snprintf(owner, sizeof owner, "task %s", d->name);
-    if ((st = read_options(root, "task_options", path, d->options, d->n_options, owner,
+    if ((st = read_options(root, "task_options", path, d->options, NULL, d->n_options, owner,
                            s.train.task.opt)))
         return st;
     /* each field was checked alone; what holds between them (task div needs
