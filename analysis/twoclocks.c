@@ -78,6 +78,12 @@ static int cmp_double(const void *pa, const void *pb) {
     return (a > b) - (a < b);
 }
 
+double mg_twoclocks_median(double *v, int n) {
+    if (!v || n <= 0) return NAN;
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
 double mg_twoclocks_contraction(const int64_t *steps, const double *loss, int n, int64_t from) {
     if (!steps || !loss || n < 2) return NAN;
     double *r = mg_malloc((size_t)n * sizeof *r);
@@ -89,11 +95,7 @@ double mg_twoclocks_contraction(const int64_t *steps, const double *loss, int n,
         if (ds <= 0 || !isfinite(loss[i]) || !isfinite(loss[i + 1])) continue;
         r[m++] = pow(loss[i + 1] / loss[i], 1.0 / (double)ds);
     }
-    double med = NAN;
-    if (m > 0) {
-        qsort(r, (size_t)m, sizeof *r, cmp_double);
-        med = m % 2 ? r[m / 2] : 0.5 * (r[m / 2 - 1] + r[m / 2]);
-    }
+    double med = mg_twoclocks_median(r, m);
     mg_free(r);
     return med;
 }

@@ -38,6 +38,9 @@ void mg_twoclocks_t_cls(const int64_t *steps, const double *loss, int n, const d
  * unit of natural log. */
 mg_twoclocks_line mg_twoclocks_fit_cls(const double *eps, const int64_t *t_cls, int n_eps);
 
+/* The median of v's n values (sorted in place); NaN when n <= 0. */
+double mg_twoclocks_median(double *v, int n);
+
 /* The one-step contraction of the loss after `from` (e.g. T_fit): the
  * median over consecutive samples i, i+1 with steps[i] >= from and both
  * losses > 0 of (L_{i+1} / L_i)^(1 / (s_{i+1} − s_i)), the per-step factor

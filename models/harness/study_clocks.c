@@ -174,11 +174,6 @@ static mg_study_series role_series(mg_trainer *t, const mg_study_table *geo, con
     return mg_study_select(geo, key);
 }
 
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 /* The gate-flip summary of every layer that has gate_flips rows. */
 static void gates_entry(const mg_study_table *geo, cJSON *tc) {
     cJSON *g = cJSON_AddObjectToObject(tc, "gates");
@@ -192,19 +187,12 @@ static void gates_entry(const mg_study_table *geo, cJSON *tc) {
         mg_study_series s = mg_study_select(geo, key);
         if (!s.n) continue;
         cJSON *e = cJSON_AddObjectToObject(g, layer);
-        mg_study_put_num(e, "flip_rate_final", s.v[s.n - 1]);
-        double *sorted = mg_malloc((size_t)s.n * sizeof *sorted);
-        if (sorted) {
-            memcpy(sorted, s.v, (size_t)s.n * sizeof *sorted);
-            qsort(sorted, (size_t)s.n, sizeof *sorted, cmp_double);
-            mg_study_put_num(e, "flip_rate_median",
-                             s.n % 2 ? sorted[s.n / 2]
-                                     : 0.5 * (sorted[s.n / 2 - 1] + sorted[s.n / 2]));
-            mg_free(sorted);
-        }
-        mg_study_put_step(
-            e, "t_frozen",
-            mg_twoclocks_t_rep(s.steps, s.v, s.n, MG_STUDY_GATES_FROZEN, MG_STUDY_WINDOW));
+        const double last = s.v[s.n - 1];
+        const int64_t frozen =
+            mg_twoclocks_t_rep(s.steps, s.v, s.n, MG_STUDY_GATES_FROZEN, MG_STUDY_WINDOW);
+        mg_study_put_num(e, "flip_rate_final", last);
+        mg_study_put_num(e, "flip_rate_median", mg_twoclocks_median(s.v, s.n)); /* sorts s.v */
+        mg_study_put_step(e, "t_frozen", frozen);
         cJSON_AddNumberToObject(e, "samples", s.n);
         mg_study_series_free(&s);
     }
