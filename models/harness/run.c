@@ -204,23 +204,6 @@ static mg_status write_probes(mg_csv_writer *w, const mg_params *P, int64_t step
 /* The inspection of a geometry step's gradient: the locking rows. */
 static mg_status lock_rows(void *ctx, mg_trainer *t) { return mg_study_locking(t, ctx); }
 
-/* geometry.csv's gate-flip rows of a probed step (step, layer, gate_flips). */
-static mg_status write_gate_flips(mg_csv_writer *w, const mg_trainer *t, int64_t step) {
-    const char *layers[MG_MODEL_MAX_GATES];
-    double flips[MG_MODEL_MAX_GATES];
-    int n = mg_trainer_gate_flips(t, layers, flips);
-    mg_status st = MG_OK;
-    for (int i = 0; !st && i < n; i++) {
-        if (isnan(flips[i])) continue;
-        st = mg_csv_put_int(w, step);
-        if (!st) st = mg_csv_put_str(w, layers[i]);
-        if (!st) st = mg_csv_put_str(w, "gate_flips");
-        if (!st) st = mg_csv_put_double(w, flips[i]);
-        if (!st) st = mg_csv_end_row(w);
-    }
-    return st;
-}
-
 /* The run's series files, open for appending. */
 typedef struct {
     mg_csv_writer *metrics, *probes, *loss;
@@ -321,7 +304,7 @@ static mg_status train_loop(mg_trainer *t, const char *dir, const mg_run_opts *o
         double loss = mg_trainer_last_loss(t);
         if ((st = mg_csv_append(files.loss, s, 1, &loss))) break;
         if (probing && (st = write_probes(files.probes, P, s, probe))) break;
-        if (probing && (st = write_gate_flips(files.study.geometry, t, s))) break;
+        if (probing && (st = mg_study_gate_flips(t, files.study.geometry, s))) break;
         if (saving && (st = mg_grads_save(t, dir, s))) break;
     }
     mg_status cst = close_series(&files);

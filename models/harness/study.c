@@ -267,6 +267,16 @@ static mg_status geometry_rows(mg_trainer *t, const features *ft, const mg_study
     return st;
 }
 
+mg_status mg_study_gate_flips(const mg_trainer *t, mg_csv_writer *w, int64_t step) {
+    const char *layers[MG_MODEL_MAX_GATES];
+    double flips[MG_MODEL_MAX_GATES];
+    int n = mg_trainer_gate_flips(t, layers, flips);
+    mg_status st = MG_OK;
+    for (int i = 0; !st && i < n; i++)
+        if (!isnan(flips[i])) st = row(w, step, layers[i], "gate_flips", flips[i]);
+    return st;
+}
+
 /* ---- subspace locking, at the gradient of a geometry step ------------- */
 
 /* The first layer's blocks acting on each operand: embed_proj's rows

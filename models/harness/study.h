@@ -63,6 +63,10 @@ mg_status mg_study_writers_close(mg_study_writers *w); /* either may be NULL */
  * whose classifier is its embedding (tied) gets that matrix's rows once. */
 mg_status mg_study_geometry(mg_trainer *t, const mg_study_writers *w);
 
+/* After a probed step s: its gate-flip rows (step, gate layer, "gate_flips",
+ * the share) in w (geometry.csv), for the gates the trainer measured. */
+mg_status mg_study_gate_flips(const mg_trainer *t, mg_csv_writer *w, int64_t step);
+
 /* Subspace locking at the current step (analysis/locking.h), from the
  * parameters and the gradient mg_params_grad holds (call it between the
  * backward pass and the update: mg_trainer_step_inspect): rows of layer
