@@ -77,10 +77,7 @@ void report_clocks(report *r) {
         report_table_row(&t);
         report_table_set(&t, 0, "%s", rows[m].label);
         for (int j = 0; j < ng; j++) {
-            double *x = malloc((size_t)(g[j].n ? g[j].n : 1) * sizeof *x);
-            for (int64_t i = 0; i < g[j].n; i++) x[i] = report_num(r, g[j].rows[i], rows[m].col);
-            report_mean_std(buf, sizeof buf, x, g[j].n);
-            free(x);
+            report_metric_cell(r, &g[j], rows[m].col, buf, sizeof buf);
             report_table_set(&t, j + 1, "%s", buf);
         }
     }

@@ -192,7 +192,7 @@ static const struct {
 };
 #define N_HEADLINE (int)(sizeof headline / sizeof *headline)
 
-static void metric_cell(const report *r, const report_group *g, const char *col, char *buf,
+void report_metric_cell(const report *r, const report_group *g, const char *col, char *buf,
                         size_t n) {
     double *x = malloc((size_t)(g->n ? g->n : 1) * sizeof *x);
     for (int64_t i = 0; i < g->n; i++) x[i] = report_num(r, g->rows[i], col);
@@ -229,7 +229,7 @@ static void report_seeds(report *r) {
         report_table_set(&t, 0, "%s", n ? g[j].key : "(all)");
         report_table_set(&t, 1, "%lld", (long long)g[j].n);
         for (int m = 0; m < N_HEADLINE; m++) {
-            metric_cell(r, &g[j], headline[m].col, buf, sizeof buf);
+            report_metric_cell(r, &g[j], headline[m].col, buf, sizeof buf);
             report_table_set(&t, m + 2, "%s", buf);
         }
         report_table_set(&t, N_HEADLINE + 2, "%lld/%lld", (long long)n_cyclic(r, &g[j]),
@@ -395,7 +395,7 @@ static void report_models(report *r) {
                 for (int64_t i = 0; i < g[j].n; i++)
                     if (!strcmp(mg_sweep_table_cell(&r->t, g[j].rows[i], c_model), models[m]))
                         sub.rows[sub.n++] = g[j].rows[i];
-                if (h < N_HEADLINE) metric_cell(r, &sub, headline[h].col, buf, sizeof buf);
+                if (h < N_HEADLINE) report_metric_cell(r, &sub, headline[h].col, buf, sizeof buf);
                 else
                     snprintf(buf, sizeof buf, "%lld/%lld", (long long)n_cyclic(r, &sub),
                              (long long)sub.n);

@@ -74,6 +74,10 @@ typedef struct {
 int report_groups(const report *r, const int *cols, int n, report_group **out);
 void report_groups_free(report_group *g, int n);
 
+/* "mean ± std (n)" over the group's rows of column col (report_mean_std). */
+void report_metric_cell(const report *r, const report_group *g, const char *col, char *buf,
+                        size_t n);
+
 /* The number in row, column name (NaN when absent or empty). */
 double report_num(const report *r, int64_t row, const char *col);
 const char *report_str(const report *r, int64_t row, const char *col);
