@@ -270,7 +270,7 @@ Test(cli, bad_values_refused) {
         {"--frac 1.5", "--frac", "(0, 1)"},
         {"--task div --p 12", "div", "prime"},
         {"--model nope", "--model", "deep_linear, mlp, mlp_tied, transformer"},
-        {"--task nope", "--task", "add, div, mul, sub, x2y2, x3xy"},
+        {"--task nope", "--task", "add, div, marker-mul, markers, mul, sub, x2y2, x3xy"},
         {"--steps -5", "--steps", ">= 0"},
         {"--bogus 3", "--bogus", "--help"},
         {"--optimizer nope", "--optimizer", "adamw"},
