@@ -96,9 +96,8 @@ static int cmp_seg(const void *x, const void *y) {
     return (a->offset > b->offset) - (a->offset < b->offset);
 }
 
-/* Checks the segments lie in [0, n) and are disjoint; *dim = their total. */
-static mg_status check_region(const mg_traj_segment *seg, int n_seg, int64_t n, const char *fn,
-                              int64_t *dim) {
+mg_status mg_traj_region_check(const mg_traj_segment *seg, int n_seg, int64_t n, const char *fn,
+                               int64_t *dim) {
     if (!seg || n_seg < 1)
         return mg_fail(MG_ERR_ARG, "%s: the region needs >= 1 segment, got %d", fn, n_seg);
     int64_t d = 0;
@@ -220,7 +219,7 @@ mg_status mg_traj_pca_compute(const float *w, int n_snap, int64_t row_stride, co
     mg_traj_segment whole = {0, row_stride};
     if (!seg && n_seg == 0) seg = &whole, n_seg = 1;
     int64_t dim = 0;
-    mg_status st = check_region(seg, n_seg, row_stride, fn, &dim);
+    mg_status st = mg_traj_region_check(seg, n_seg, row_stride, fn, &dim);
     if (st != MG_OK) return st;
 
     int s = n_snap;

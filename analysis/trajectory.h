@@ -56,6 +56,12 @@ typedef struct {
     int64_t offset, len;
 } mg_traj_segment;
 
+/* Checks a region: n_seg >= 1 segments, each non-empty and inside [0, n),
+ * pairwise disjoint; *dim = their total length. fn names the caller in the
+ * message. */
+mg_status mg_traj_region_check(const mg_traj_segment *seg, int n_seg, int64_t n, const char *fn,
+                               int64_t *dim);
+
 typedef struct {
     int n_snap;          /* S */
     int64_t dim;         /* coordinates of the region (sum of the segment lengths) */

@@ -154,6 +154,15 @@ Test(trajectory, equal_singular_values_give_entropy_rank_their_count) {
     cr_assert_eq(rk, 5);
     cr_assert_eq(r90, 5, "cumulative 0.8 < 0.9 at 4, 1.0 at 5");
     cr_assert_float_eq(tv, 10.0, 1e-12);
+    /* of singular values, not variances: diag(4, 1) has σ = (2, 1), p = (2/3, 1/3)
+     * (the variances' p = (0.8, 0.2) would give 1.649) */
+    double g2[4] = {4, 0, 0, 1}, u[4];
+    cr_assert_eq(mg_traj_gram_summary(g2, 2, share, sv, &tv, &r90, &r95, &rk, &er, u), MG_OK);
+    cr_assert_float_eq(er, exp(-(2.0 / 3 * log(2.0 / 3) + 1.0 / 3 * log(1.0 / 3))), 1e-12);
+    cr_assert_float_eq(er, 1.8899, 1e-4);
+    cr_assert_float_eq(share[0], 0.8, 1e-15);
+    cr_assert_eq(r90, 2);
+    cr_assert_float_eq(fabs(u[0]), 1.0, 1e-15, "the first eigenvector is e_0");
 }
 
 Test(trajectory, random_walk_null_is_far_less_concentrated_than_three_dims) {
