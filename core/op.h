@@ -46,7 +46,10 @@ enum {
     MG_OP_ELEMENTWISE = 1u << 5,
     /* y[r, :] = f(x1[r, :], x2[r, :], ...) for every row r along the last
      * axis, the inputs and the output all of one shape, and f depends on
-     * nothing but the op and its attr (softmax). So it commutes with
+     * nothing but the op and its attr (softmax). An input may instead be a
+     * 1-D vector of the last dim's length, read whole by every row (layer
+     * norm's gain and bias): the passes leave such an input as it is, as
+     * they do an elementwise op's broadcast input. So it commutes with
      * slicing (or repeating) any axis but the last. */
     MG_OP_ROWWISE = 1u << 6,
     /* (views) each element of the view is a different element of in[0]'s

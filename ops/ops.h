@@ -15,7 +15,8 @@
 extern const mg_op mg_op_matmul, mg_op_add, mg_op_sub, mg_op_mul, mg_op_scale, mg_op_relu,
     mg_op_square, mg_op_sum, mg_op_mean, mg_op_sum_all, mg_op_mean_all, mg_op_softmax,
     mg_op_cross_entropy, mg_op_gather, mg_op_concat, mg_op_permute, mg_op_slice, mg_op_reshape,
-    mg_op_causal_mask, mg_op_fused_sum, mg_op_expand, mg_op_as_strided;
+    mg_op_causal_mask, mg_op_fused_sum, mg_op_expand, mg_op_as_strided, mg_op_layer_norm,
+    mg_op_gelu, mg_op_softmax_topk, mg_op_topk;
 
 /* matmul.c ------------------------------------------------------------ */
 /* a: (..., m, k) @ b: (..., k, n) -> (..., n). Batch dims must match, or one
@@ -52,6 +53,39 @@ mg_tensor *mg_softmax(mg_graph *g, mg_tensor *x);
 /* logits: (n, c) float, labels: (n) int32 in [0, c) -> scalar mean over the
  * rows of -log softmax(logits)[label]; numerically stable (see the file). */
 mg_tensor *mg_cross_entropy(mg_graph *g, mg_tensor *logits, mg_tensor *labels);
+
+/* layernorm.c ---------------------------------------------------------- */
+/* x: (..., d), gain: (d), bias: (d) -> (..., d): per row of the last axis
+ *   y = (x - mean) / sqrt(var + eps) * gain + bias,
+ * mean = (1/d) sum_j x_j, var = (1/d) sum_j (x_j - mean)^2 (the biased
+ * variance, as PyTorch's LayerNorm; eps 1e-5 there). Mean and variance in
+ * double, two passes (no E[x^2] - E[x]^2). Backward to x, gain and bias (any
+ * may lack a gradient). eps must be finite and >= 0. */
+mg_tensor *mg_layer_norm(mg_graph *g, mg_tensor *x, mg_tensor *gain, mg_tensor *bias, float eps);
+
+/* gelu.c ---------------------------------------------------------------- */
+/* GELU, the tanh form (PyTorch's approximate='tanh'), elementwise:
+ *   y = 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))),
+ * computed as x sigmoid(2 u), u = sqrt(2/pi) (x + 0.044715 x^3), which is
+ * the same function (1 + tanh u = 2 sigmoid(2u)) without cancellation. */
+mg_tensor *mg_gelu(mg_graph *g, mg_tensor *x);
+
+/* topk.c: top-k per row of the last axis. The kept set of a row is its k
+ * largest entries of x; ties go to the lower index; NaN counts as larger
+ * than every number (so a NaN is kept and shows). k >= 1 (else a graph
+ * error). Backward holds the kept set fixed. ------------------------------ */
+/* softmax over the last axis, keeping only the k largest probabilities of
+ * each row (the k largest x), renormalised to sum 1; the rest are 0:
+ *   y_j = exp(x_j) / sum_{i in K} exp(x_i) for j in K, else 0.
+ * Entries at -inf (masked) have probability 0 and are never kept; with
+ * fewer than k finite entries all of them are kept, so k >= the row's length
+ * is the softmax itself (the same bits). A row of -inf only is all 0.
+ * Backward: the gradient of the softmax over K (zero off K). */
+mg_tensor *mg_softmax_topk(mg_graph *g, mg_tensor *x, int k);
+/* y_j = x_j for the k largest entries of each row, 0 elsewhere (a sparse
+ * autoencoder's TopK); dx_j += dy_j on the kept entries only. 1 <= k <= d
+ * (the last dim), else a graph error. */
+mg_tensor *mg_topk(mg_graph *g, mg_tensor *x, int k);
 
 /* gather.c ------------------------------------------------------------- */
 /* table: (v, d) float, idx: int32 of any shape s (up to 3 dims) with values
