@@ -3,10 +3,12 @@
  * registered here, in the test, is pushed through by dead-row elimination
  * and moved onto the one row of a per-step constant, while the same op
  * without the flag is left as written; both give the plain graph's loss and
- * gradients. Also: the registry refuses contradictory properties, and the
+ * gradients; so do the sequence ops (gelu, layer norm, the top-k ops) by
+ * their flags. Also: the registry refuses contradictory properties, and the
  * passes read op settings through the ops' accessors. */
 #include <criterion/criterion.h>
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "core/rewrite.h"
@@ -69,12 +71,26 @@ enum { N = 24, V = 7, D = 5, K = 7 };
  * position of act(embed(tokens)), and that position is the "=" token every
  * row has; act also runs on a part that differs by row.
  *   h = act(gather(E, tokens)) (N, 3, D);  q = h[:, 2]  (N, D)
- *   logits = act(q + gather(E, a)) @ W (N, K);  loss = CE(logits, labels) */
+ *   logits = act(q + gather(E, a)) @ W (N, K);  loss = CE(logits, labels)
+ * act is op applied to x with k as its setting (the top-k ops), or, for
+ * layer norm, with a gain and a bias (D) of its own at each use. */
 typedef struct {
     mg_params *P;
     mg_graph *g;
     mg_tensor *tokens, *a, *labels, *loss;
 } net;
+
+static mg_tensor *apply_act(mg_graph *g, const mg_op *op, mg_tensor *x, int use) {
+    if (op == &mg_op_layer_norm) {
+        char gain[16], bias[16];
+        snprintf(gain, sizeof gain, "gain%d", use);
+        snprintf(bias, sizeof bias, "bias%d", use);
+        return mg_layer_norm(g, x, mg_param(g, gain, MG_NORMAL(1), MG_SHAPE(D)),
+                             mg_param(g, bias, MG_NORMAL(1), MG_SHAPE(D)), 1e-5f);
+    }
+    mg_attr attr = {.i = {2}}; /* k for the top-k ops; the others read no setting */
+    return mg_apply(g, op, 1, &x, &attr);
+}
 
 static net build(const mg_op *act, const char *no_rewrites) {
     net n;
@@ -89,10 +105,10 @@ static net build(const mg_op *act, const char *no_rewrites) {
     mg_tensor *E = mg_param(g, "embed", MG_NORMAL(1), MG_SHAPE(V, D));
     mg_tensor *W = mg_param(g, "unembed", MG_NORMAL(1), MG_SHAPE(D, K));
     mg_tensor *x = mg_gather(g, E, n.tokens);
-    mg_tensor *h = mg_apply(g, act, 1, &x, NULL);
+    mg_tensor *h = apply_act(g, act, x, 0);
     mg_tensor *q = mg_reshape(g, mg_slice(g, h, 1, 2, 1), 2, (int64_t[]){N, D});
     mg_tensor *u = mg_add(g, q, mg_gather(g, E, n.a));
-    mg_tensor *logits = mg_matmul(g, mg_apply(g, act, 1, &u, NULL), W);
+    mg_tensor *logits = mg_matmul(g, apply_act(g, act, u, 1), W);
     n.loss = mg_cross_entropy(g, logits, n.labels);
     cr_assert_eq(mg_graph_compile(g, n.loss), MG_OK, "%s", mg_errmsg());
     mg_rng rng;
@@ -174,6 +190,26 @@ Test(op_properties, the_constants_pass_computes_a_new_elementwise_op_on_one_row)
     net_free(&unflagged);
 }
 
+Test(op_properties, the_sequence_ops_get_both_rewrites_by_their_flags) {
+    /* gelu is elementwise; layer norm (its gain and bias are (D) vectors) and
+     * the top-k ops are row-wise: each is pushed through by dead_rows, runs
+     * once on the constant row, and gives the plain graph's loss and every
+     * gradient (the gains' and biases' included) */
+    const mg_op *ops[] = {&mg_op_gelu, &mg_op_layer_norm, &mg_op_softmax_topk, &mg_op_topk};
+    for (size_t i = 0; i < sizeof ops / sizeof *ops; i++) {
+        net n = build(ops[i], "");
+        cr_expect_eq(rewrites_by(&n, "dead_rows"), 2, "%s: dead_rows made %d rewrites",
+                     ops[i]->name, rewrites_by(&n, "dead_rows"));
+        cr_expect_eq(rewrites_by(&n, "constants"), 3, "%s: constants made %d rewrites",
+                     ops[i]->name, rewrites_by(&n, "constants"));
+        cr_expect_eq(nodes_of(&n, ops[i], 1), 1, "%s runs once on the constant row", ops[i]->name);
+        cr_expect_eq(nodes_of(&n, ops[i], N), 1, "%s: and once on the rows that differ",
+                     ops[i]->name);
+        same_as_plain(&n, ops[i]);
+        net_free(&n);
+    }
+}
+
 static mg_tensor *build_softsign(mg_graph *g, void *ctx) {
     (void)ctx;
     mg_tensor *x = mg_param(g, "x", MG_NORMAL(1), MG_SHAPE(3, 4));
@@ -198,10 +234,13 @@ Test(op_properties, contradictory_properties_are_refused) {
 }
 
 Test(op_properties, the_builtin_ops_say_what_they_are) {
-    const char *elementwise[] = {"add", "sub", "mul", "scale", "relu", "square", "contiguous"};
+    const char *elementwise[] = {"add",  "sub",    "mul",        "scale",
+                                 "relu", "square", "contiguous", "gelu"};
     for (size_t i = 0; i < sizeof elementwise / sizeof *elementwise; i++)
         cr_expect(mg_op_find(elementwise[i])->flags & MG_OP_ELEMENTWISE, "%s", elementwise[i]);
-    cr_expect(mg_op_find("softmax")->flags & MG_OP_ROWWISE);
+    const char *rowwise[] = {"softmax", "layer_norm", "softmax_topk", "topk"};
+    for (size_t i = 0; i < sizeof rowwise / sizeof *rowwise; i++)
+        cr_expect(mg_op_find(rowwise[i])->flags & MG_OP_ROWWISE, "%s", rowwise[i]);
     const char *distinct[] = {"permute", "slice", "reshape", "as_strided", "alias"};
     for (size_t i = 0; i < sizeof distinct / sizeof *distinct; i++)
         cr_expect(mg_op_find(distinct[i])->flags & MG_OP_DISTINCT, "%s", distinct[i]);
