@@ -1,11 +1,14 @@
 /* test_ops_seq.c — the ops of the sequence models (ops/layernorm.c,
  * ops/gelu.c, ops/topk.c): gradient checks, values against plain double
  * loops in this file, layer norm's stability at a large offset, the top-k
- * ops' kept sets (ties, -inf, NaN), and their build errors. */
+ * ops' kept sets (ties, -inf, NaN), their build errors, and the same bits
+ * on 1 and 2 kernel threads. */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <string.h>
 
+#include "core/gemm.h"
+#include "core/rng.h"
 #include "ops/ops.h"
 #include "tests/util/check_grad.h"
 
@@ -529,4 +532,47 @@ Test(topk, a_nan_is_kept_so_that_it_shows) {
 Test(topk, k_below_1_or_above_the_dim_is_refused) {
     expect_build_error(topk_k, 0, MG_SHAPE(2, 5), MG_ERR_ARG, "topk", "k must be >= 1");
     expect_build_error(topk_k, 6, MG_SHAPE(2, 5), MG_ERR_ARG, "k = 6", "(2, 5)");
+}
+
+/* threads ------------------------------------------------------------------ */
+
+/* Large enough for the kernel threads (core/gemm.h): every kernel here splits
+ * rows (or layer norm's gain and bias sums, blocks of columns) and sums each
+ * in a fixed order, so 2 threads give 1 thread's loss and gradients exactly.
+ *   loss = sum((topk(gelu(layer_norm(x)), 40) + softmax_topk(x, 16))^2) */
+static void seq_grads_with_threads(int threads, float *out, size_t *n, float *loss_out) {
+    enum { ROWS = 300, D = 128 };
+    mg_gemm_set_threads(threads);
+    mg_params *P = mg_params_new();
+    mg_graph *g = mg_graph_new(P);
+    mg_tensor *x = mg_param(g, "x", MG_NORMAL(1), MG_SHAPE(ROWS, D));
+    mg_tensor *gain = mg_param(g, "gain", MG_NORMAL(1), MG_SHAPE(D));
+    mg_tensor *bias = mg_param(g, "bias", MG_NORMAL(1), MG_SHAPE(D));
+    mg_tensor *h = mg_topk(g, mg_gelu(g, mg_layer_norm(g, x, gain, bias, 1e-5f)), 40);
+    mg_tensor *loss = mg_sum_all(g, mg_square(g, mg_add(g, h, mg_softmax_topk(g, x, 16))));
+    cr_assert_eq(mg_graph_compile(g, loss), MG_OK, "%s", mg_errmsg());
+    mg_rng rng;
+    mg_rng_seed(&rng, 81);
+    mg_params_init(P, &rng);
+    cr_assert_eq(mg_graph_forward(g), MG_OK, "%s", mg_errmsg());
+    cr_assert_eq(mg_graph_backward(g), MG_OK, "%s", mg_errmsg());
+    *n = mg_params_total(P);
+    *loss_out = mg_scalar(loss);
+    memcpy(out, mg_params_grad(P), *n * sizeof(float));
+    mg_graph_free(g);
+    mg_params_free(P);
+    mg_gemm_set_threads(1);
+}
+
+Test(threads, two_threads_give_the_bits_of_one) {
+    static float g1[300 * 128 + 256], g2[300 * 128 + 256];
+    size_t n1, n2;
+    float l1, l2;
+    seq_grads_with_threads(1, g1, &n1, &l1);
+    seq_grads_with_threads(2, g2, &n2, &l2);
+    cr_assert_eq(n1, n2);
+    cr_expect_eq(l1, l2, "loss %.9g vs %.9g", l1, l2);
+    size_t differ = 0;
+    for (size_t i = 0; i < n1; i++) differ += memcmp(&g1[i], &g2[i], sizeof g1[i]) != 0;
+    cr_expect_eq(differ, 0, "%zu of %zu gradients differ between 1 and 2 threads", differ, n1);
 }
