@@ -49,6 +49,7 @@ typedef struct {
 } mg_model_io;
 
 #define MG_MODEL_MAX_GATES 4
+#define MG_MODEL_MAX_ATTN 16
 
 typedef struct {
     mg_tensor *logits;   /* (n, K) */
@@ -59,6 +60,12 @@ typedef struct {
      * first NULL ends the list. */
     mg_tensor *gates[MG_MODEL_MAX_GATES];
     const char *gate_layers[MG_MODEL_MAX_GATES];
+    /* The model's attention patterns (optional): attn[i] is a softmax's
+     * output (n, heads, T, T) (row: query, column: key) and attn_layers[i]
+     * its layer, for the attention measures (entropy and top-k mass at the
+     * last query). The first NULL ends the list. */
+    mg_tensor *attn[MG_MODEL_MAX_ATTN];
+    const char *attn_layers[MG_MODEL_MAX_ATTN];
 } mg_model_out;
 
 typedef struct {
@@ -94,6 +101,11 @@ typedef struct {
      * then records the end-to-end map's stable rank and the structural
      * energy both ways (analysis/twoclocks.h). */
     bool linear_chain;
+    /* The attention weights the trajectory analyses read block by block
+     * (models/harness/manifold.h): the names after a layer's dot, comma
+     * separated ("q,k,v,o": every parameter LAYER.q, LAYER.k, ... is a
+     * block). NULL: the model has none. */
+    const char *attn_blocks;
     /* Builds the model; opt[i] is the value of options[i]. Returns MG_OK or
      * the graph's error (bad option values are reported with mg_graph_fail). */
     mg_status (*build)(mg_graph *g, const mg_model_io *io, const double *opt, mg_model_out *out);

@@ -66,6 +66,8 @@ static mg_status build(mg_graph *g, const mg_model_io *in, const double *o, mg_m
     mg_tensor *x2 = mg_add(g, x1, mg_add(g, mg_matmul(g, hid, W_out), b_out));
     mg_tensor *last = mg_reshape(g, mg_slice(g, x2, 1, T - 1, 1), MG_SHAPE(n, d));
 
+    out->attn[0] = attn;
+    out->attn_layers[0] = "attn";
     out->features = last;
     out->logits = mg_matmul(g, last, W_U);
     return mg_graph_status(g);
@@ -84,6 +86,7 @@ static const mg_model_def mg_model_transformer = {
     .embed = "embed",
     .classifier = "unembed",
     .classes_in_columns = true,
+    .attn_blocks = "q,k,v,o",
     .build = build,
 };
 

@@ -162,6 +162,41 @@ Test(models, gradcheck_transformer_cross_entropy) {
                 "transformer (cross entropy)");
 }
 
+/* attn_stack on "a b =": two pre-LayerNorm blocks, with and without the
+ * GELU MLPs, and with the top-k attention of the ablation (--attn-topk 2:
+ * choice 2 of "all|1|2|4|8|16"). */
+Test(models, gradcheck_attn_stack) {
+    check_model((model_case){.def = mg_model_find("attn_stack"),
+                             .p = 5,
+                             .over = {{"layers", 2}, {"d-model", 8}, {"heads", 2}}},
+                "attn_stack");
+}
+
+Test(models, gradcheck_attn_stack_mlp) {
+    check_model(
+        (model_case){
+            .def = mg_model_find("attn_stack"),
+            .p = 5,
+            .over = {{"layers", 2}, {"d-model", 8}, {"heads", 2}, {"mlp", 1}, {"d-mlp", 8}}},
+        "attn_stack --mlp yes");
+}
+
+Test(models, gradcheck_attn_stack_cross_entropy_scaled) {
+    check_model((model_case){.def = mg_model_find("attn_stack"),
+                             .p = 5,
+                             .over = {{"layers", 2}, {"d-model", 8}, {"heads", 2}, {"init", 1}},
+                             .ce = true},
+                "attn_stack init=scaled (cross entropy)");
+}
+
+Test(models, gradcheck_attn_stack_topk) {
+    check_model(
+        (model_case){.def = mg_model_find("attn_stack"),
+                     .p = 5,
+                     .over = {{"layers", 2}, {"d-model", 8}, {"heads", 2}, {"attn-topk", 2}}},
+        "attn_stack --attn-topk 2");
+}
+
 /* deep_linear's --input: 0 is pair (the one-hot of (a, b), the default), 1
  * is concat (the one-hots of a and b) */
 Test(models, gradcheck_deep_linear) {
