@@ -18,6 +18,7 @@
 #include "core/hash.h"
 #include "core/safetensors.h"
 #include "models/harness/grads.h"
+#include "models/harness/manifold.h"
 #include "models/harness/rundir.h"
 #include "models/harness/runlock.h"
 #include "models/harness/settings.h"
@@ -243,17 +244,24 @@ static mg_status train_loop(mg_trainer *t, const char *dir, const mg_run_opts *o
         close_series(&files);
         return st;
     }
+    mg_manifold *mf = NULL;
+    if ((st = mg_manifold_open(t, dir, o, &mf))) {
+        close_series(&files);
+        return st;
+    }
     mg_params *P = mg_trainer_params(t);
     mg_probes_layer probe[64];
     if (mg_params_layer_count(P) > 64) {
         close_series(&files);
+        mg_manifold_close(mf);
         return mg_fail(MG_ERR_ARG, "the model has %d layers; probes support 64",
                        mg_params_layer_count(P));
     }
     const int64_t start = mg_trainer_steps_done(t);
     const double t0 = now() - wall0;
     int held = 0;
-    mg_progress pr = {.steps = steps};
+    mg_progress pr = {.steps = steps,
+                      .trajectory_bytes = mg_manifold_trajectory_bytes(t, o, steps)};
     for (;;) {
         int64_t s = mg_trainer_steps_done(t);
         pr.step = s;
@@ -272,6 +280,7 @@ static mg_status train_loop(mg_trainer *t, const char *dir, const mg_run_opts *o
             if ((st = mg_csv_append(files.metrics, s, MG_METRICS_NCOLS - 1, row)) ||
                 (st = mg_csv_flush(files.metrics)))
                 break;
+            if ((st = mg_manifold_after_eval(mf, s))) break;
             held = pr.test.acc >= GROK_ACC ? held + 1 : 0;
             if (o->stop_at_grok && held >= GROK_HOLD) stop = true;
         }
@@ -282,9 +291,12 @@ static mg_status train_loop(mg_trainer *t, const char *dir, const mg_run_opts *o
         if (o->progress) o->progress(&pr, o->ctx);
         if ((s != start || s == 0) && (s % o->checkpoint_every == 0 || stop)) {
             /* the series reach disk before the checkpoint that covers them */
-            if ((st = mg_csv_flush(files.probes)) || (st = mg_csv_flush(files.loss))) break;
+            if ((st = mg_csv_flush(files.probes)) || (st = mg_csv_flush(files.loss)) ||
+                (st = mg_manifold_flush(mf)))
+                break;
             if ((st = mg_run_save_checkpoint(t, dir, pr.wall_s))) break;
         }
+        if ((st = mg_manifold_before_step(mf, s, stop))) break;
         if (stop) break;
         bool probing = s % o->probe_every == 0;
         bool locking = s % o->geometry_every == 0;
@@ -295,6 +307,8 @@ static mg_status train_loop(mg_trainer *t, const char *dir, const mg_run_opts *o
                 char msg[1024];
                 snprintf(msg, sizeof msg, "%s", mg_errmsg());
                 close_series(&files);
+                mg_manifold_close(mf);
+                mf = NULL;
                 write_summary(t, dir, "diverged", msg, now() - t0);
                 mg_fail(st, "%s; the last good checkpoint is step %lld", msg,
                         (long long)mg_run_last_checkpoint(dir));
@@ -307,12 +321,13 @@ static mg_status train_loop(mg_trainer *t, const char *dir, const mg_run_opts *o
         if (probing && (st = mg_study_gate_flips(t, files.study.geometry, s))) break;
         if (saving && (st = mg_grads_save(t, dir, s))) break;
     }
-    mg_status cst = close_series(&files);
-    if (!st) st = cst;
+    mg_status cst = close_series(&files), mst = mg_manifold_close(mf);
+    if (!st) st = cst ? cst : mst;
     if (st) return st;
     bool grokked = held >= GROK_HOLD && o->stop_at_grok;
     st = write_summary(t, dir, grokked ? "grokked" : "completed", NULL, now() - t0);
-    return st ? st : mg_study_finish(t, dir);
+    if (!st) st = mg_study_finish(t, dir);
+    return st ? st : mg_manifold_finish(t, dir);
 }
 
 /* The rates and settings against the table's ranges (naming the flag). */
@@ -343,8 +358,8 @@ static void clear_run(const char *dir) {
         join(path, sizeof path, dir, files[i]);
         unlink(path);
     }
-    const char *folders[] = {MG_RUN_CHECKPOINTS, MG_RUN_GRADS};
-    for (int i = 0; i < 2; i++) {
+    const char *folders[] = {MG_RUN_CHECKPOINTS, MG_RUN_GRADS, MG_RUN_TRAJECTORY};
+    for (int i = 0; i < 3; i++) {
         join(path, sizeof path, dir, folders[i]);
         DIR *d = opendir(path);
         if (!d) continue;
@@ -614,6 +629,7 @@ static mg_status analyze_locked(const char *dir, bool recompute) {
         }
         st = write_summary(t, dir, status, NULL, wall);
         if (!st) st = mg_study_finish(t, dir);
+        if (!st) st = mg_manifold_finish(t, dir);
         if (!st) st = mg_grads_recompute(t, dir); /* last: it moves the parameters */
         if (!st) st = remove_stale(dir);
     }

@@ -19,6 +19,9 @@ typedef struct {
     bool evaluated;      /* train/test below are fresh */
     mg_eval train, test;
     double wall_s;
+    /* the bytes the run's trajectory/ will hold at its end (0: no
+     * --snapshot-every), known from the first call */
+    int64_t trajectory_bytes;
 } mg_progress;
 
 typedef struct {
@@ -31,6 +34,10 @@ typedef struct {
     /* the steps whose gradients go into grads/ (mg_run_save_grads_canon):
      * "" none, "every:N", or a list "0,100,2500" */
     char save_grads[256];
+    /* the execution-manifold study (manifold.h): parameters into trajectory/
+     * every snapshot_every steps, the SGD commutator every commutator_every
+     * (0: never), its execution basis rebuilt every basis_every */
+    int64_t snapshot_every, commutator_every, basis_every;
     bool force;                                        /* replace an existing run directory */
     void (*progress)(const mg_progress *p, void *ctx); /* called after each step and eval */
     void *ctx;

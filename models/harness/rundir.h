@@ -18,6 +18,15 @@
  *   summary.json   clocks, leads, geometry, fingerprint, status
  *   checkpoints/   step_NNNNNN.safetensors
  *   grads/         step_NNNNNN.safetensors (--save-grads) and locking.csv
+ *   trajectory/    step_NNNNNN.safetensors: the parameters every
+ *                  --snapshot-every steps (the execution-manifold study)
+ *   attention.csv  MG_ATTENTION_COLUMNS        (long: per evaluation, held-out
+ *                                              group, attention layer and head)
+ *   commutator.csv MG_COMMUTATOR_COLUMNS       (one row per --commutator-every)
+ *   trajectory.csv MG_TRAJECTORY_COLUMNS       (the trajectory's PCA per block and
+ *                                              whole, beside its random-walk null)
+ *   explained.csv  MG_EXPLAINED_COLUMNS        (explained variance per component)
+ *   ablation.csv   MG_ABLATION_COLUMNS         (held-out accuracy with top-k attention)
  *   plots/         the pictures of `modgrad plot` (and plots/data/)
  *
  * Columns are X-macro lists, so that a column's name, its index
@@ -49,6 +58,14 @@
 /* A checkpoint's file name, and its path relative to the run (printf of the step). */
 #define MG_RUN_CHECKPOINT_NAME "step_%06lld.safetensors"
 #define MG_RUN_CHECKPOINT MG_RUN_CHECKPOINTS "/" MG_RUN_CHECKPOINT_NAME
+/* The execution-manifold study's files (models/harness/manifold.h) */
+#define MG_RUN_TRAJECTORY "trajectory"
+#define MG_RUN_TRAJECTORY_FILE MG_RUN_TRAJECTORY "/step_%06lld.safetensors"
+#define MG_RUN_ATTENTION "attention.csv"
+#define MG_RUN_COMMUTATOR "commutator.csv"
+#define MG_RUN_TRAJ_CSV "trajectory.csv"
+#define MG_RUN_EXPLAINED "explained.csv"
+#define MG_RUN_ABLATION "ablation.csv"
 
 /* The files a run's results are: removed when a run is replaced (--force). */
 #define MG_RUN_RESULT_FILES(X)                                                                     \
@@ -56,13 +73,19 @@
     X(MG_RUN_METRICS)                                                                              \
     X(MG_RUN_SUMMARY)                                                                              \
     X(MG_RUN_PROBES)                                                                               \
-    X(MG_RUN_GEOMETRY) X(MG_RUN_SPECTRUM) X(MG_RUN_CIRCLE) X(MG_RUN_LOSS) X(MG_RUN_FOURIER)
+    X(MG_RUN_GEOMETRY)                                                                             \
+    X(MG_RUN_SPECTRUM) X(MG_RUN_CIRCLE) X(MG_RUN_LOSS) X(MG_RUN_FOURIER) X(MG_RUN_ATTENTION)       \
+        X(MG_RUN_COMMUTATOR) X(MG_RUN_TRAJ_CSV) X(MG_RUN_EXPLAINED) X(MG_RUN_ABLATION)
 /* The files `analyze` rewrites (and puts back when it fails). */
 #define MG_RUN_ANALYZED_FILES(X)                                                                   \
-    X(MG_RUN_SUMMARY) X(MG_RUN_GEOMETRY) X(MG_RUN_SPECTRUM) X(MG_RUN_CIRCLE) X(MG_RUN_FOURIER)
+    X(MG_RUN_SUMMARY)                                                                              \
+    X(MG_RUN_GEOMETRY) X(MG_RUN_SPECTRUM) X(MG_RUN_CIRCLE) X(MG_RUN_FOURIER) X(MG_RUN_TRAJ_CSV)    \
+        X(MG_RUN_EXPLAINED) X(MG_RUN_ABLATION)
 /* The series files a resume truncates after its checkpoint. */
 #define MG_RUN_SERIES_FILES(X)                                                                     \
-    X(MG_RUN_METRICS) X(MG_RUN_PROBES) X(MG_RUN_GEOMETRY) X(MG_RUN_LOSS) X(MG_RUN_FOURIER)
+    X(MG_RUN_METRICS)                                                                              \
+    X(MG_RUN_PROBES) X(MG_RUN_GEOMETRY) X(MG_RUN_LOSS) X(MG_RUN_FOURIER) X(MG_RUN_ATTENTION)       \
+        X(MG_RUN_COMMUTATOR)
 
 #define MG_METRICS_COLUMNS(X) X(step) X(wall_s) X(train_loss) X(train_acc) X(test_loss) X(test_acc)
 #define MG_PROBES_COLUMNS(X) X(step) X(layer) MG_PROBES_VALUES(X)
@@ -71,6 +94,24 @@
 #define MG_FOURIER_COLUMNS(X) X(step) X(layer) X(k) X(energy)
 #define MG_SPECTRUM_COLUMNS(X) X(layer) X(k) X(energy)
 #define MG_CIRCLE_COLUMNS(X) X(layer) X(residue) X(x) X(y)
+/* attention at the last query: entropy (nats) and the mass of the k largest weights */
+#define MG_ATTENTION_COLUMNS(X)                                                                    \
+    X(step)                                                                                        \
+    X(group) X(layer) X(head) X(entropy) X(mass_top1) X(mass_top2) X(mass_top4) X(mass_top8)       \
+        X(mass_top16)
+/* the median-D sample of the draws: its D, |delta|, cos(g_A, g_B), the shares of
+ * delta in the execution basis and in random bases (full space, block-matched),
+ * the perpendicular fraction both ways, and the basis (built at basis_step, dim) */
+#define MG_COMMUTATOR_COLUMNS(X)                                                                   \
+    X(step)                                                                                        \
+    X(defect) X(delta_norm) X(cos_ab) X(rho_exec) X(rho_rand_full) X(rho_rand_block) X(perp_sqrt)  \
+        X(perp_linear) X(basis_step) X(basis_dim)
+#define MG_TRAJECTORY_COLUMNS(X)                                                                   \
+    X(block)                                                                                       \
+    X(snapshots) X(dim) X(r90) X(r95) X(erank) X(align_mid) X(null_r90) X(null_r95) X(null_erank)  \
+        X(collapse_step)
+#define MG_EXPLAINED_COLUMNS(X) X(block) X(k) X(share) X(null_share)
+#define MG_ABLATION_COLUMNS(X) X(topk) X(group) X(test_loss) X(test_acc)
 
 #define MG_X_IDX_metrics(n) MG_COLIDX_metrics_##n,
 #define MG_X_IDX_probes(n) MG_COLIDX_probes_##n,
@@ -79,6 +120,11 @@
 #define MG_X_IDX_fourier(n) MG_COLIDX_fourier_##n,
 #define MG_X_IDX_spectrum(n) MG_COLIDX_spectrum_##n,
 #define MG_X_IDX_circle(n) MG_COLIDX_circle_##n,
+#define MG_X_IDX_attention(n) MG_COLIDX_attention_##n,
+#define MG_X_IDX_commutator(n) MG_COLIDX_commutator_##n,
+#define MG_X_IDX_trajectory(n) MG_COLIDX_trajectory_##n,
+#define MG_X_IDX_explained(n) MG_COLIDX_explained_##n,
+#define MG_X_IDX_ablation(n) MG_COLIDX_ablation_##n,
 enum { MG_METRICS_COLUMNS(MG_X_IDX_metrics) MG_METRICS_NCOLS };
 enum { MG_PROBES_COLUMNS(MG_X_IDX_probes) MG_PROBES_NCOLS };
 enum { MG_GEOMETRY_COLUMNS(MG_X_IDX_geometry) MG_GEOMETRY_NCOLS };
@@ -86,6 +132,11 @@ enum { MG_LOSS_COLUMNS(MG_X_IDX_loss) MG_LOSS_NCOLS };
 enum { MG_FOURIER_COLUMNS(MG_X_IDX_fourier) MG_FOURIER_NCOLS };
 enum { MG_SPECTRUM_COLUMNS(MG_X_IDX_spectrum) MG_SPECTRUM_NCOLS };
 enum { MG_CIRCLE_COLUMNS(MG_X_IDX_circle) MG_CIRCLE_NCOLS };
+enum { MG_ATTENTION_COLUMNS(MG_X_IDX_attention) MG_ATTENTION_NCOLS };
+enum { MG_COMMUTATOR_COLUMNS(MG_X_IDX_commutator) MG_COMMUTATOR_NCOLS };
+enum { MG_TRAJECTORY_COLUMNS(MG_X_IDX_trajectory) MG_TRAJECTORY_NCOLS };
+enum { MG_EXPLAINED_COLUMNS(MG_X_IDX_explained) MG_EXPLAINED_NCOLS };
+enum { MG_ABLATION_COLUMNS(MG_X_IDX_ablation) MG_ABLATION_NCOLS };
 
 /* Each file's column names, in order (rundir.c). */
 extern const char *const mg_metrics_cols[MG_METRICS_NCOLS];
@@ -95,6 +146,11 @@ extern const char *const mg_loss_cols[MG_LOSS_NCOLS];
 extern const char *const mg_fourier_cols[MG_FOURIER_NCOLS];
 extern const char *const mg_spectrum_cols[MG_SPECTRUM_NCOLS];
 extern const char *const mg_circle_cols[MG_CIRCLE_NCOLS];
+extern const char *const mg_attention_cols[MG_ATTENTION_NCOLS];
+extern const char *const mg_commutator_cols[MG_COMMUTATOR_NCOLS];
+extern const char *const mg_trajectory_cols[MG_TRAJECTORY_NCOLS];
+extern const char *const mg_explained_cols[MG_EXPLAINED_NCOLS];
+extern const char *const mg_ablation_cols[MG_ABLATION_NCOLS];
 
 /* The name of column `name` of `file` (metrics, probes, ...): a column that
  * is not declared above does not compile. */

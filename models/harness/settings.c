@@ -162,6 +162,23 @@ static const mg_setting table[] = {
      .type = MG_SETTING_INT, .slot = MG_SLOT_I64, AT(run.geometry_every), .lo = 1, .hi = BIG,
      .def = 100, .flags = RESUMABLE | OPTIONAL,
      .arg = "N", .help = "Fourier, ranks, collapse into geometry.csv every N steps"},
+    {.name = "snapshot-every", .key = "snapshot_every", .group = "output",
+     .type = MG_SETTING_INT, .slot = MG_SLOT_I64, AT(run.snapshot_every), .lo = 0, .hi = BIG,
+     .def = 0, .flags = RESUMABLE | OPTIONAL, .arg = "N",
+     .help = "every N steps (0: never) write the parameters into trajectory/step_NNNNNN."
+             "safetensors: the trajectory the execution-manifold analyses read (PCA per "
+             "attention block and whole)"},
+    {.name = "commutator-every", .key = "commutator_every", .group = "output",
+     .type = MG_SETTING_INT, .slot = MG_SLOT_I64, AT(run.commutator_every), .lo = 0, .hi = BIG,
+     .def = 0, .flags = RESUMABLE | OPTIONAL, .arg = "N",
+     .help = "every N steps (0: never) measure the plain-SGD commutator (eta 1e-3, 9 pairs of "
+             "batches, the median-D pair) and its share in the execution basis (the top-3 "
+             "trajectory PCs of each attention block, rebuilt every --basis-every steps once 5 "
+             "snapshots exist) into commutator.csv"},
+    {.name = "basis-every", .key = "basis_every", .group = "output", .type = MG_SETTING_INT,
+     .slot = MG_SLOT_I64, AT(run.basis_every), .lo = 1, .hi = BIG, .def = 2000,
+     .flags = RESUMABLE | OPTIONAL, .arg = "N",
+     .help = "rebuild the commutator's execution basis every N steps"},
     {.name = "save-grads", .key = "save_grads", .group = "output", .type = MG_SETTING_TEXT,
      .slot = MG_SLOT_STR, AT(run.save_grads), .flags = RESUMABLE | OPTIONAL, .def_text = "",
      .canon = mg_run_save_grads_canon, .arg = "STEPS",

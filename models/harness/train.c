@@ -13,41 +13,9 @@
 #include "core/rewrite.h"
 #include "core/text.h"
 #include "models/harness/penalty.h"
+#include "models/harness/train_impl.h"
 #include "models/modular.h"
 #include "ops/ops.h"
-
-/* A model instantiated on n rows: its graph, inputs and outputs. */
-typedef struct {
-    mg_graph *g;
-    mg_tensor *a, *b, *tokens, *y; /* inputs (a and b, or tokens: what the model reads) */
-    mg_tensor *logits, *loss;      /* loss: the cross-entropy (what is logged) */
-    mg_tensor *objective;          /* what training minimises: loss + the penalty (or loss) */
-    mg_model_out out;
-    int64_t n;
-} instance;
-
-struct mg_trainer {
-    mg_train_cfg cfg;
-    mg_task *task;
-    mg_params *params;
-    mg_optim *optim;
-    instance train; /* the batch (full batch: the training set) */
-    instance test;
-    instance full;    /* the training set, for minibatch runs of a fixed split only */
-    bool train_fresh; /* train's forward is at the current parameters */
-    int64_t steps;
-    mg_rows batch; /* a generated task's rows of step batch_step (-1: none yet) */
-    int64_t batch_step;
-    int32_t *perm;    /* minibatch scratch (fixed split: n_train) */
-    int32_t *pred;    /* predicted classes of the rows of train_set() */
-    float *init;      /* parameters at step 0 */
-    float *prev;      /* parameters before a probed update */
-    double last_loss; /* the loss of the last update's forward pass (NaN: none yet) */
-    /* the gate-flip probe (full batch on a fixed split only): the gates'
-     * states before the probed update, and the share that flipped in it */
-    uint8_t *gate_bits[MG_MODEL_MAX_GATES];
-    double gate_flips[MG_MODEL_MAX_GATES];
-};
 
 void mg_train_defaults(mg_train_cfg *cfg, const mg_model_def *model) {
     memset(cfg, 0, sizeof *cfg);
@@ -120,7 +88,9 @@ static mg_status check_reads(const mg_model_def *m, const mg_task *task) {
                    m->name, task->def->name, readers[0] ? readers : "none registered");
 }
 
-static mg_status instantiate(mg_trainer *t, instance *in, int64_t n, bool training) {
+mg_status mg_trainer_instantiate(mg_trainer *t, mg_instance *in, int64_t n, mg_inst_mode mode,
+                                 const double *opt) {
+    const bool training = mode == MG_INST_TRAIN;
     const mg_train_cfg *c = &t->cfg;
     const mg_task *task = t->task;
     const mg_model_def *m = c->model;
@@ -151,7 +121,7 @@ static mg_status instantiate(mg_trainer *t, instance *in, int64_t n, bool traini
                       .a = in->a,
                       .b = in->b,
                       .tokens = in->tokens};
-    st = m->build(g, &io, c->opt, &in->out);
+    st = m->build(g, &io, opt ? opt : c->opt, &in->out);
     if (st) return mg_fail(st, "model %s: %s", m->name, mg_graph_error(g));
     in->logits = in->out.logits;
     in->loss = in->objective = mg_cross_entropy(g, in->logits, in->y);
@@ -171,14 +141,16 @@ static mg_status instantiate(mg_trainer *t, instance *in, int64_t n, bool traini
     if (in->out.features) mg_graph_keep(g, in->out.features);
     for (int i = 0; training && i < MG_MODEL_MAX_GATES && in->out.gates[i]; i++)
         mg_graph_keep(g, in->out.gates[i]);
-    st = mg_graph_compile(g, training ? in->objective : NULL);
+    for (int i = 0; mode == MG_INST_EVAL && i < MG_MODEL_MAX_ATTN && in->out.attn[i]; i++)
+        mg_graph_keep(g, in->out.attn[i]);
+    st = mg_graph_compile(g, mode != MG_INST_EVAL ? in->objective : NULL);
     if (st) return mg_fail(st, "model %s: %s", m->name, mg_errmsg());
     return MG_OK;
 }
 
 /* Writes rows idx[0..n) (or 0..n if idx is NULL) of src into in's inputs:
  * the tokens, or the operands (tokens 0 and 1), and the labels. */
-static void fill(const mg_task *task, instance *in, const mg_rows *src, const int32_t *idx) {
+void mg_trainer_fill(const mg_task *task, mg_instance *in, const mg_rows *src, const int32_t *idx) {
     const int T = task->T;
     int32_t *A = in->a ? mg_i32(in->a) : NULL, *B = in->b ? mg_i32(in->b) : NULL;
     int32_t *X = in->tokens ? mg_i32(in->tokens) : NULL, *Y = mg_i32(in->y);
@@ -193,7 +165,7 @@ static void fill(const mg_task *task, instance *in, const mg_rows *src, const in
 
 /* The instance whose rows stand for the training set: the whole fixed
  * training set, or the batch of a generated task. */
-static instance *train_set(mg_trainer *t) { return t->full.g ? &t->full : &t->train; }
+static mg_instance *train_set(mg_trainer *t) { return t->full.g ? &t->full : &t->train; }
 
 /* A generated task: the batch of the current step into the training graph
  * (once per step). */
@@ -201,7 +173,7 @@ static mg_status load_batch(mg_trainer *t) {
     if (!mg_task_generated(t->task) || t->batch_step == t->steps) return MG_OK;
     mg_status st = mg_task_batch(t->task, t->steps, &t->batch);
     if (st) return st;
-    fill(t->task, &t->train, &t->batch, NULL);
+    mg_trainer_fill(t->task, &t->train, &t->batch, NULL);
     t->batch_step = t->steps;
     t->train_fresh = false;
     return MG_OK;
@@ -252,9 +224,10 @@ mg_status mg_trainer_new(const mg_train_cfg *cfg, mg_trainer **out) {
     }
     /* rows per step: --batch, else the whole training set or the task's default */
     int64_t nb = cfg->batch ? cfg->batch : generated ? task->def->default_batch : task->train.n;
-    if ((st = instantiate(t, &t->train, nb, true))) goto fail;
-    if ((st = instantiate(t, &t->test, task->test.n, false))) goto fail;
-    if (!generated && cfg->batch && (st = instantiate(t, &t->full, task->train.n, false)))
+    if ((st = mg_trainer_instantiate(t, &t->train, nb, MG_INST_TRAIN, NULL))) goto fail;
+    if ((st = mg_trainer_instantiate(t, &t->test, task->test.n, MG_INST_EVAL, NULL))) goto fail;
+    if (!generated && cfg->batch &&
+        (st = mg_trainer_instantiate(t, &t->full, task->train.n, MG_INST_EVAL, NULL)))
         goto fail;
     if (generated && (st = mg_rows_alloc(&t->batch, nb, task->T, task->n_masks))) goto fail;
     size_t total = mg_params_total(t->params);
@@ -276,8 +249,8 @@ mg_status mg_trainer_new(const mg_train_cfg *cfg, mg_trainer **out) {
     mg_rng_seed(&rng, cfg->task.seed ^ 0x5eed1417ULL);
     mg_params_init(t->params, &rng);
     memcpy(t->init, mg_params_data(t->params), total * sizeof *t->init);
-    fill(task, &t->test, &task->test, NULL);
-    if (!generated) fill(task, train_set(t), &task->train, NULL);
+    mg_trainer_fill(task, &t->test, &task->test, NULL);
+    if (!generated) mg_trainer_fill(task, train_set(t), &task->train, NULL);
     *out = t;
     return MG_OK;
 fail:
@@ -290,6 +263,9 @@ void mg_trainer_free(mg_trainer *t) {
     mg_graph_free(t->train.g);
     mg_graph_free(t->test.g);
     mg_graph_free(t->full.g);
+    mg_graph_free(t->grad.g);
+    mg_rows_free(&t->grad_rows);
+    mg_free(t->saved);
     mg_optim_free(t->optim);
     mg_params_free(t->params);
     mg_task_close(t->task);
@@ -304,7 +280,7 @@ void mg_trainer_free(mg_trainer *t) {
 
 /* Rows of an instance's last forward whose argmax is the label; the
  * argmax of each row goes to pred when it is not NULL. */
-static int64_t count_right(const instance *in, int32_t *pred) {
+int64_t mg_trainer_count_right(const mg_instance *in, int32_t *pred) {
     const float *z = mg_f32(in->logits);
     const int32_t *y = mg_i32(in->y);
     int64_t c = in->logits->shape[1], right = 0;
@@ -319,21 +295,21 @@ static int64_t count_right(const instance *in, int32_t *pred) {
 }
 
 /* Loss and accuracy of an instance's last forward. */
-static mg_eval evaluate(const instance *in) {
-    return (mg_eval){mg_scalar(in->loss), (double)count_right(in, NULL) / (double)in->n};
+static mg_eval evaluate(const mg_instance *in) {
+    return (mg_eval){mg_scalar(in->loss), (double)mg_trainer_count_right(in, NULL) / (double)in->n};
 }
 
-static mg_status forward(instance *in) {
+mg_status mg_trainer_forward(mg_instance *in) {
     mg_status st = mg_graph_forward(in->g);
     return st ? mg_fail(st, "forward pass: %s", mg_errmsg()) : MG_OK;
 }
 
 mg_status mg_trainer_eval_train(mg_trainer *t, mg_eval *e) {
-    instance *in = train_set(t);
+    mg_instance *in = train_set(t);
     mg_status st = load_batch(t);
     if (st) return st;
     if (!(in == &t->train && t->train_fresh)) {
-        st = forward(in);
+        st = mg_trainer_forward(in);
         if (st) return st;
         t->train_fresh = in == &t->train;
     }
@@ -342,35 +318,38 @@ mg_status mg_trainer_eval_train(mg_trainer *t, mg_eval *e) {
 }
 
 mg_status mg_trainer_eval_test(mg_trainer *t, mg_eval *e) {
-    mg_status st = forward(&t->test);
+    mg_status st = mg_trainer_forward(&t->test);
     if (st) return st;
     *e = evaluate(&t->test);
     return MG_OK;
 }
 
+mg_eval mg_trainer_eval_rows(const mg_instance *in, int64_t lo, int64_t hi) {
+    const float *z = mg_f32(in->logits);
+    const int32_t *y = mg_i32(in->y);
+    const int64_t K = in->logits->shape[1];
+    int64_t right = 0;
+    double loss = 0;
+    for (int64_t r = lo; r < hi; r++) {
+        const float *row = z + r * K;
+        int64_t best = 0;
+        for (int64_t j = 1; j < K; j++)
+            if (row[j] > row[best]) best = j;
+        double lse = 0; /* log-sum-exp with the row's maximum subtracted */
+        for (int64_t j = 0; j < K; j++) lse += exp((double)row[j] - row[best]);
+        loss += log(lse) + row[best] - row[y[r]];
+        right += best == y[r];
+    }
+    return (mg_eval){loss / (double)(hi - lo), (double)right / (double)(hi - lo)};
+}
+
 mg_status mg_trainer_eval_groups(mg_trainer *t, mg_eval *out) {
     const mg_task *task = t->task;
     if (!task->n_groups) return MG_OK;
-    mg_status st = forward(&t->test);
+    mg_status st = mg_trainer_forward(&t->test);
     if (st) return st;
-    const float *z = mg_f32(t->test.logits);
-    const int32_t *y = mg_i32(t->test.y);
-    const int64_t K = task->K;
-    for (int g = 0; g < task->n_groups; g++) {
-        int64_t lo = task->group_start[g], hi = task->group_start[g + 1], right = 0;
-        double loss = 0;
-        for (int64_t r = lo; r < hi; r++) {
-            const float *row = z + r * K;
-            int64_t best = 0;
-            for (int64_t j = 1; j < K; j++)
-                if (row[j] > row[best]) best = j;
-            double lse = 0; /* log-sum-exp with the row's maximum subtracted */
-            for (int64_t j = 0; j < K; j++) lse += exp((double)row[j] - row[best]);
-            loss += log(lse) + row[best] - row[y[r]];
-            right += best == y[r];
-        }
-        out[g] = (mg_eval){loss / (double)(hi - lo), (double)right / (double)(hi - lo)};
-    }
+    for (int g = 0; g < task->n_groups; g++)
+        out[g] = mg_trainer_eval_rows(&t->test, task->group_start[g], task->group_start[g + 1]);
     return MG_OK;
 }
 
@@ -439,10 +418,10 @@ mg_status mg_trainer_step_inspect(mg_trainer *t, mg_probes_layer *probe,
         mg_rng_seed(&rng, c->task.seed + (uint64_t)t->steps);
         for (int64_t i = 0; i < rows->n; i++) t->perm[i] = (int32_t)i;
         mg_rng_shuffle(&rng, t->perm, rows->n);
-        fill(t->task, &t->train, rows, t->perm);
+        mg_trainer_fill(t->task, &t->train, rows, t->perm);
         t->train_fresh = false;
     }
-    if (!t->train_fresh && (st = forward(&t->train))) return st;
+    if (!t->train_fresh && (st = mg_trainer_forward(&t->train))) return st;
     t->train_fresh = false;
     if ((st = mg_graph_backward(t->train.g)))
         return mg_fail(st, "step %lld: backward pass: %s", (long long)t->steps + 1, mg_errmsg());
@@ -476,7 +455,7 @@ mg_status mg_trainer_step_inspect(mg_trainer *t, mg_probes_layer *probe,
      * evaluation) would run anyway, run now and kept for it, so the probe
      * costs no pass and the next step computes the same bits. */
     if (gates) {
-        if ((st = forward(&t->train))) return st;
+        if ((st = mg_trainer_forward(&t->train))) return st;
         t->train_fresh = true;
         if ((st = read_gates(t, true))) return st;
     }
@@ -494,14 +473,14 @@ int mg_trainer_gate_flips(const mg_trainer *t, const char **layers, double *flip
 
 mg_status mg_trainer_features(mg_trainer *t, const float **h, int64_t *n, int *f, const int32_t **y,
                               const int32_t **pred) {
-    instance *in = train_set(t);
+    mg_instance *in = train_set(t);
     mg_eval e;
     mg_status st = mg_trainer_eval_train(t, &e); /* a forward pass at the current step */
     if (st) return st;
     const mg_tensor *feat = in->out.features;
     if (!feat || feat->ndim != 2)
         return mg_fail(MG_ERR_STATE, "model %s gives no (n, f) features", t->cfg.model->name);
-    count_right(in, t->pred);
+    mg_trainer_count_right(in, t->pred);
     *h = mg_f32(feat);
     *n = in->n;
     *f = (int)feat->shape[1];

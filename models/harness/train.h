@@ -120,6 +120,38 @@ int mg_trainer_gate_flips(const mg_trainer *t, const char **layers, double *flip
 mg_status mg_trainer_features(mg_trainer *t, const float **h, int64_t *n, int *f, const int32_t **y,
                               const int32_t **pred);
 
+/* The SGD commutator's gradients (train_measure.c). Between begin and end,
+ * commutator_grad(t, draw, which, theta, g) writes into g the gradient of
+ * the plain cross-entropy (no penalty, no weight decay) at parameters theta
+ * on batch `which` (0: A, 1: B) of draw `draw` at the current step: a
+ * generated task's batch of the current step from a seed of its own per
+ * (draw, which), the same distribution as training's and never one of its
+ * batches; a fixed split's two disjoint halves of a shuffle of the training
+ * set per draw. end puts the parameters back bit for bit. Nothing the
+ * training reads changes: a run that measures computes the same bits as one
+ * that does not. Batches hold mg_trainer_commutator_rows rows. */
+mg_status mg_trainer_commutator_begin(mg_trainer *t);
+mg_status mg_trainer_commutator_grad(mg_trainer *t, int64_t draw, int which, const float *theta,
+                                     float *g);
+void mg_trainer_commutator_end(mg_trainer *t);
+int64_t mg_trainer_commutator_rows(const mg_trainer *t);
+
+/* The model's attention layers (model.h's attn): their names, heads and
+ * keys (any of the arrays may be NULL); returns how many there are. */
+int mg_trainer_attention_layers(const mg_trainer *t, const char **layers, int *heads, int *keys);
+/* After mg_trainer_eval_test (or _groups): for attention layer `layer`, per
+ * head h, the entropy -sum_j A_j log A_j (nats) of the last query's weights
+ * and the mass of their ks[q] largest, each averaged over held-out rows
+ * [lo, hi): entropy[h], mass[h * n_ks + q] (n_ks <= 16). */
+mg_status mg_trainer_attention(mg_trainer *t, int layer, int64_t lo, int64_t hi, double *entropy,
+                               double *mass, const int *ks, int n_ks);
+/* The held-out rows evaluated by the model with one option changed (the
+ * top-k ablation: "attn-topk"), sharing the parameters: the whole, and per
+ * group of the task into groups[0..n_groups) (either may be NULL). Builds
+ * and frees a graph of its own. */
+mg_status mg_trainer_eval_with_option(mg_trainer *t, const char *option, double value, mg_eval *all,
+                                      mg_eval *groups);
+
 /* The parameters at step 0 (kept for displacements); a resumed run sets
  * them from its step-0 checkpoint. */
 const float *mg_trainer_init_params(const mg_trainer *t);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/alloc.h"
+#include "core/csvout.h"
 #include "core/fsutil.h"
 #include "models/harness/modelfile.h"
 #include "models/harness/run.h"
@@ -114,6 +115,27 @@ static const char *const rows[][2] = {
     {"NC2 (ETF distance)", "collapse.nc2_etf"},
     {"NC3", "collapse.nc3"},
     {"NC4", "collapse.nc4"},
+    {"trajectory r90 / r95, whole vector",
+     "manifold.trajectory.all.r90|manifold.trajectory.all.r95"},
+    {"  random-walk null r90 / r95",
+     "manifold.trajectory.all.null_r90|manifold.trajectory.all.null_r95"},
+    {"trajectory r90 / r95, attention blocks",
+     "manifold.trajectory.attention.r90|manifold.trajectory.attention.r95"},
+    {"  random-walk null r90 / r95",
+     "manifold.trajectory.attention.null_r90|manifold.trajectory.attention.null_r95"},
+    {"  collapse step (r90 at its final)", "manifold.trajectory.attention.collapse_step"},
+    {"commutator D: early / late",
+     "manifold.commutator.defect_early|manifold.commutator.defect_late"},
+    {"  D max / median", "manifold.commutator.defect_max_over_median"},
+    {"rho_exec: early / late",
+     "manifold.commutator.rho_exec_early|manifold.commutator.rho_exec_late"},
+    {"rho_exec/rho_rand full: early / late",
+     "manifold.commutator.ratio_full_early|manifold.commutator.ratio_full_late"},
+    {"rho_exec/rho_rand block: early / late",
+     "manifold.commutator.ratio_block_early|manifold.commutator.ratio_block_late"},
+    {"test acc, attention top-16/8/4/2/1",
+     "manifold.attention_topk_acc.16|manifold.attention_topk_acc.8|manifold.attention_topk_acc."
+     "4|manifold.attention_topk_acc.2|manifold.attention_topk_acc.1"},
     {"geometry label", "geometry_label"},
     {"geometry label, shape only", "geometry_label_shape"},
 };
@@ -136,6 +158,31 @@ static const char *cell(const cJSON *sum, const cJSON *cfg, const char *path, ch
     }
     if (!strncmp(path, "config:", 7)) return get(cfg, path + 7, buf, n);
     return get(sum, path, buf, n);
+}
+
+/* The trajectory's PCA per block (trajectory.csv), when the run has one. */
+static void print_blocks(const char *dir) {
+    char path[4096 + 64];
+    snprintf(path, sizeof path, "%s/" MG_RUN_TRAJ_CSV, dir);
+    mg_csv *c = NULL;
+    if (!mg_path_exists(path) || mg_csv_read(path, &c)) return;
+    int col[MG_TRAJECTORY_NCOLS];
+    if (!mg_csv_cols(c, MG_TRAJECTORY_NCOLS, mg_trajectory_cols, col)) {
+        printf("  trajectory PCA (%s), %g snapshots:\n", MG_RUN_TRAJ_CSV,
+               mg_csv_num(c, 0, col[MG_COLIDX_trajectory_snapshots]));
+        printf("    %-14s %5s %5s %8s %9s %9s %10s\n", "block", "r90", "r95", "erank", "null r90",
+               "null r95", "collapse");
+        for (size_t i = 0; i < c->nrows; i++)
+            printf("    %-14.14s %5.0f %5.0f %8.2f %9.2f %9.2f %10s\n",
+                   mg_csv_str(c, i, col[MG_COLIDX_trajectory_block]),
+                   mg_csv_num(c, i, col[MG_COLIDX_trajectory_r90]),
+                   mg_csv_num(c, i, col[MG_COLIDX_trajectory_r95]),
+                   mg_csv_num(c, i, col[MG_COLIDX_trajectory_erank]),
+                   mg_csv_num(c, i, col[MG_COLIDX_trajectory_null_r90]),
+                   mg_csv_num(c, i, col[MG_COLIDX_trajectory_null_r95]),
+                   mg_csv_str(c, i, col[MG_COLIDX_trajectory_collapse_step]));
+    }
+    mg_csv_free(c);
 }
 
 int cmd_analyze(int argc, char **argv) {
@@ -172,6 +219,7 @@ int cmd_analyze(int argc, char **argv) {
     char buf[256];
     for (int r = 0; r < N_ROWS; r++)
         printf("  %-38s %s\n", rows[r][0], cell(sum, cfg, rows[r][1], buf, sizeof buf));
+    print_blocks(dir);
     printf("(summary.json, spectrum.csv and circle.csv in %s)\n", dir);
     cJSON_Delete(sum);
     cJSON_Delete(cfg);

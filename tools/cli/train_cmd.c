@@ -128,10 +128,15 @@ static int list_graph(const mg_train_cfg *cfg, const char *title) {
 typedef struct {
     bool tty;
     double last_print;
+    bool told; /* the trajectory's size was printed */
 } progress_state;
 
 static void progress(const mg_progress *p, void *ctx) {
     progress_state *s = ctx;
+    if (!s->told && p->trajectory_bytes > 0)
+        fprintf(stderr, "trajectory: %.1f MB of snapshots by step %lld (trajectory/)\n",
+                (double)p->trajectory_bytes / 1e6, (long long)p->steps);
+    s->told = true;
     if (s->tty) {
         if (!p->evaluated && p->wall_s - s->last_print < 0.2) return;
         s->last_print = p->wall_s;
