@@ -475,8 +475,8 @@ Test(models, find_unknown_lists_models) {
     for (int i = 0; i < mg_model_count(); i++)
         cr_expect(strstr(msg, mg_model_at(i)->name) != NULL, "'%s' not listed: %s",
                   mg_model_at(i)->name, msg);
-    cr_assert_eq(mg_model_count(), 4);
-    const char *names[] = {"mlp", "transformer", "deep_linear", "mlp_tied"};
+    cr_assert_eq(mg_model_count(), 5);
+    const char *names[] = {"mlp", "transformer", "deep_linear", "mlp_tied", "attn_stack"};
     for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
         const mg_model_def *m = mg_model_find(names[k]);
         cr_assert_not_null(m, "%s not registered", names[k]);
