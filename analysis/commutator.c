@@ -348,19 +348,16 @@ mg_status mg_commutator_basis_build(const mg_commutator_dir *dirs, int k, int64_
     return st;
 }
 
-mg_status mg_commutator_basis_random(const mg_commutator_basis *like, mg_rng *rng,
-                                     mg_commutator_basis *out) {
-    static const char fn[] = "mg_commutator_basis_random";
-    if (!out) return mg_fail(MG_ERR_ARG, "%s: out is NULL", fn);
-    memset(out, 0, sizeof *out);
-    if (!like || !rng || like->rank < 1)
-        return mg_fail(MG_ERR_ARG, "%s: needs a basis of rank >= 1 and an rng", fn);
+/* A random basis matched to the kept vectors which[0..count) of like:
+ * N(0, 1) values on each one's source region, orthonormalised. */
+static mg_status random_matched(const mg_commutator_basis *like, const int *which, int count,
+                                mg_rng *rng, mg_commutator_basis *out, const char *fn) {
     int64_t total = 0;
-    for (int i = 0; i < like->rank; i++) {
-        int j = like->source[i];
+    for (int i = 0; i < count; i++) {
+        int j = like->source[which[i]];
         for (int s = like->seg_start[j]; s < like->seg_start[j + 1]; s++) total += like->seg[s].len;
     }
-    mg_commutator_dir *d = mg_malloc((size_t)like->rank * sizeof *d);
+    mg_commutator_dir *d = mg_malloc((size_t)count * sizeof *d);
     double *v = mg_malloc((size_t)total * sizeof *v);
     if (!d || !v) {
         mg_free(d), mg_free(v);
@@ -368,15 +365,30 @@ mg_status mg_commutator_basis_random(const mg_commutator_basis *like, mg_rng *rn
                        (long long)total);
     }
     int64_t p = 0;
-    for (int i = 0; i < like->rank; i++) {
-        int j = like->source[i];
+    for (int i = 0; i < count; i++) {
+        int j = like->source[which[i]];
         d[i] = (mg_commutator_dir){like->seg + like->seg_start[j],
                                    like->seg_start[j + 1] - like->seg_start[j], v + p};
         for (int s = like->seg_start[j]; s < like->seg_start[j + 1]; s++)
             for (int64_t c = 0; c < like->seg[s].len; c++) v[p++] = mg_rng_normal(rng);
     }
-    mg_status st = mg_commutator_basis_build(d, like->rank, like->n, out);
+    mg_status st = mg_commutator_basis_build(d, count, like->n, out);
     mg_free(d), mg_free(v);
+    return st;
+}
+
+mg_status mg_commutator_basis_random(const mg_commutator_basis *like, mg_rng *rng,
+                                     mg_commutator_basis *out) {
+    static const char fn[] = "mg_commutator_basis_random";
+    if (!out) return mg_fail(MG_ERR_ARG, "%s: out is NULL", fn);
+    memset(out, 0, sizeof *out);
+    if (!like || !like->source || !rng || like->rank < 1)
+        return mg_fail(MG_ERR_ARG, "%s: needs a basis of rank >= 1 and an rng", fn);
+    int *all = mg_malloc((size_t)like->rank * sizeof *all);
+    if (!all) return mg_fail(MG_ERR_NOMEM, "%s: cannot allocate %d indices", fn, like->rank);
+    for (int i = 0; i < like->rank; i++) all[i] = i;
+    mg_status st = random_matched(like, all, like->rank, rng, out, fn);
+    mg_free(all);
     return st;
 }
 
@@ -403,25 +415,6 @@ mg_status mg_commutator_rho(const mg_commutator_basis *b, const float *delta, do
     return MG_OK;
 }
 
-mg_status mg_commutator_rho_rand_block(const mg_commutator_basis *like, const float *delta,
-                                       mg_rng *rng, int draws, double *mean, double *each) {
-    if (!mean || draws < 1)
-        return mg_fail(MG_ERR_ARG, "mg_commutator_rho_rand_block: needs draws >= 1 and mean");
-    double sum = 0.0;
-    for (int d = 0; d < draws; d++) {
-        mg_commutator_basis r;
-        mg_status st = mg_commutator_basis_random(like, rng, &r);
-        double rho = NAN;
-        if (!st) st = mg_commutator_rho(&r, delta, &rho);
-        mg_commutator_basis_free(&r);
-        if (st) return st;
-        if (each) each[d] = rho;
-        sum += rho;
-    }
-    *mean = sum / draws;
-    return MG_OK;
-}
-
 /* A uniform in (0, 1) with 53 bits. */
 static double uniform53(mg_rng *r) { return ((double)(mg_rng_u64(r) >> 11) + 0.5) * 0x1p-53; }
 
@@ -443,6 +436,78 @@ static double gamma_draw(mg_rng *r, double a) {
     }
 }
 
+/* ‖P δ‖² / ‖δ‖² for a Haar-random k-dimensional subspace of R^m: a
+ * Beta(k/2, (m−k)/2), as X / (X + Y) with X ~ Γ(k/2), Y ~ Γ((m−k)/2). */
+static double beta_share(mg_rng *r, int k, int64_t m) {
+    double x = gamma_draw(r, 0.5 * k), y = m > k ? gamma_draw(r, 0.5 * (double)(m - k)) : 0.0;
+    return x / (x + y);
+}
+
+mg_status mg_commutator_rho_rand_block(const mg_commutator_basis *like, const float *delta,
+                                       mg_rng *rng, int draws, double *mean, double *each) {
+    static const char fn[] = "mg_commutator_rho_rand_block";
+    if (!like || !like->source || like->rank < 1 || !delta || !rng || !mean || draws < 1)
+        return mg_fail(MG_ERR_ARG,
+                       "%s: needs a basis of rank >= 1, delta, an rng, draws >= 1 "
+                       "and mean",
+                       fn);
+    /* A group whose every kept vector's region is the whole group (the
+     * study's: a block's three PCs) gets its Haar share by law; the others
+     * ("mixed": regions that only overlap) are built. dg[g] = ‖δ_g‖², or −1
+     * for a mixed group. */
+    double *dg = mg_malloc((size_t)like->n_group * sizeof *dg);
+    int *mixed = mg_malloc((size_t)like->rank * sizeof *mixed);
+    if (!dg || !mixed) {
+        mg_free(dg), mg_free(mixed);
+        return mg_fail(MG_ERR_NOMEM, "%s: cannot allocate %d groups", fn, like->n_group);
+    }
+    double dd = 0.0;
+    for (int64_t i = 0; i < like->n; i++) dd += (double)delta[i] * delta[i];
+    int n_mixed = 0;
+    for (int g = 0, first = 0; g < like->n_group; first += like->k[g], g++) {
+        int whole = 1;
+        for (int i = first; i < first + like->k[g]; i++) {
+            int j = like->source[i];
+            int64_t dim = 0;
+            for (int s = like->seg_start[j]; s < like->seg_start[j + 1]; s++)
+                dim += like->seg[s].len;
+            whole &= dim == like->m[g];
+        }
+        dg[g] = 0.0;
+        for (int i = like->iv_start[g]; i < like->iv_start[g + 1]; i++)
+            for (int64_t c = 0; c < like->iv[i].len; c++) {
+                double x = delta[like->iv[i].offset + c];
+                dg[g] += x * x;
+            }
+        if (!whole) {
+            dg[g] = -1.0;
+            for (int i = first; i < first + like->k[g]; i++) mixed[n_mixed++] = i;
+        }
+    }
+    double sum = 0.0;
+    mg_status st = MG_OK;
+    for (int d = 0; d < draws && st == MG_OK; d++) {
+        double in = 0.0, rho = NAN;
+        for (int g = 0; g < like->n_group; g++)
+            if (like->k[g] > 0 && dg[g] >= 0.0)
+                in += dg[g] * beta_share(rng, like->k[g], like->m[g]);
+        if (n_mixed > 0) {
+            mg_commutator_basis r;
+            double part = 0.0;
+            st = random_matched(like, mixed, n_mixed, rng, &r, fn);
+            if (!st) st = mg_commutator_rho(&r, delta, &part);
+            mg_commutator_basis_free(&r);
+            if (dd > 0.0) in += part * part * dd;
+        }
+        if (dd > 0.0) rho = sqrt(fmin(1.0, in / dd));
+        if (each) each[d] = rho;
+        sum += rho;
+    }
+    mg_free(dg), mg_free(mixed);
+    if (st == MG_OK) *mean = sum / draws;
+    return st;
+}
+
 mg_status mg_commutator_rho_rand_full(int64_t n, int k, mg_rng *rng, int draws, double *mean,
                                       double *each) {
     static const char fn[] = "mg_commutator_rho_rand_full";
@@ -451,12 +516,9 @@ mg_status mg_commutator_rho_rand_full(int64_t n, int k, mg_rng *rng, int draws, 
                        "%s: needs 1 <= k <= n and draws >= 1, got k = %d, n = %lld, "
                        "draws = %d",
                        fn, k, (long long)n, draws);
-    /* ρ² = X / (X + Y), X ~ χ²_k, Y ~ χ²_{n−k}: a Beta(k/2, (n−k)/2) (the
-     * factor 2 of χ² = 2 Γ cancels) */
     double sum = 0.0;
     for (int d = 0; d < draws; d++) {
-        double x = gamma_draw(rng, 0.5 * k), y = n > k ? gamma_draw(rng, 0.5 * (double)(n - k)) : 0;
-        double rho = sqrt(x / (x + y));
+        double rho = sqrt(beta_share(rng, k, n));
         if (each) each[d] = rho;
         sum += rho;
     }

@@ -35,12 +35,20 @@
  *     vector on that direction's own region, orthonormalised the same way
  *     (same groups, same count per block, zero off the blocks);
  *   full space: a Haar-random orthonormal basis of R^n of the same size k.
- *     Its ρ is drawn from its exact law rather than by building a k x n
- *     basis (which costs 2 k² n per draw and 8 k n bytes): for any fixed δ,
- *     ‖P δ‖² / ‖δ‖² over a uniformly random k-dimensional subspace has the
- *     law of Σ_{i<k} g_i² / Σ_{i<n} g_i², g ~ N(0, I_n) (rotation
- *     invariance: rotate δ instead of the subspace), so one draw costs n
- *     normals and no memory. E ρ² = k / n; ρ ≈ sqrt(k / n).
+ * Neither is built where its law is known: for any fixed δ, ‖P δ‖² / ‖δ‖²
+ * over a uniformly random k-dimensional subspace of R^m has the law of
+ * Σ_{i<k} g_i² / Σ_{i<m} g_i², g ~ N(0, I_m) (rotation invariance: rotate δ
+ * instead of the subspace), a Beta(k/2, (m − k)/2), drawn as X / (X + Y) from
+ * two gamma draws (Marsaglia–Tsang). So the full space's ρ² is one such draw
+ * (m = n; E ρ² = k/n, ρ ≈ sqrt(k/n)), and a block-matched group whose every
+ * direction lives on the whole group (the study's: a block's three PCs; the
+ * Gaussian vectors then span a Haar-random k_g-subspace of the block)
+ * contributes ‖δ_g‖² times an independent draw with m = the block's size.
+ * Only groups of directions whose regions merely overlap are built and
+ * projected. Building costs 2 k² m per draw plus m normals per direction;
+ * a draw by law costs O(1): the study's 60 directions over 20 blocks of
+ * 16,384 took 0.42 s per measurement of 10 draws built, and take
+ * microseconds by law.
  *
  * Pure functions: no graph, no printing. */
 #ifndef MG_COMMUTATOR_H
@@ -135,8 +143,10 @@ mg_status mg_commutator_basis_random(const mg_commutator_basis *like, mg_rng *rn
 /* ρ = ‖B Bᵀ δ‖ / ‖δ‖ for delta of b->n floats; NaN when δ = 0. */
 mg_status mg_commutator_rho(const mg_commutator_basis *b, const float *delta, double *rho);
 
-/* The block-matched baseline: the mean ρ over draws >= 1 bases from
- * mg_commutator_basis_random(like, rng); each (draws values) may be NULL. */
+/* The block-matched baseline: the mean ρ over draws >= 1 random bases
+ * matched to like (each group by its law where it has one, else built as
+ * mg_commutator_basis_random would); each (draws values) may be NULL. NaN
+ * when δ = 0. */
 mg_status mg_commutator_rho_rand_block(const mg_commutator_basis *like, const float *delta,
                                        mg_rng *rng, int draws, double *mean, double *each);
 

@@ -386,7 +386,7 @@ Test(commutator, full_space_baseline_is_near_sqrt_k_over_n) {
     cr_assert_float_eq(mean, 1.0, 1e-15, "k = n: the whole space");
     cr_assert_eq(mg_commutator_rho_rand_full(5, 6, &r, 3, &mean, NULL), MG_ERR_ARG);
     /* the same law as building the bases: k Gaussian n-vectors on one
-     * whole-vector region, orthonormalised (the block-matched builder) */
+     * whole-vector region, orthonormalised (mg_commutator_basis_random) */
     enum { N = 400, K = 8, R = 60 };
     static double v[K][N];
     const mg_traj_segment whole[1] = {{0, N}};
@@ -399,11 +399,21 @@ Test(commutator, full_space_baseline_is_near_sqrt_k_over_n) {
     for (int i = 0; i < N; i++) delta[i] = (float)mg_rng_normal(&r);
     mg_commutator_basis like;
     cr_assert_eq(mg_commutator_basis_build(dirs, K, N, &like), MG_OK);
-    double lit, law;
-    cr_assert_eq(mg_commutator_rho_rand_block(&like, delta, &r, R, &lit, NULL), MG_OK);
+    double lit = 0, law, blk;
+    for (int d = 0; d < R; d++) {
+        mg_commutator_basis rb;
+        double rho;
+        cr_assert_eq(mg_commutator_basis_random(&like, &r, &rb), MG_OK);
+        cr_assert_eq(mg_commutator_rho(&rb, delta, &rho), MG_OK);
+        lit += rho / R;
+        mg_commutator_basis_free(&rb);
+    }
     cr_assert_eq(mg_commutator_rho_rand_full(N, K, &r, R, &law, NULL), MG_OK);
-    cr_assert_float_eq(lit, sqrt((double)K / N), 0.1 * sqrt((double)K / N), "built: %g", lit);
-    cr_assert_float_eq(law, sqrt((double)K / N), 0.1 * sqrt((double)K / N), "drawn: %g", law);
+    cr_assert_eq(mg_commutator_rho_rand_block(&like, delta, &r, R, &blk, NULL), MG_OK);
+    double want = sqrt((double)K / N);
+    cr_assert_float_eq(lit, want, 0.1 * want, "built: %g", lit);
+    cr_assert_float_eq(law, want, 0.1 * want, "drawn: %g", law);
+    cr_assert_float_eq(blk, want, 0.1 * want, "one whole-vector block by law: %g", blk);
     mg_commutator_basis_free(&like);
 }
 
@@ -448,5 +458,61 @@ Test(commutator, block_matched_bases_live_on_the_blocks_only) {
     cr_assert_float_eq(rh.ratio_block, rh.rho_exec / rh.rho_block, 1e-15);
     cr_assert_float_eq(rh.perp, sqrt(1 - rh.rho_exec * rh.rho_exec), 1e-15);
     mg_commutator_basis_free(&rnd);
+    mg_commutator_basis_free(&exec);
+}
+
+/* The block-matched baseline by law against building its bases, on blocks
+ * of the study's shape (3 directions each) and on a group of overlapping
+ * regions (built either way), and with δ concentrated in one block. */
+Test(commutator, block_matched_law_agrees_with_built_bases) {
+    enum { N = 900, R = 1000 };
+    const mg_traj_segment b0[1] = {{0, 200}}, b1[2] = {{300, 60}, {500, 40}}, o1[1] = {{700, 80}},
+                          o2[1] = {{740, 100}};
+    static double v[8][200];
+    mg_rng r;
+    mg_rng_seed(&r, 12);
+    for (int i = 0; i < 8; i++) gauss(&r, v[i], 200, 1);
+    const mg_commutator_dir dirs[8] = {{b0, 1, v[0]}, {b0, 1, v[1]}, {b0, 1, v[2]}, {b1, 2, v[3]},
+                                       {b1, 2, v[4]}, {b1, 2, v[5]}, {o1, 1, v[6]}, {o2, 1, v[7]}};
+    mg_commutator_basis exec;
+    cr_assert_eq(mg_commutator_basis_build(dirs, 8, N, &exec), MG_OK);
+    cr_assert_eq(exec.n_group, 3);
+    /* δ1 vanishes on the overlapping group: E ρ² = Σ_g ‖δ_g‖² k_g / m_g / ‖δ‖²
+     * over the two blocks; δ2 does not: law and building must agree */
+    static float d1[N], d2[N];
+    for (int i = 0; i < N; i++) {
+        d2[i] = (float)((i < 200 ? 3.0 : 1.0) * mg_rng_normal(&r));
+        d1[i] = i >= 700 && i < 840 ? 0.0f : d2[i];
+    }
+    double dd = 0, g0 = 0, g1 = 0;
+    for (int i = 0; i < N; i++) {
+        double x = (double)d1[i] * d1[i];
+        dd += x;
+        if (i < 200) g0 += x;
+        else if ((i >= 300 && i < 360) || (i >= 500 && i < 540)) g1 += x;
+    }
+    const double want = (g0 * 3 / 200 + g1 * 3 / 100) / dd;
+    double e2[2][2]; /* [δ][built, law] */
+    for (int k = 0; k < 2; k++) {
+        const float *delta = k ? d2 : d1;
+        double built2 = 0, each[R], mean;
+        for (int d = 0; d < R; d++) {
+            mg_commutator_basis rb;
+            double rho;
+            cr_assert_eq(mg_commutator_basis_random(&exec, &r, &rb), MG_OK);
+            cr_assert_eq(mg_commutator_rho(&rb, delta, &rho), MG_OK);
+            built2 += rho * rho / R;
+            mg_commutator_basis_free(&rb);
+        }
+        cr_assert_eq(mg_commutator_rho_rand_block(&exec, delta, &r, R, &mean, each), MG_OK);
+        double law2 = 0, m = 0;
+        for (int d = 0; d < R; d++) law2 += each[d] * each[d] / R, m += each[d] / R;
+        cr_assert_float_eq(m, mean, 1e-15);
+        e2[k][0] = built2, e2[k][1] = law2;
+    }
+    cr_assert_float_eq(e2[0][1], want, 0.08 * want, "by law E ρ² = %g, want %g", e2[0][1], want);
+    cr_assert_float_eq(e2[0][0], want, 0.08 * want, "built E ρ² = %g, want %g", e2[0][0], want);
+    cr_assert_float_eq(e2[1][1], e2[1][0], 0.1 * e2[1][0], "E ρ² %g by law, %g built", e2[1][1],
+                       e2[1][0]);
     mg_commutator_basis_free(&exec);
 }
