@@ -66,19 +66,23 @@ mg_status mg_commutator_measure(mg_commutator_ws *ws, mg_commutator_grad_fn grad
     mg_status st = call_grad(grad, ctx, 0, theta, ws->ga, n, "theta");
     if (!st) st = call_grad(grad, ctx, 1, theta, ws->gb, n, "theta");
     if (st) return st;
-    /* θ_AB into delta */
-    sgd_step(theta, ws->ga, eta, ws->th, n);
+    /* δ = θ_AB − θ_BA = η [(g_A(θ_B) − g_A(θ)) − (g_B(θ_A) − g_B(θ))]: the
+     * end points' θ cancels, so it is summed from the gradient differences
+     * in double rather than as the difference of two float end points,
+     * whose roundings (a few ulps of θ) would swamp a δ of order η²
+     * (see the top of commutator.h). */
+    sgd_step(theta, ws->ga, eta, ws->th, n); /* θ_A */
     st = call_grad(grad, ctx, 1, ws->th, ws->g2, n, "theta - eta g_A");
     if (st) return st;
-    sgd_step(ws->th, ws->g2, eta, delta, n);
-    /* θ_BA into th, then δ = θ_AB − θ_BA */
-    sgd_step(theta, ws->gb, eta, ws->th, n);
+    for (int64_t i = 0; i < n; i++)
+        delta[i] = (float)(-(double)eta * ((double)ws->g2[i] - ws->gb[i]));
+    sgd_step(theta, ws->gb, eta, ws->th, n); /* θ_B */
     st = call_grad(grad, ctx, 0, ws->th, ws->g2, n, "theta - eta g_B");
     if (st) return st;
-    sgd_step(ws->th, ws->g2, eta, ws->th, n);
+    for (int64_t i = 0; i < n; i++)
+        delta[i] = (float)((double)delta[i] + (double)eta * ((double)ws->g2[i] - ws->ga[i]));
     double dd = 0.0, aa = 0.0, bb = 0.0, ab = 0.0;
     for (int64_t i = 0; i < n; i++) {
-        delta[i] -= ws->th[i];
         dd += (double)delta[i] * delta[i];
         aa += (double)ws->ga[i] * ws->ga[i];
         bb += (double)ws->gb[i] * ws->gb[i];
