@@ -172,3 +172,26 @@ Test(manifold, analyze_rebuilds_the_analyses) {
     free(b);
     proc_free(&out);
 }
+
+/* The markers task's probe groups (m = 1..4, equal sizes): one row per
+ * group and evaluation, whose accuracies average to metrics.csv's. */
+Test(manifold, groups_average_to_the_test_accuracy) {
+    mg_ok("train --model attn_stack --task markers --layers 1 --d-model 16 --heads 2 --batch 32 "
+          "--probe-batch 64 --steps 20 --eval-every 10 --threads 1 --out %s",
+          P("m"));
+    mg_csv *g = csv(P("m/groups.csv")), *mt = csv(P("m/metrics.csv"));
+    cr_assert_eq(g->nrows, 3 * 4);
+    for (size_t e = 0; e < 3; e++) {
+        double sum = 0;
+        for (int k = 0; k < 4; k++) {
+            char name[8];
+            snprintf(name, sizeof name, "m=%d", k + 1);
+            cr_assert_str_eq(mg_csv_str(g, e * 4 + k, mg_csv_col(g, "group")), name);
+            cr_assert_eq(mg_csv_num(g, e * 4 + k, 0), mg_csv_num(mt, e, 0));
+            sum += mg_csv_num(g, e * 4 + k, mg_csv_col(g, "test_acc"));
+        }
+        cr_assert_float_eq(sum / 4, mg_csv_num(mt, e, mg_csv_col(mt, "test_acc")), 1e-12);
+    }
+    mg_csv_free(g);
+    mg_csv_free(mt);
+}

@@ -22,7 +22,7 @@ struct mg_manifold {
     mg_trainer *t;
     char dir[4096];
     int64_t snapshot_every, commutator_every, basis_every;
-    mg_csv_writer *attention, *commutator;
+    mg_csv_writer *attention, *commutator, *groups;
     int n_attn;
     /* the commutator: its execution basis (built from the snapshots up to
      * basis_step; -1: none yet), the workspace, the parameters measured at,
@@ -70,7 +70,8 @@ mg_status mg_manifold_open(mg_trainer *t, const char *dir, const mg_run_opts *o,
                            mg_manifold **out) {
     *out = NULL;
     int n_attn = mg_trainer_attention_layers(t, NULL, NULL, NULL);
-    if (!o->snapshot_every && !o->commutator_every && !n_attn) return MG_OK;
+    const bool groups = mg_trainer_task(t)->n_groups > 0;
+    if (!o->snapshot_every && !o->commutator_every && !n_attn && !groups) return MG_OK;
     mg_manifold *m = mg_calloc(1, sizeof *m);
     if (!m) return mg_fail(MG_ERR_NOMEM, "out of memory for the manifold records");
     m->t = t;
@@ -86,6 +87,10 @@ mg_status mg_manifold_open(mg_trainer *t, const char *dir, const mg_run_opts *o,
     if (n_attn) {
         snprintf(path, sizeof path, "%s/" MG_RUN_ATTENTION, dir);
         st = mg_csv_open(path, MG_ATTENTION_NCOLS, mg_attention_cols, &m->attention);
+    }
+    if (!st && groups) {
+        snprintf(path, sizeof path, "%s/" MG_RUN_GROUPS, dir);
+        st = mg_csv_open(path, MG_GROUPS_NCOLS, mg_groups_cols, &m->groups);
     }
     if (!st && m->commutator_every) {
         snprintf(path, sizeof path, "%s/" MG_RUN_COMMUTATOR, dir);
@@ -107,6 +112,7 @@ mg_status mg_manifold_flush(mg_manifold *m) {
     if (!m) return MG_OK;
     mg_status st = m->attention ? mg_csv_flush(m->attention) : MG_OK;
     if (!st && m->commutator) st = mg_csv_flush(m->commutator);
+    if (!st && m->groups) st = mg_csv_flush(m->groups);
     return st;
 }
 
@@ -114,6 +120,8 @@ mg_status mg_manifold_close(mg_manifold *m) {
     if (!m) return MG_OK;
     mg_status st = m->attention ? mg_csv_close(m->attention) : MG_OK;
     mg_status s2 = m->commutator ? mg_csv_close(m->commutator) : MG_OK;
+    mg_status s3 = m->groups ? mg_csv_close(m->groups) : MG_OK;
+    if (!s2) s2 = s3;
     if (m->has_basis) mg_commutator_basis_free(&m->basis);
     mg_commutator_ws_free(&m->ws);
     mg_free(m->theta);
@@ -122,8 +130,28 @@ mg_status mg_manifold_close(mg_manifold *m) {
     return st ? st : s2;
 }
 
+/* groups.csv: the held-out groups' loss and accuracy at step s. */
+static mg_status group_rows(mg_manifold *m, int64_t s) {
+    const mg_task *task = mg_trainer_task(m->t);
+    mg_eval e[MG_TASK_MAX_GROUPS];
+    mg_status st = mg_trainer_groups_of_last_eval(m->t, e);
+    for (int g = 0; !st && g < task->n_groups; g++) {
+        st = mg_csv_put_int(m->groups, s);
+        if (!st) st = mg_csv_put_str(m->groups, task->group_names[g]);
+        if (!st) st = mg_csv_put_double(m->groups, e[g].loss);
+        if (!st) st = mg_csv_put_double(m->groups, e[g].acc);
+        if (!st) st = mg_csv_end_row(m->groups);
+    }
+    return st;
+}
+
 mg_status mg_manifold_after_eval(mg_manifold *m, int64_t s) {
-    if (!m || !m->attention) return MG_OK;
+    if (!m) return MG_OK;
+    if (m->groups) {
+        mg_status st = group_rows(m, s);
+        if (st) return st;
+    }
+    if (!m->attention) return MG_OK;
     mg_trainer *t = m->t;
     const mg_task *task = mg_trainer_task(t);
     const char *layers[MG_MODEL_MAX_ATTN];

@@ -7,6 +7,8 @@
  *   - every --snapshot-every steps: the parameters into
  *     trajectory/step_NNNNNN.safetensors (checksummed like checkpoints, the
  *     parameters under their own names, readable from numpy);
+ *   - at every evaluation of a task with held-out groups (the markers' m):
+ *     each group's loss and accuracy into groups.csv;
  *   - at every evaluation of a model with attention layers (model.h's attn):
  *     the entropy and top-k mass of the last query's weights per held-out
  *     group, layer and head into attention.csv (from the evaluation's own

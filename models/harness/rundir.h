@@ -20,6 +20,8 @@
  *   grads/         step_NNNNNN.safetensors (--save-grads) and locking.csv
  *   trajectory/    step_NNNNNN.safetensors: the parameters every
  *                  --snapshot-every steps (the execution-manifold study)
+ *   groups.csv     MG_GROUPS_COLUMNS           (per evaluation, each held-out group
+ *                                              of a generated task: e.g. per m markers)
  *   attention.csv  MG_ATTENTION_COLUMNS        (long: per evaluation, held-out
  *                                              group, attention layer and head)
  *   commutator.csv MG_COMMUTATOR_COLUMNS       (one row per --commutator-every)
@@ -62,6 +64,7 @@
 #define MG_RUN_TRAJECTORY "trajectory"
 #define MG_RUN_TRAJECTORY_FILE MG_RUN_TRAJECTORY "/step_%06lld.safetensors"
 #define MG_RUN_ATTENTION "attention.csv"
+#define MG_RUN_GROUPS "groups.csv"
 #define MG_RUN_COMMUTATOR "commutator.csv"
 #define MG_RUN_TRAJ_CSV "trajectory.csv"
 #define MG_RUN_EXPLAINED "explained.csv"
@@ -74,18 +77,20 @@
     X(MG_RUN_SUMMARY)                                                                              \
     X(MG_RUN_PROBES)                                                                               \
     X(MG_RUN_GEOMETRY)                                                                             \
-    X(MG_RUN_SPECTRUM) X(MG_RUN_CIRCLE) X(MG_RUN_LOSS) X(MG_RUN_FOURIER) X(MG_RUN_ATTENTION)       \
-        X(MG_RUN_COMMUTATOR) X(MG_RUN_TRAJ_CSV) X(MG_RUN_EXPLAINED) X(MG_RUN_ABLATION)
+    X(MG_RUN_SPECTRUM)                                                                             \
+    X(MG_RUN_CIRCLE) X(MG_RUN_LOSS) X(MG_RUN_FOURIER) X(MG_RUN_ATTENTION) X(MG_RUN_COMMUTATOR)     \
+        X(MG_RUN_TRAJ_CSV) X(MG_RUN_EXPLAINED) X(MG_RUN_ABLATION)
 /* The files `analyze` rewrites (and puts back when it fails). */
 #define MG_RUN_ANALYZED_FILES(X)                                                                   \
     X(MG_RUN_SUMMARY)                                                                              \
-    X(MG_RUN_GEOMETRY) X(MG_RUN_SPECTRUM) X(MG_RUN_CIRCLE) X(MG_RUN_FOURIER) X(MG_RUN_TRAJ_CSV)    \
-        X(MG_RUN_EXPLAINED) X(MG_RUN_ABLATION)
+    X(MG_RUN_GEOMETRY)                                                                             \
+    X(MG_RUN_SPECTRUM) X(MG_RUN_CIRCLE) X(MG_RUN_FOURIER) X(MG_RUN_TRAJ_CSV) X(MG_RUN_EXPLAINED)   \
+        X(MG_RUN_ABLATION)
 /* The series files a resume truncates after its checkpoint. */
 #define MG_RUN_SERIES_FILES(X)                                                                     \
     X(MG_RUN_METRICS)                                                                              \
-    X(MG_RUN_PROBES) X(MG_RUN_GEOMETRY) X(MG_RUN_LOSS) X(MG_RUN_FOURIER) X(MG_RUN_ATTENTION)       \
-        X(MG_RUN_COMMUTATOR)
+    X(MG_RUN_PROBES)                                                                               \
+    X(MG_RUN_GEOMETRY) X(MG_RUN_LOSS) X(MG_RUN_FOURIER) X(MG_RUN_ATTENTION) X(MG_RUN_COMMUTATOR)
 
 #define MG_METRICS_COLUMNS(X) X(step) X(wall_s) X(train_loss) X(train_acc) X(test_loss) X(test_acc)
 #define MG_PROBES_COLUMNS(X) X(step) X(layer) MG_PROBES_VALUES(X)
@@ -94,21 +99,24 @@
 #define MG_FOURIER_COLUMNS(X) X(step) X(layer) X(k) X(energy)
 #define MG_SPECTRUM_COLUMNS(X) X(layer) X(k) X(energy)
 #define MG_CIRCLE_COLUMNS(X) X(layer) X(residue) X(x) X(y)
+#define MG_GROUPS_COLUMNS(X) X(step) X(group) X(test_loss) X(test_acc)
 /* attention at the last query: entropy (nats) and the mass of the k largest weights */
 #define MG_ATTENTION_COLUMNS(X)                                                                    \
     X(step)                                                                                        \
-    X(group) X(layer) X(head) X(entropy) X(mass_top1) X(mass_top2) X(mass_top4) X(mass_top8)       \
-        X(mass_top16)
+    X(group)                                                                                       \
+    X(layer) X(head) X(entropy) X(mass_top1) X(mass_top2) X(mass_top4) X(mass_top8) X(mass_top16)
 /* the median-D sample of the draws: its D, |delta|, cos(g_A, g_B), the shares of
  * delta in the execution basis and in random bases (full space, block-matched),
  * the perpendicular fraction both ways, and the basis (built at basis_step, dim) */
 #define MG_COMMUTATOR_COLUMNS(X)                                                                   \
     X(step)                                                                                        \
-    X(defect) X(delta_norm) X(cos_ab) X(rho_exec) X(rho_rand_full) X(rho_rand_block) X(perp_sqrt)  \
+    X(defect)                                                                                      \
+    X(delta_norm) X(cos_ab) X(rho_exec) X(rho_rand_full) X(rho_rand_block) X(perp_sqrt)            \
         X(perp_linear) X(basis_step) X(basis_dim)
 #define MG_TRAJECTORY_COLUMNS(X)                                                                   \
     X(block)                                                                                       \
-    X(snapshots) X(dim) X(r90) X(r95) X(erank) X(align_mid) X(null_r90) X(null_r95) X(null_erank)  \
+    X(snapshots)                                                                                   \
+    X(dim) X(r90) X(r95) X(erank) X(align_mid) X(null_r90) X(null_r95) X(null_erank)               \
         X(collapse_step)
 #define MG_EXPLAINED_COLUMNS(X) X(block) X(k) X(share) X(null_share)
 #define MG_ABLATION_COLUMNS(X) X(topk) X(group) X(test_loss) X(test_acc)
@@ -120,6 +128,7 @@
 #define MG_X_IDX_fourier(n) MG_COLIDX_fourier_##n,
 #define MG_X_IDX_spectrum(n) MG_COLIDX_spectrum_##n,
 #define MG_X_IDX_circle(n) MG_COLIDX_circle_##n,
+#define MG_X_IDX_groups(n) MG_COLIDX_groups_##n,
 #define MG_X_IDX_attention(n) MG_COLIDX_attention_##n,
 #define MG_X_IDX_commutator(n) MG_COLIDX_commutator_##n,
 #define MG_X_IDX_trajectory(n) MG_COLIDX_trajectory_##n,
@@ -132,6 +141,7 @@ enum { MG_LOSS_COLUMNS(MG_X_IDX_loss) MG_LOSS_NCOLS };
 enum { MG_FOURIER_COLUMNS(MG_X_IDX_fourier) MG_FOURIER_NCOLS };
 enum { MG_SPECTRUM_COLUMNS(MG_X_IDX_spectrum) MG_SPECTRUM_NCOLS };
 enum { MG_CIRCLE_COLUMNS(MG_X_IDX_circle) MG_CIRCLE_NCOLS };
+enum { MG_GROUPS_COLUMNS(MG_X_IDX_groups) MG_GROUPS_NCOLS };
 enum { MG_ATTENTION_COLUMNS(MG_X_IDX_attention) MG_ATTENTION_NCOLS };
 enum { MG_COMMUTATOR_COLUMNS(MG_X_IDX_commutator) MG_COMMUTATOR_NCOLS };
 enum { MG_TRAJECTORY_COLUMNS(MG_X_IDX_trajectory) MG_TRAJECTORY_NCOLS };
@@ -146,6 +156,7 @@ extern const char *const mg_loss_cols[MG_LOSS_NCOLS];
 extern const char *const mg_fourier_cols[MG_FOURIER_NCOLS];
 extern const char *const mg_spectrum_cols[MG_SPECTRUM_NCOLS];
 extern const char *const mg_circle_cols[MG_CIRCLE_NCOLS];
+extern const char *const mg_groups_cols[MG_GROUPS_NCOLS];
 extern const char *const mg_attention_cols[MG_ATTENTION_NCOLS];
 extern const char *const mg_commutator_cols[MG_COMMUTATOR_NCOLS];
 extern const char *const mg_trajectory_cols[MG_TRAJECTORY_NCOLS];

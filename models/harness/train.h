@@ -145,6 +145,9 @@ int mg_trainer_attention_layers(const mg_trainer *t, const char **layers, int *h
  * [lo, hi): entropy[h], mass[h * n_ks + q] (n_ks <= 16). */
 mg_status mg_trainer_attention(mg_trainer *t, int layer, int64_t lo, int64_t hi, double *entropy,
                                double *mass, const int *ks, int n_ks);
+/* The same as mg_trainer_eval_groups, read from the last forward pass of
+ * the held-out rows (mg_trainer_eval_test's) without running another. */
+mg_status mg_trainer_groups_of_last_eval(const mg_trainer *t, mg_eval *out);
 /* The held-out rows evaluated by the model with one option changed (the
  * top-k ablation: "attn-topk"), sharing the parameters: the whole, and per
  * group of the task into groups[0..n_groups) (either may be NULL). Builds

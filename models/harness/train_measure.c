@@ -171,3 +171,10 @@ mg_status mg_trainer_eval_with_option(mg_trainer *t, const char *option, double 
     mg_graph_free(in.g);
     return st;
 }
+
+mg_status mg_trainer_groups_of_last_eval(const mg_trainer *t, mg_eval *out) {
+    const mg_task *task = t->task;
+    for (int g = 0; g < task->n_groups; g++)
+        out[g] = mg_trainer_eval_rows(&t->test, task->group_start[g], task->group_start[g + 1]);
+    return MG_OK;
+}
