@@ -1,5 +1,5 @@
-/* plot.h — private to `modgrad plot` (plot_cmd.c and plot_clocks.c draw,
- * plot_data.c reads).
+/* plot.h — private to `modgrad plot` (plot_cmd.c, plot_clocks.c and
+ * plot_manifold.c draw, plot_data.c reads).
  *
  * The run being plotted, the extraction of plain whitespace-separated data
  * files (RUN/plots/data/NAME.dat) from the run's long-format CSVs, and the
@@ -130,5 +130,9 @@ void plot_draw(plot_run *r, plot_body *b, const char *name, int w, int h);
  * dynamics (stable ranks, gate flips, locking against step). */
 void plot_two_clocks(plot_run *r);
 void plot_dynamics(plot_run *r);
+/* The pictures of plot_manifold.c (the execution-manifold study): manifold,
+ * commutator, defect, attention and ablation, each drawn when the run has
+ * its file. */
+void plot_manifold_study(plot_run *r);
 
 #endif

@@ -9,6 +9,10 @@
  *   geometry  Fourier structure, ranks, neural collapse, plane locking and
  *             structural energy against step
  *
+ * and through plot.h the two clocks' (plot_clocks.c: clocks, dynamics) and
+ * the execution-manifold study's (plot_manifold.c: manifold, commutator,
+ * defect, attention, ablation).
+ *
  * Steps are drawn on a log axis (step 0 at 1), the clocks from summary.json
  * (t_fit, t_grok, t_simplify) as dashed vertical lines. A picture whose file
  * is missing (older runs have metrics.csv only) is skipped with a note. The
@@ -569,6 +573,16 @@ static void help(void) {
            "            with their fitted lines (summary.json's two_clocks)\n"
            "  dynamics  stable ranks, gate-flip rate, locking shares (random baselines\n"
            "            dashed) and the orthogonal part against step\n"
+           "The execution-manifold study's (--snapshot-every, --commutator-every, attention\n"
+           "layers), each drawn when the run has its file, without a note otherwise;\n"
+           "commutator and defect have a linear step axis:\n"
+           "  manifold    cumulative explained variance of the trajectory's PCA against\n"
+           "              the component k per attention block, the random-walk null dashed\n"
+           "  commutator  rho_exec and rho_rand (full space, block-matched) against step,\n"
+           "              and rho_exec / rho_rand with its early and late medians\n"
+           "  defect      the commutator's defect D (log) and cos(g_A, g_B) against step\n"
+           "  attention   entropy and top-1 mass at the last query per layer against step\n"
+           "  ablation    held-out accuracy with top-k attention against k\n"
            "Steps are on a log axis (step 0 drawn at 1); dashed lines mark the clocks\n"
            "t_fit, t_grok, t_simplify from summary.json. A picture whose CSV the run lacks\n"
            "is skipped with a note. Key frequencies have at least 1/4 of the top energy;\n"
@@ -614,6 +628,7 @@ int cmd_plot(int argc, char **argv) {
     geometry(&r);
     plot_two_clocks(&r);
     plot_dynamics(&r);
+    plot_manifold_study(&r);
     if (r.nwritten) printf("plots written to %s:\n", r.plots);
     for (int i = 0; i < r.nwritten; i++) printf("  %s\n", r.written[i]);
     if (!r.nwritten) cli_error("plot: no picture was drawn");
