@@ -16,6 +16,10 @@
  * their biases l0.q_bias ..., the norms l0.ln1_gain / l0.ln1_bias.
  * Parameter names start with the layer ("l0"), so probes report per layer.
  *
+ * The residual stream after each block is out->resid[l]; io->patch_at = l + 1
+ * adds an input of its shape to it after block l (an intervention: the
+ * sparse autoencoder's ablation).
+ *
  * --attn-topk K keeps only the K largest attention weights of each query and
  * renormalises them (the ablation of the study); "all" is plain softmax.
  *
@@ -134,6 +138,11 @@ static mg_status build(mg_graph *g, const mg_model_io *in, const double *o, mg_m
         if (o[MLP] == 1)
             x = mg_add(g, x,
                        mlp(&c, layer_norm(&c, x, names[l], "ln2"), names[l], m, w_out, b_out));
+        if (in->patch_at == l + 1) {
+            out->patch = mg_input(g, "patch", MG_F32, MG_SHAPE(in->n, in->T, d));
+            x = mg_add(g, x, out->patch);
+        }
+        out->resid[l] = x;
     }
     mg_tensor *gain = mg_param(g, "final.ln_gain", (mg_init){MG_INIT_ONES, 0}, MG_SHAPE(d));
     mg_tensor *bias = mg_param(g, "final.ln_bias", MG_INIT_ZERO, MG_SHAPE(d));

@@ -46,6 +46,11 @@ typedef struct {
     int n_values;      /* the operands lie in 0..n_values-1 (0: the task has none) */
     mg_tensor *a, *b;  /* int32 (n): the operands (MG_READS_OPERANDS) */
     mg_tensor *tokens; /* int32 (n, T): the sequences (MG_READS_TOKENS) */
+    /* An intervention (models with a residual stream, e.g. attn_stack): 0
+     * none; l + 1: the model declares a float input (n, T, d) as out->patch
+     * and adds it to its residual stream after block l (the sparse
+     * autoencoder's ablation writes what it removes there). */
+    int patch_at;
 } mg_model_io;
 
 #define MG_MODEL_MAX_GATES 4
@@ -66,6 +71,10 @@ typedef struct {
      * last query). The first NULL ends the list. */
     mg_tensor *attn[MG_MODEL_MAX_ATTN];
     const char *attn_layers[MG_MODEL_MAX_ATTN];
+    /* The residual stream after each block (n, T, d) (optional; the first
+     * NULL ends the list), and the input io->patch_at asked for. */
+    mg_tensor *resid[MG_MODEL_MAX_ATTN];
+    mg_tensor *patch;
 } mg_model_out;
 
 typedef struct {

@@ -89,7 +89,7 @@ static mg_status check_reads(const mg_model_def *m, const mg_task *task) {
 }
 
 mg_status mg_trainer_instantiate(mg_trainer *t, mg_instance *in, int64_t n, mg_inst_mode mode,
-                                 const double *opt) {
+                                 const double *opt, int patch_at) {
     const bool training = mode == MG_INST_TRAIN;
     const mg_train_cfg *c = &t->cfg;
     const mg_task *task = t->task;
@@ -120,7 +120,8 @@ mg_status mg_trainer_instantiate(mg_trainer *t, mg_instance *in, int64_t n, mg_i
                       .n_values = task->n_values,
                       .a = in->a,
                       .b = in->b,
-                      .tokens = in->tokens};
+                      .tokens = in->tokens,
+                      .patch_at = patch_at};
     st = m->build(g, &io, opt ? opt : c->opt, &in->out);
     if (st) return mg_fail(st, "model %s: %s", m->name, mg_graph_error(g));
     in->logits = in->out.logits;
@@ -143,7 +144,13 @@ mg_status mg_trainer_instantiate(mg_trainer *t, mg_instance *in, int64_t n, mg_i
         mg_graph_keep(g, in->out.gates[i]);
     for (int i = 0; mode == MG_INST_EVAL && i < MG_MODEL_MAX_ATTN && in->out.attn[i]; i++)
         mg_graph_keep(g, in->out.attn[i]);
-    st = mg_graph_compile(g, mode != MG_INST_EVAL ? in->objective : NULL);
+    for (int i = 0; mode == MG_INST_RESID && i < MG_MODEL_MAX_ATTN && in->out.resid[i]; i++)
+        mg_graph_keep(g, in->out.resid[i]);
+    if (patch_at && !in->out.patch)
+        return mg_fail(MG_ERR_ARG, "model %s has no residual stream to patch after block %d",
+                       m->name, patch_at - 1);
+    const bool grad = mode == MG_INST_TRAIN || mode == MG_INST_GRAD;
+    st = mg_graph_compile(g, grad ? in->objective : NULL);
     if (st) return mg_fail(st, "model %s: %s", m->name, mg_errmsg());
     return MG_OK;
 }
@@ -224,10 +231,10 @@ mg_status mg_trainer_new(const mg_train_cfg *cfg, mg_trainer **out) {
     }
     /* rows per step: --batch, else the whole training set or the task's default */
     int64_t nb = cfg->batch ? cfg->batch : generated ? task->def->default_batch : task->train.n;
-    if ((st = mg_trainer_instantiate(t, &t->train, nb, MG_INST_TRAIN, NULL))) goto fail;
-    if ((st = mg_trainer_instantiate(t, &t->test, task->test.n, MG_INST_EVAL, NULL))) goto fail;
+    if ((st = mg_trainer_instantiate(t, &t->train, nb, MG_INST_TRAIN, NULL, 0))) goto fail;
+    if ((st = mg_trainer_instantiate(t, &t->test, task->test.n, MG_INST_EVAL, NULL, 0))) goto fail;
     if (!generated && cfg->batch &&
-        (st = mg_trainer_instantiate(t, &t->full, task->train.n, MG_INST_EVAL, NULL)))
+        (st = mg_trainer_instantiate(t, &t->full, task->train.n, MG_INST_EVAL, NULL, 0)))
         goto fail;
     if (generated && (st = mg_rows_alloc(&t->batch, nb, task->T, task->n_masks))) goto fail;
     size_t total = mg_params_total(t->params);

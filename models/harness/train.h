@@ -155,6 +155,24 @@ mg_status mg_trainer_groups_of_last_eval(const mg_trainer *t, mg_eval *out);
 mg_status mg_trainer_eval_with_option(mg_trainer *t, const char *option, double value, mg_eval *all,
                                       mg_eval *groups);
 
+/* The residual stream (resid.c): the model built on n rows of the caller's,
+ * keeping its residual stream after block `layer` (model.h's resid), with
+ * model.h's intervention there: run() fills the rows, adds patch (n x T x
+ * d floats; NULL: nothing) to the stream after that block, runs forward and
+ * points *resid at the stream after the patch (n x T x d) and *logits at the
+ * logits (n x K). A model without a residual stream is refused. */
+typedef struct mg_resid_probe mg_resid_probe;
+mg_status mg_resid_probe_new(mg_trainer *t, int64_t n, int layer, mg_resid_probe **out);
+void mg_resid_probe_free(mg_resid_probe *p);
+int mg_resid_probe_dim(const mg_resid_probe *p);
+mg_status mg_resid_probe_run(mg_resid_probe *p, const mg_rows *rows, const float *patch,
+                             const float **resid, const float **logits);
+/* The model's blocks (its attention layers). */
+int mg_resid_blocks(const mg_trainer *t);
+/* rows->n fresh rows of a generated task at the current step, from a seed
+ * of their own (salt): the training distribution, never a training batch. */
+mg_status mg_trainer_fresh_rows(const mg_trainer *t, uint64_t salt, mg_rows *rows);
+
 /* The parameters at step 0 (kept for displacements); a resumed run sets
  * them from its step-0 checkpoint. */
 const float *mg_trainer_init_params(const mg_trainer *t);

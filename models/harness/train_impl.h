@@ -1,7 +1,8 @@
 /* train_impl.h — the trainer's insides, shared by train.c (the graphs, the
  * step, the evaluations) and train_measure.c (the measurements that run
  * extra passes: the SGD commutator's gradients, the attention patterns, the
- * top-k ablation). Nothing outside those two files includes it. */
+ * top-k ablation) and resid.c (the residual stream). Nothing else includes
+ * it. */
 #ifndef MG_TRAIN_IMPL_H
 #define MG_TRAIN_IMPL_H
 
@@ -49,12 +50,14 @@ struct mg_trainer {
 /* What a graph of the model is for: the training step (its objective with
  * the penalty, backward, the gates kept); an evaluation (forward only, the
  * attention patterns kept); the gradient of the plain loss (backward, no
- * penalty: the commutator's). */
-typedef enum { MG_INST_EVAL, MG_INST_TRAIN, MG_INST_GRAD } mg_inst_mode;
+ * penalty: the commutator's); an evaluation that keeps the residual stream
+ * (the sparse autoencoder's; with patch_at, model.h's intervention). */
+typedef enum { MG_INST_EVAL, MG_INST_TRAIN, MG_INST_GRAD, MG_INST_RESID } mg_inst_mode;
 
-/* Builds the model on n rows with options opt (NULL: the run's). */
+/* Builds the model on n rows with options opt (NULL: the run's) and
+ * model.h's patch_at (0: none). */
 mg_status mg_trainer_instantiate(mg_trainer *t, mg_instance *in, int64_t n, mg_inst_mode mode,
-                                 const double *opt);
+                                 const double *opt, int patch_at);
 /* Writes rows idx[0..in->n) (or 0..in->n if idx is NULL) of src into in's
  * inputs. */
 void mg_trainer_fill(const mg_task *task, mg_instance *in, const mg_rows *src, const int32_t *idx);

@@ -36,7 +36,7 @@ static mg_status grad_graph(mg_trainer *t) {
     t->saved = mg_malloc(total * sizeof *t->saved);
     if (!t->saved) return mg_fail(MG_ERR_NOMEM, "out of memory for the commutator");
     mg_status st = mg_rows_alloc(&t->grad_rows, n, t->task->T, t->task->n_masks);
-    if (!st) st = mg_trainer_instantiate(t, &t->grad, n, MG_INST_GRAD, NULL);
+    if (!st) st = mg_trainer_instantiate(t, &t->grad, n, MG_INST_GRAD, NULL, 0);
     return st;
 }
 
@@ -50,9 +50,7 @@ static mg_status commutator_batch(mg_trainer *t, int64_t draw, int which) {
     const uint64_t salt = 0xc0441a7e5ULL ^ ((uint64_t)draw << 8) ^ (uint64_t)which;
     mg_rows *r = &t->grad_rows;
     if (mg_task_generated(t->task)) {
-        mg_task other = *t->task;
-        other.cfg.seed = t->task->cfg.seed ^ mg_task_step_salt((int64_t)salt);
-        mg_status st = mg_task_batch(&other, t->steps, r);
+        mg_status st = mg_trainer_fresh_rows(t, salt, r);
         if (st) return st;
         mg_trainer_fill(t->task, &t->grad, r, NULL);
         return MG_OK;
@@ -159,7 +157,7 @@ mg_status mg_trainer_eval_with_option(mg_trainer *t, const char *option, double 
     opt[k] = value;
     mg_instance in;
     memset(&in, 0, sizeof in);
-    mg_status st = mg_trainer_instantiate(t, &in, t->task->test.n, MG_INST_EVAL, opt);
+    mg_status st = mg_trainer_instantiate(t, &in, t->task->test.n, MG_INST_EVAL, opt, 0);
     if (!st) {
         mg_trainer_fill(t->task, &in, &t->task->test, NULL);
         st = mg_trainer_forward(&in);

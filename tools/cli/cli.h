@@ -50,5 +50,6 @@ int cmd_plot(int argc, char **argv);
 int cmd_analyze(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
 int cmd_sweep(int argc, char **argv);
+int cmd_sae(int argc, char **argv);
 
 #endif

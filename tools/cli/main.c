@@ -66,7 +66,8 @@ static void usage(FILE *f) {
            "            pool or a SLURM job array, and its tables\n"
            "  info      version, BLIS kernels (chosen by a cached measurement; --retune)\n"
            "            and the measured GEMM rate\n"
-           "  plot      draw a run's pictures (PNG and SVG) with gnuplot\n\n"
+           "  plot      draw a run's pictures (PNG and SVG) with gnuplot\n"
+           "  sae       a sparse autoencoder on a checkpoint's residual stream\n\n"
            "`modgrad COMMAND --help` describes a command. modgrad --version prints the version.\n");
 }
 
@@ -78,7 +79,7 @@ const mg_blis_decision *cli_blis_decision(void) { return blis_decided ? &blis : 
 /* The commands whose work runs matrix products (or spawns runs that do). */
 static bool runs_blis(const char *cmd) {
     return !strcmp(cmd, "train") || !strcmp(cmd, "sweep") || !strcmp(cmd, "analyze") ||
-           !strcmp(cmd, "info") || !strcmp(cmd, "--version");
+           !strcmp(cmd, "sae") || !strcmp(cmd, "info") || !strcmp(cmd, "--version");
 }
 
 /* BLIS's kernels, chosen before any BLIS call (core/blis_tune.h: the user's
@@ -136,6 +137,7 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "analyze")) return cmd_analyze(argc - 1, argv + 1);
     if (!strcmp(cmd, "compare")) return cmd_compare(argc - 1, argv + 1);
     if (!strcmp(cmd, "sweep")) return cmd_sweep(argc - 1, argv + 1);
+    if (!strcmp(cmd, "sae")) return cmd_sae(argc - 1, argv + 1);
     cli_error("unknown command '%s'; commands: train, models, analyze, compare, sweep, plot, info "
               "(modgrad --help)",
               cmd);
