@@ -9,6 +9,8 @@
  *   x1 = x0 + concat_heads(softmax(mask(q k^T / sqrt(dh))) v) Wo
  *   x2 = x1 + relu(x1 W_in + b_in) W_out + b_out
  *   logits = x2[:, T-1] W_U                                   (n, K)
+ * --attn-topk K keeps the K largest attention weights of each query,
+ * renormalised (the execution-manifold study's ablation); "all": softmax.
  * Initialisation as in the published runs: every weight N(0, 1/d) (std
  * 1/sqrt(d)), biases zero; `--init torch` uses PyTorch's defaults instead
  * (embeddings N(0, 1), linear layers U(+-1/sqrt(fan_in))). */
@@ -17,14 +19,19 @@
 #include "models/model.h"
 #include "ops/ops.h"
 
-enum { D_MODEL, HEADS, D_MLP, INIT };
+enum { D_MODEL, HEADS, D_MLP, INIT, TOPK };
 static const mg_model_option options[] = {
     [D_MODEL] = {"d-model", MG_OPTION_INT, 128, NULL, "width of the residual stream"},
     [HEADS] = {"heads", MG_OPTION_INT, 4, NULL, "attention heads (d-model / heads each)"},
     [D_MLP] = {"d-mlp", MG_OPTION_INT, 512, NULL, "hidden units of the MLP"},
     [INIT] = {"init", MG_OPTION_CHOICE, 0, "scaled|torch",
               "scaled: every weight N(0, 1/d-model), biases 0; torch: PyTorch defaults"},
+    [TOPK] = {"attn-topk", MG_OPTION_CHOICE, 0, "all|1|2|4|8|16",
+              "keep the k largest attention weights of each query, renormalised (ablation)"},
 };
+/* A run recorded before --attn-topk existed had plain softmax attention. */
+static const char *const absent[] = {[TOPK] = "all"};
+static const int topk_of[] = {0, 1, 2, 4, 8, 16};
 
 static mg_status build(mg_graph *g, const mg_model_io *in, const double *o, mg_model_out *out) {
     const int T = in->T, V = in->V, K = in->K;
@@ -59,8 +66,11 @@ static mg_status build(mg_graph *g, const mg_model_io *in, const double *o, mg_m
     mg_tensor *k = mg_permute(g, mg_reshape(g, mg_matmul(g, x0, Wk), MG_SHAPE(n, T, h, dh)), split);
     mg_tensor *v = mg_permute(g, mg_reshape(g, mg_matmul(g, x0, Wv), MG_SHAPE(n, T, h, dh)), split);
     mg_tensor *scores = mg_scale(g, mg_matmul(g, q, mg_transpose(g, k)), (float)(1.0 / sqrt(dh)));
-    mg_tensor *attn = mg_softmax(g, mg_causal_mask(g, scores)); /* (n, h, T, T) */
-    mg_tensor *z = mg_permute(g, mg_matmul(g, attn, v), split); /* (n, T, h, dh) */
+    const int topk = topk_of[(int)o[TOPK]];
+    mg_tensor *masked = mg_causal_mask(g, scores);
+    mg_tensor *attn =
+        topk ? mg_softmax_topk(g, masked, topk) : mg_softmax(g, masked); /* (n, h, T, T) */
+    mg_tensor *z = mg_permute(g, mg_matmul(g, attn, v), split);          /* (n, T, h, dh) */
     mg_tensor *x1 = mg_add(g, x0, mg_matmul(g, mg_reshape(g, z, MG_SHAPE(n, T, d)), Wo));
     mg_tensor *hid = mg_relu(g, mg_add(g, mg_matmul(g, x1, W_in), b_in));
     mg_tensor *x2 = mg_add(g, x1, mg_add(g, mg_matmul(g, hid, W_out), b_out));
@@ -80,6 +90,7 @@ static const mg_model_def mg_model_transformer = {
     .reads = MG_READS_TOKENS,
     .options = options,
     .n_options = sizeof options / sizeof options[0],
+    .options_absent = absent,
     .default_p = 113,
     .default_frac = 0.3,
     .default_steps = 15000,

@@ -217,8 +217,10 @@ int cmd_analyze(int argc, char **argv) {
     cJSON *sum = load_json(dir, MG_RUN_SUMMARY), *cfg = load_json(dir, MG_RUN_CONFIG);
     printf("run %s\n", dir);
     char buf[256];
+    const bool manifold = cJSON_GetObjectItemCaseSensitive(sum, "manifold") != NULL;
     for (int r = 0; r < N_ROWS; r++)
-        printf("  %-38s %s\n", rows[r][0], cell(sum, cfg, rows[r][1], buf, sizeof buf));
+        if (manifold || strncmp(rows[r][1], "manifold.", 9)) /* the sequence study's rows */
+            printf("  %-38s %s\n", rows[r][0], cell(sum, cfg, rows[r][1], buf, sizeof buf));
     print_blocks(dir);
     printf("(summary.json, spectrum.csv and circle.csv in %s)\n", dir);
     cJSON_Delete(sum);
