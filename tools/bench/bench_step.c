@@ -2,7 +2,7 @@
  * backward, AdamW) of a model in its canonical setting, for tools/bench.
  *
  *   bench_step MODEL [--steps N] [--threads T] [--seed N] [--p P] [--no-rewrites]
- *              [--dump DIR] [--dump-only] [--profile]
+ *              [--mlp yes] [--dump DIR] [--dump-only] [--profile]
  *
  * Prints one line of key=value pairs: the model, the modulus P, median and
  * min step time, the median CPU time of a step (all of the process's
@@ -21,7 +21,17 @@
  * (what tools/bench/grid needs per seed). --profile then runs the steps again
  * with kernel timing on and prints, per node, the mean forward and backward
  * kernel times (most expensive first), the gradient zeroing and the rest of
- * the step (optimizer, checks). A benchmark, not a test. */
+ * the step (optimizer, checks). A benchmark, not a test.
+ *
+ * A model whose study runs on a generated task has that setting here
+ * instead of the modular add (the table `studies` below): attn_stack trains
+ * on `markers` with AdamW lr 3e-4, weight decay 0.01 and the task's batch
+ * (128 rows), as `modgrad train --model attn_stack --task markers --lr 3e-4
+ * --wd 0.01` does. Its --dump writes, instead of a split, the batches of
+ * the first MG_BENCH_BATCHES steps: "tokens" (batches, rows, T) and "y"
+ * (batches, rows) as floats, with the metadata task, t, v, k and heads; the
+ * peers train on them in order (cycling), and loss0 is the loss of batch 0.
+ * --mlp yes gives attn_stack its GELU MLPs (the model's --mlp). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,6 +77,48 @@ static double gemm_rate(void) {
     return 2.0 * (double)(m * n * k) / best * 1e-9;
 }
 
+/* The study settings of the models not trained on the modular add: the
+ * task, the learning rate and the weight decay (the rest: defaults). */
+static const struct {
+    const char *model, *task;
+    float lr, wd;
+} studies[] = {{"attn_stack", "markers", 3e-4f, 0.01f}};
+
+#define MG_BENCH_BATCHES 32 /* batches a generated task's dump holds */
+
+/* A generated task's training batches of steps 0..MG_BENCH_BATCHES-1, as
+ * the trainer draws them (mg_task_batch), and the metadata the peers need. */
+static int dump_batches(mg_trainer *t, const char *path, int heads) {
+    const mg_task *task = mg_trainer_task(t);
+    int64_t rows = mg_trainer_cfg(t)->batch ? mg_trainer_cfg(t)->batch : task->def->default_batch;
+    int64_t T = task->T, nb = MG_BENCH_BATCHES;
+    mg_rows r;
+    if (mg_rows_alloc(&r, rows, task->T, task->n_masks)) return 1;
+    float *tok = malloc((size_t)(nb * rows * T) * sizeof *tok),
+          *y = malloc((size_t)(nb * rows) * sizeof *y);
+    int rc = !tok || !y;
+    for (int64_t b = 0; !rc && b < nb; b++) {
+        if ((rc = mg_task_batch(task, b, &r) != MG_OK)) break;
+        for (int64_t i = 0; i < rows * T; i++) tok[b * rows * T + i] = (float)r.tokens[i];
+        for (int64_t i = 0; i < rows; i++) y[b * rows + i] = (float)r.labels[i];
+    }
+    mg_st_writer *w = mg_st_writer_new();
+    char v[4][32];
+    snprintf(v[0], sizeof v[0], "%d", task->T);
+    snprintf(v[1], sizeof v[1], "%d", task->V);
+    snprintf(v[2], sizeof v[2], "%d", task->K);
+    snprintf(v[3], sizeof v[3], "%d", heads);
+    const int64_t ts[] = {nb, rows, T}, ys[] = {nb, rows};
+    rc = rc || mg_st_add_f32(w, "tokens", 3, ts, tok) || mg_st_add_f32(w, "y", 2, ys, y) ||
+         mg_st_add_meta(w, "task", task->def->name) || mg_st_add_meta(w, "t", v[0]) ||
+         mg_st_add_meta(w, "v", v[1]) || mg_st_add_meta(w, "k", v[2]) ||
+         mg_st_add_meta(w, "heads", v[3]) || mg_st_save(w, path);
+    mg_st_writer_free(w);
+    free(tok), free(y);
+    mg_rows_free(&r);
+    return rc;
+}
+
 static int dump(mg_trainer *t, const char *dir) {
     char path[4096];
     snprintf(path, sizeof path, "%s/init.safetensors", dir);
@@ -74,6 +126,12 @@ static int dump(mg_trainer *t, const char *dir) {
     if (mg_st_add_params(w, mg_trainer_params(t), "") || mg_st_save(w, path)) return 1;
     mg_st_writer_free(w);
     const mg_dataset *d = mg_trainer_dataset(t);
+    if (!d) { /* a generated task */
+        const mg_train_cfg *c = mg_trainer_cfg(t);
+        int h = mg_model_option_index(c->model, "heads");
+        snprintf(path, sizeof path, "%s/data.safetensors", dir);
+        return dump_batches(t, path, h >= 0 ? (int)c->opt[h] : 0);
+    }
     int64_t n = d->n_train;
     float *v = malloc(3 * (size_t)n * sizeof *v);
     for (int64_t i = 0; i < n; i++) {
@@ -151,9 +209,26 @@ static double probe_cost(mg_trainer *t, int blocks) {
     return pct;
 }
 
-static mg_trainer *make(const mg_model_def *m, int threads, uint64_t seed, int p, const char *off) {
+static mg_trainer *make(const mg_model_def *m, int threads, uint64_t seed, int p, const char *off,
+                        bool mlp) {
     mg_train_cfg cfg;
     mg_train_defaults(&cfg, m);
+    for (size_t i = 0; i < sizeof studies / sizeof studies[0]; i++)
+        if (!strcmp(m->name, studies[i].model)) {
+            if (mg_task_choose(&cfg.task, studies[i].task)) {
+                fprintf(stderr, "bench_step: %s\n", mg_errmsg());
+                exit(1);
+            }
+            cfg.optim.lr = studies[i].lr;
+            cfg.optim.weight_decay = studies[i].wd;
+        }
+    if (mlp) {
+        int i = mg_model_option_index(m, "mlp");
+        if (i < 0 || mg_model_option_parse(m, i, "yes", &cfg.opt[i])) {
+            fprintf(stderr, "bench_step: --mlp yes: model %s has no option --mlp\n", m->name);
+            exit(2);
+        }
+    }
     cfg.threads = threads;
     cfg.task.seed = seed;
     if (p) cfg.task.p = p;
@@ -169,6 +244,7 @@ static mg_trainer *make(const mg_model_def *m, int threads, uint64_t seed, int p
 int main(int argc, char **argv) {
     const char *model = NULL, *dir = NULL, *off = "";
     int steps = 20, threads = 0, prof = 0, dump_only = 0, p = 0;
+    bool mlp = false;
     uint64_t seed = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--steps") && i + 1 < argc) steps = atoi(argv[++i]);
@@ -185,11 +261,14 @@ int main(int argc, char **argv) {
         } else if (!strcmp(argv[i], "--dump") && i + 1 < argc) dir = argv[++i];
         else if (!strcmp(argv[i], "--dump-only")) dump_only = 1;
         else if (!strcmp(argv[i], "--no-rewrites")) off = "all";
-        else if (!strcmp(argv[i], "--profile")) prof = 1;
+        else if (!strcmp(argv[i], "--mlp") && i + 1 < argc && !strcmp(argv[i + 1], "yes")) {
+            mlp = true;
+            i++;
+        } else if (!strcmp(argv[i], "--profile")) prof = 1;
         else if (!model && argv[i][0] != '-') model = argv[i];
         else {
             fprintf(stderr, "usage: bench_step MODEL [--steps N] [--threads T] [--seed N] [--p P] "
-                            "[--no-rewrites] [--dump DIR] [--dump-only] [--profile]\n");
+                            "[--no-rewrites] [--mlp yes] [--dump DIR] [--dump-only] [--profile]\n");
             return 2;
         }
     }
@@ -211,7 +290,7 @@ int main(int argc, char **argv) {
         return 2;
     }
     if (steps < 3) steps = 3;
-    mg_trainer *t = make(m, threads, seed, p, off);
+    mg_trainer *t = make(m, threads, seed, p, off, mlp);
     double flops = mg_graph_step_flops(mg_trainer_graph(t));
     if (dir && dump(t, dir)) {
         fprintf(stderr, "bench_step: %s\n", mg_errmsg());
@@ -243,7 +322,7 @@ int main(int argc, char **argv) {
     double probes = probe_cost(t, steps / 4 > 3 ? steps / 4 : 3);
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru); /* the peak of this run, before the plain graph below */
-    mg_trainer *plain = make(m, threads, seed, p, "all");
+    mg_trainer *plain = make(m, threads, seed, p, "all", mlp);
     double flops_written = mg_graph_step_flops(mg_trainer_graph(plain));
     mg_trainer_free(plain);
     printf("model=%s p=%d steps=%d threads=%d median_s=%.6f min_s=%.6f cpu_median_s=%.6f "

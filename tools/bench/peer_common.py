@@ -49,6 +49,25 @@ def load(init_path, data_path):
     return params, a, b, y, p
 
 
+def load_batches(init_path, data_path):
+    """(params, tokens, y, meta) of a generated task's dump (bench_step
+    --dump of a model trained on one, e.g. attn_stack on markers): the
+    step-0 parameters, the training batches of steps 0..B-1 as int64 arrays
+    tokens (B, rows, T) and y (B, rows), and the metadata (task, t, v, k,
+    heads, as strings)."""
+    import numpy as np
+    params, _ = read_safetensors(init_path)
+    data, meta = read_safetensors(data_path)
+    for k in ("task", "t", "v", "k", "heads"):
+        if k not in meta:
+            raise ValueError("%s: no metadata %r (not the dump of a generated task?)" % (data_path, k))
+    tokens, y = (np.rint(data[k]).astype(np.int64) for k in ("tokens", "y"))
+    if tokens.ndim != 3 or y.shape != tokens.shape[:2] or tokens.shape[2] != int(meta["t"]):
+        raise ValueError("%s: tokens %s and y %s are not (batches, rows, %s) and (batches, rows)"
+                         % (data_path, tokens.shape, y.shape, meta["t"]))
+    return params, tokens, y, meta
+
+
 def test_split(a, b, p):
     """Every pair (a, b) of Z_p x Z_p not in the training split, labelled
     (a + b) mod p: the held-out set of modgrad's add task."""

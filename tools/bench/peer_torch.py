@@ -4,9 +4,21 @@ training step as modgrad's (forward, backward, AdamW) from the same step-0
 weights (bench_step --dump) on the same data, written as a PyTorch user
 would write it.
 
-  peer_torch.py --model mlp|transformer --init DIR/init.safetensors
+  peer_torch.py --model mlp|transformer|attn_stack --init DIR/init.safetensors
                 --data DIR/data.safetensors [--threads N] [--steps N]
                 [--compile] [--grok [--eval-every N] [--max-steps N]]
+
+attn_stack (the execution-manifold study's model, models/attn_stack.c) trains
+on minibatches of a generated task: DIR/data.safetensors holds the batches of
+modgrad's first steps (tokens (B, rows, T), y (B, rows)), taken in order and
+cycled, one per step; AdamW lr 3e-4, weight decay 0.01 (the study's), betas
+and eps as modgrad's. Its q, k and v products are fused into one (d, 3d)
+Linear with bias (the released code's form: modgrad's three (d, d) weights
+side by side, the same function) and the attention is
+F.scaled_dot_product_attention(is_causal=True) (torch >= 2; the explicit
+softmax before), the fastest form a PyTorch user has for the same math.
+Its line also has attention=sdpa|explicit; its loss_end is after 2 + steps - 1
+updates, 5 + steps - 1 with --compile (which warms up on 5 steps).
 
 Prints one line of key=value pairs:
   peer=torch-<version>[-compile] model= threads= steps= median_s= min_s=
@@ -40,7 +52,7 @@ import peer_common as pc  # noqa: E402
 
 def parse():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--model", required=True, choices=["mlp", "transformer"])
+    ap.add_argument("--model", required=True, choices=["mlp", "transformer", "attn_stack"])
     ap.add_argument("--init", required=True, help="init.safetensors from bench_step --dump")
     ap.add_argument("--data", required=True, help="data.safetensors from bench_step --dump")
     ap.add_argument("--threads", type=int, default=os.cpu_count())
@@ -132,7 +144,130 @@ class Transformer(nn.Module):
         return self.unembed(x2[:, -1])
 
 
+class AttnStack(nn.Module):
+    """L pre-LayerNorm blocks of causal multi-head attention (and a GELU MLP,
+    tanh form, when the weights have one), final LayerNorm, a linear head at
+    the last position (models/attn_stack.c):
+      x = E[tokens] + pos;  x += attn(LN1(x));  x += mlp(LN2(x));
+      logits = LN_f(x[:, -1]) head + head_bias."""
+
+    def __init__(self, P, heads):
+        super().__init__()
+        self.heads = heads
+        self.embed = embedding(P["embed"])
+        self.pos = nn.Parameter(torch.from_numpy(P["pos"]))
+        d = P["pos"].shape[1]
+        self.layers = nn.ModuleList()
+        l = 0
+        while "l%d.q" % l in P:
+            self.layers.append(self.block(P, "l%d." % l, d))
+            l += 1
+        self.ln_f = layer_norm(P["final.ln_gain"], P["final.ln_bias"])
+        self.head = linear(P["head"], P["head.bias"])
+        self.sdpa = hasattr(F, "scaled_dot_product_attention")
+        if not self.sdpa:
+            t = P["pos"].shape[0]
+            self.register_buffer("mask", torch.tril(torch.ones(t, t, dtype=torch.bool)))
+
+    @staticmethod
+    def block(P, n, d):
+        b = nn.Module()
+        b.ln1 = layer_norm(P[n + "ln1_gain"], P[n + "ln1_bias"])
+        b.qkv = linear(np.concatenate([P[n + x] for x in ("q", "k", "v")], axis=1),
+                       np.concatenate([P[n + x + "_bias"] for x in ("q", "k", "v")]))
+        b.o = linear(P[n + "o"], P[n + "o_bias"])
+        b.mlp = n + "w_in" in P
+        if b.mlp:
+            b.ln2 = layer_norm(P[n + "ln2_gain"], P[n + "ln2_bias"])
+            b.w_in = linear(P[n + "w_in"], P[n + "w_in_bias"])
+            b.w_out = linear(P[n + "w_out"], P[n + "w_out_bias"])
+        return b
+
+    def attention(self, b, u):
+        n, t, d = u.shape
+        h = self.heads
+        q, k, v = (z.view(n, t, h, d // h).transpose(1, 2) for z in b.qkv(u).split(d, dim=2))
+        if self.sdpa:
+            z = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+        else:
+            s = (q @ k.transpose(-2, -1)) / math.sqrt(d // h)
+            z = s.masked_fill(~self.mask, float("-inf")).softmax(dim=-1) @ v
+        return b.o(z.transpose(1, 2).reshape(n, t, d))
+
+    def forward(self, tokens):
+        x = self.embed(tokens) + self.pos                            # (n, T, d)
+        for b in self.layers:
+            x = x + self.attention(b, b.ln1(x))
+            if b.mlp:
+                x = x + b.w_out(F.gelu(b.w_in(b.ln2(x)), approximate="tanh"))
+        return self.head(self.ln_f(x[:, -1]))
+
+
+def layer_norm(gain, bias):
+    ln = nn.LayerNorm(gain.shape[0], eps=1e-5)
+    with torch.no_grad():
+        ln.weight.copy_(torch.from_numpy(gain))
+        ln.bias.copy_(torch.from_numpy(bias))
+    return ln
+
+
+def main_batches():
+    """attn_stack: minibatches of a generated task, one dumped batch per step."""
+    if args.grok:
+        print("peer_torch: --grok needs a fixed split; %s trains on generated batches" % args.model,
+              file=sys.stderr)
+        return 2
+    P, tokens, ys, meta = pc.load_batches(args.init, args.data)
+    model = AttnStack(P, int(meta["heads"]))
+    tok = [torch.from_numpy(t) for t in tokens]
+    lab = [torch.from_numpy(y) for y in ys]
+    opt = torch.optim.AdamW(model.parameters(), lr=3e-4, betas=(0.9, 0.98), eps=1e-8,
+                            weight_decay=0.01)
+    with torch.no_grad():
+        loss0 = F.cross_entropy(model(tok[0]), lab[0]).item()
+
+    def train_step(x, y):
+        opt.zero_grad(set_to_none=True)
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+        return loss
+
+    peer, step = "torch-" + torch.__version__, train_step
+    if args.compile:
+        if not hasattr(torch, "compile"):
+            print("peer_torch: torch.compile needs torch >= 2 (this is %s): skipped" % torch.__version__,
+                  file=sys.stderr)
+            return 3
+        step = torch.compile(train_step)
+        peer += "-compile"
+    # Warm-up: allocator, thread pools; compiled, the first steps also
+    # compile (forward, backward, the optimizer) and the compiler's worker
+    # processes settle: 5 of them.
+    s = 0
+    for _ in range(5 if args.compile else 2):
+        step(tok[s % len(tok)], lab[s % len(tok)])
+        s += 1
+    dt, ct = [], []
+    for _ in range(max(args.steps, 1)):
+        x, y = tok[s % len(tok)], lab[s % len(tok)]
+        s += 1
+        t0, c0 = time.perf_counter(), time.process_time()
+        loss = step(x, y)
+        ct.append(time.process_time() - c0)
+        dt.append(time.perf_counter() - t0)
+    blas = pc.describe_blas(pc.sgemm_provider("libtorch_cpu"), static_name=static_blas())
+    print("peer=%s model=%s threads=%d steps=%d median_s=%.6f min_s=%.6f cpu_median_s=%.6f rss_kb=%d "
+          "loss_end=%.7f loss0=%.7f attention=%s blas=%s blas_loaded=%s"
+          % (peer, args.model, torch.get_num_threads(), len(dt), pc.median(dt), min(dt), pc.median(ct),
+             pc.peak_rss_kb(), loss.item(), loss0, "sdpa" if model.sdpa else "explicit", blas,
+             ",".join(pc.loaded_blas()) or "none"))
+    return 0
+
+
 def main():
+    if args.model == "attn_stack":
+        return main_batches()
     P = pc.read_safetensors(args.init)[0]
     _, a, b, y, p = pc.load(args.init, args.data)
     pc.check_labels(a, b, y, p)

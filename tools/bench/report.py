@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""report.py — the tables, results.csv, e2e.csv and the chart's data of one
-tools/bench/run results directory (raw.tsv, e2e.tsv, labels.tsv,
-skipped.tsv). Standard library only.
+"""report.py — the tables, results.csv, e2e.csv, overhead/overhead.csv and
+the chart's data of one tools/bench/run results directory (raw.tsv, e2e.tsv,
+labels.tsv, skipped.tsv, overhead/overhead.tsv). Standard library only.
 
   report.py OUT ARCH    (ARCH: the BLIS sub-configuration modgrad ran)
 """
@@ -11,7 +11,13 @@ out, arch = sys.argv[1], sys.argv[2]
 rows = [l.rstrip("\n").split("\t", 4) for l in open(os.path.join(out, "raw.tsv")) if l.strip()]
 labels = dict(l.rstrip("\n").split("\t", 1) for l in open(os.path.join(out, "labels.tsv")) if l.strip())
 labels["modgrad"] = "modgrad"
-skipped = [l.rstrip("\n").split("\t", 1) for l in open(os.path.join(out, "skipped.tsv")) if l.strip()]
+# name, why and the cases it concerns (older directories: no third column,
+# the mlp and the transformer)
+skipped = [(l.rstrip("\n").split("\t") + ["mlp transformer"])[:3]
+           for l in open(os.path.join(out, "skipped.tsv")) if l.strip()]
+MODELS = [m for m in ("mlp", "transformer", "attn_stack") if any(r[2] == m for r in rows)]
+TITLE = {"mlp": "full-batch training step", "transformer": "full-batch training step",
+         "attn_stack": "training step on markers (batch 128, T 16; AdamW lr 3e-4, wd 0.01)"}
 order = ["modgrad"] + [k for k in labels if k != "modgrad"]
 
 runs, fails = {}, {}
@@ -40,8 +46,8 @@ def fmt_kb(kb):
     return "%.0f MB" % (kb / 1024)
 
 csv_rows, chart, best = [], [], {}
-for model in ("mlp", "transformer"):
-    print("\n== %s: full-batch training step" % model)
+for model in MODELS:
+    print("\n== %s: %s" % (model, TITLE[model]))
     if (model, "modgrad") not in runs:
         print("modgrad failed: %s" % "; ".join(fails.get((model, "modgrad"), ["no run"])))
         continue
@@ -78,7 +84,11 @@ for model in ("mlp", "transformer"):
         chart.append((model, labels[pid], t, pid == "modgrad"))
         if pid in ("deb-blis", "deb-openblas"):
             best.setdefault(model, []).append((t, labels[pid], blas))
-    for name, why in skipped:
+        if pid in ("torch", "torch-compile"):
+            best.setdefault("current " + model, []).append((t, labels[pid], blas))
+    for name, why, scope in skipped:
+        if model not in scope.split():
+            continue
         print("%-30s skipped: %s" % (name, why))
         csv_rows.append([model, name, "", "", "%.6f" % mg, "", "", mg_rss, "skipped", why])
     f, fw = float(mk[0]["flops"]), float(mk[0]["flops_written"])
@@ -94,6 +104,16 @@ for model in ("mlp", "transformer"):
     if best.get(model):
         t, lab, blas = min(best[model])
         print("Debian's torch, faster optimised BLAS: %s (%s), %.6f s; modgrad/peer %.3f" % (blas, lab, t, mg / t))
+    if model == "attn_stack" and best.get("current " + model):
+        t, lab, blas = min(best["current " + model])
+        print("the faster current PyTorch: %s, %.6f s; modgrad/peer %.3f (issue 13's goal: <= 0.5)"
+              % (lab, t, mg / t))
+        cpu = {pid: statistics.median(float(kv["cpu_median_s"]) for kv in runs[(model, pid)])
+               for pid in order if (model, pid) in runs}
+        print("CPU time per step (all threads; what a loaded machine disturbs least): "
+              + ", ".join("%s %.6f s" % (labels[pid], c) for pid, c in cpu.items())
+              + "".join("; modgrad/%s %.3f" % (labels[pid], cpu["modgrad"] / c)
+                        for pid, c in cpu.items() if pid != "modgrad"))
 
 with open(os.path.join(out, "results.csv"), "w", newline="") as fh:
     w = csv.writer(fh)
@@ -140,7 +160,52 @@ if os.path.exists(e2e) and os.path.getsize(e2e):
         w.writerow(["run", "model", "blas", "grok_step", "stop_step", "loop_s", "process_s", "status"])
         w.writerows(erows)
 
-for model in ("mlp", "transformer"):
+# the study's measurements (attn_stack)
+oh = os.path.join(out, "overhead", "overhead.tsv")
+if os.path.exists(oh) and os.path.getsize(oh):
+    meta = dict(l.rstrip("\n").split("=", 1) for l in open(os.path.join(out, "overhead", "meta.env")) if "=" in l)
+    n = int(meta["STEPS"])
+    measures = meta["MEASURES"].replace("\\", "")
+    print("\n== attn_stack: the study's measurements at their default rates (%s)" % measures)
+    arms, orows = {}, []
+    for line in open(oh):
+        r, arm, rc, loop, wall, user, sys_, nbytes, snaps = line.rstrip("\n").split("\t")
+        orows.append([r, arm, rc, loop, wall, user, sys_, nbytes, snaps])
+        if rc == "0" and loop:
+            arms.setdefault(arm, []).append((float(loop) / n, (float(user) + float(sys_)) / n, float(wall) / n,
+                                             int(nbytes), int(snaps)))
+    for r in orows:
+        if r[2] != "0":
+            print("rep %s %s failed (exit %s): see %s" % (r[0], r[1], r[2], os.path.join(out, "overhead", "%s-%s.log" % (r[1], r[0]))))
+    if "plain" in arms and "measured" in arms:
+        fmt = "%-10s %5s %16s %16s %16s"
+        print("modgrad train, %d steps, %d runs each, alternating; medians per step:" % (n, len(arms["plain"])))
+        print(fmt % ("run", "runs", "loop wall s", "process CPU s", "process wall s"))
+        med3 = {}
+        for arm in ("plain", "measured"):
+            v = arms[arm]
+            med3[arm] = [statistics.median(x[i] for x in v) for i in range(3)]
+            print(fmt % (arm, len(v), "%.6f" % med3[arm][0], "%.6f" % med3[arm][1], "%.6f" % med3[arm][2]))
+        p, m = med3["plain"], med3["measured"]
+        print("overhead of %s: %+.1f%% loop wall time, %+.1f%% process CPU time (issue 13's goal: <= 10%%)"
+              % (measures, 100 * (m[0] - p[0]) / p[0], 100 * (m[1] - p[1]) / p[1]))
+        snaps = max(x[4] for x in arms["measured"])
+        if snaps:
+            per = max(x[3] for x in arms["measured"]) / snaps
+            print("trajectory: %d snapshots of %.2f MB in %d steps; the study's 20,000 steps at 500 write "
+                  "%d of them, %.1f MB" % (snaps, per / 1e6, n, 20000 // 500 + 1, (20000 // 500 + 1) * per / 1e6))
+        print("(plain: modgrad train's defaults, probes every 10 steps, geometry every 100, evaluation and\n"
+              " attention rows every 100, checkpoints; measured: also the snapshots and the commutator, 9\n"
+              " pairs of batches of 4 gradient passes each, every 200 steps. The execution basis is rebuilt\n"
+              " every 2,000 steps once 5 snapshots exist: runs shorter than that measure no basis build.\n"
+              " Process times include start-up and the end-of-run analyses.)")
+    with open(os.path.join(out, "overhead", "overhead.csv"), "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["rep", "run", "exit", "loop_s", "process_wall_s", "user_s", "sys_s", "trajectory_bytes",
+                    "snapshots"])
+        w.writerows(orows)
+
+for model in MODELS:
     with open(os.path.join(out, "chart-%s.dat" % model), "w") as fh:
         for i, (m, lab, t, hl) in enumerate(x for x in chart if x[0] == model):
             fh.write('%d "%s" %.6f %d\n' % (i, lab, t, 0xD62728 if hl else 0x7F7F7F))
