@@ -6,15 +6,22 @@
  * and late medians and their segments, per-step means, the ablation's k
  * order); none of them for a run without the study's files, silently; a
  * commutator without a basis yet draws the defect alone; a malformed file
- * is refused with exit 2.
+ * is refused with exit 2. The SAE picture (tools/cli/plot_sae.c) likewise:
+ * from a small markers run and `modgrad sae` (seconds), its data file
+ * against latents.csv and summary.json (the live latents, the ablated ones
+ * marked, the key's counts and accuracies); from hand-written files (dead
+ * latents left out, a directory lacking summary.json skipped); none without
+ * sae/; a malformed latents.csv or summary.json refused with exit 2.
  *
  * Needs gnuplot (tools/deps installs gnuplot-nox). */
 #include <criterion/criterion.h>
+#include <dirent.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "core/csvout.h"
+#include "core/fsutil.h"
 #include "models/harness/rundir.h"
 #include "tests/util/cli.h"
 
@@ -393,7 +400,14 @@ Test(plot_manifold, a_run_without_the_study_files_draws_none_and_says_nothing) {
                            MG_RUN_TRAJ_CSV};
     for (int i = 0; i < 5; i++)
         cr_assert(!strstr(r.err, files[i]), "a note about %s:\n%s", files[i], r.err);
+    cr_assert(!strstr(r.out, "sae_") && !strstr(r.err, "sae"), "an SAE picture or note:\n%s%s",
+              r.out, r.err);
     proc_free(&r);
+    DIR *d = opendir(P("%s/plots", run));
+    cr_assert_not_null(d);
+    for (struct dirent *e; (e = readdir(d));)
+        cr_assert(strncmp(e->d_name, "sae_", 4), "%s drawn without sae/", e->d_name);
+    closedir(d);
 }
 
 Test(plot_manifold, a_commutator_without_a_basis_draws_the_defect_alone) {
@@ -425,4 +439,150 @@ Test(plot_manifold, a_malformed_study_file_is_refused) {
               r.err);
     assert_picture(run, "curves"); /* the other pictures are still drawn */
     proc_free(&r);
+}
+
+/* ---- the sparse autoencoder ------------------------------------------------------- */
+
+#define SAE_RUN                                                                                    \
+    "train --model attn_stack --task markers --layers 2 --d-model 16 --heads 2 --batch 64 "        \
+    "--probe-batch 64 --lr 3e-3 --wd 0.01 --steps 100 --eval-every 100 --checkpoint-every 100 "    \
+    "--threads 1 --out %s"
+
+/* sae_step_NNNNNN.dat against latents.csv and summary.json: one line per
+ * live latent (active > 0) in order, its numbers, and 1 in the last column
+ * exactly for the ablated latents. Returns the number of live latents. */
+static int check_sae(const char *run, const char *step) {
+    mg_csv *c = csv(P("%s/sae/%s/latents.csv", run, step));
+    cJSON *sum = json_file(P("%s/sae/%s/summary.json", run, step));
+    const cJSON *ab = jget(sum, "ablated_latents");
+    dat *d = read_dat(P("%s/plots/data/sae_%s.dat", run, step));
+    const char *cols[5] = {"latent", "variance", "active", "corr_m", "corr_pos"};
+    int i = 0, marked = 0, tracks[2] = {0, 0};
+    for (size_t row = 0; row < c->nrows; row++) {
+        double v[5];
+        for (int k = 0; k < 5; k++) v[k] = mg_csv_num(c, row, mg_csv_col(c, cols[k]));
+        if (v[2] == 0) continue; /* dead: left out */
+        cr_assert_lt(i, d->n, "%s: fewer lines than live latents", step);
+        for (int k = 0; k < 5; k++) near(d->v[i][k], v[k], cols[k]);
+        bool want = false;
+        for (int a = 0; a < cJSON_GetArraySize(ab); a++)
+            want = want || cJSON_GetArrayItem(ab, a)->valueint == (int)v[0];
+        cr_assert_eq(d->v[i][5], want ? 1 : 0, "latent %g: ablated %g", v[0], d->v[i][5]);
+        marked += want;
+        for (int k = 0; k < 2; k++) tracks[k] += fabs(v[3 + k]) >= jnum(sum, "corr_min");
+        i++;
+    }
+    cr_assert_eq(d->n, i, "%s: %d lines for %d live latents", step, d->n, i);
+    cr_assert_eq(marked, cJSON_GetArraySize(ab), "every ablated latent is live and marked");
+    char label[160]; /* the key's counts and accuracies, once per terminal */
+    const char *gp = P("%s/plots/data/sae_%s.gp", run, step);
+    snprintf(label, sizeof label, "'%zu latents: %d live, %zu dead (not drawn)'", c->nrows, i,
+             c->nrows - (size_t)i);
+    cr_assert_eq(occurrences(gp, label), 2, "%s lacks %s", gp, label);
+    snprintf(label, sizeof label, "'  %d latents track m'", tracks[0]);
+    cr_assert_eq(occurrences(gp, label), 2, "%s lacks %s", gp, label);
+    snprintf(label, sizeof label, "'  %d track the value''s position'", tracks[1]);
+    cr_assert_eq(occurrences(gp, label), 2, "%s lacks %s", gp, label);
+    snprintf(label, sizeof label, "'  as trained: %.4f'", jnum(sum, "acc"));
+    cr_assert_eq(occurrences(gp, label), 2, "%s lacks %s", gp, label);
+    snprintf(label, sizeof label, "'  the %d ablated: %.4f'", cJSON_GetArraySize(ab),
+             jnum(sum, "acc_ablated"));
+    cr_assert_eq(occurrences(gp, label), 2, "%s lacks %s", gp, label);
+    snprintf(label, sizeof label, "'  the reconstruction spliced in: %.4f'",
+             jnum(sum, "acc_spliced"));
+    cr_assert_eq(occurrences(gp, label), 2, "%s lacks %s", gp, label);
+    cJSON_Delete(sum);
+    mg_csv_free(c);
+    return i;
+}
+
+Test(plot_manifold, the_sae_picture_holds_the_latents_and_marks_the_ablated) {
+    mg_ok(SAE_RUN, P("r"));
+    mg_ok("sae %s --checkpoint 100 --steps 100 --d-sae 32 --k 4 --pool-rows 512 --batch 64 "
+          "--ablate 3",
+          P("r"));
+    proc r;
+    int st = mg(&r, "plot %s", P("r"));
+    cr_assert_eq(st, 0, "exit %d:\n%s", st, r.err);
+    assert_picture("r", "sae_step_000100");
+    cr_assert(strstr(r.out, "sae_step_000100.png"), "not listed:\n%s", r.out);
+    cr_assert(!strstr(r.err, "sae"), "a note about the SAE:\n%s", r.err);
+    proc_free(&r);
+    cr_assert_gt(check_sae("r", "step_000100"), 3, "live latents beyond the ablated");
+}
+
+#define ACCS "\"acc\": 0.9, \"acc_ablated\": 0.25, \"acc_spliced\": 0.75"
+
+/* dir (under the test's directory): latents.csv with the rows; summary.json with corr_min 0.5,
+ * latents 3 and 5 ablated and the accuracies accs (ACCS). */
+static void write_sae(const char *dir, const char *rows, const char *accs) {
+    cr_assert_eq(mg_mkdir_p(P("%s", dir)), MG_OK);
+    const char *cols[5] = {"latent", "variance", "active", "corr_m", "corr_pos"};
+    write_csv(P("%s/latents.csv", dir), 5, cols, rows);
+    FILE *f = fopen(P("%s/summary.json", dir), "w");
+    cr_assert_not_null(f);
+    fprintf(f,
+            "{\"checkpoint\": 50, \"layer\": 1, \"corr_min\": 0.5, \"latents_corr_m\": 2, "
+            "\"latents_corr_pos\": 1, \"ablated_latents\": [3, 5], %s}\n",
+            accs);
+    cr_assert_eq(fclose(f), 0);
+}
+
+Test(plot_manifold, constructed_sae_files_give_the_known_rows) {
+    bare_run("run");
+    write_sae("run/sae/step_000050",
+              "0,0.5,0.25,0.9,0.1\n1,0,0,nan,nan\n2,0.1,0.5,-0.6,nan\n3,2,0.75,0.2,-0.8\n"
+              "4,0,0,nan,nan\n5,1.5,1,0.3,0.4\n",
+              ACCS);
+    cr_assert_eq(mg_mkdir_p(P("run/sae/step_000010")), MG_OK); /* latents.csv alone */
+    const char *cols[1] = {"latent"};
+    write_csv(P("run/sae/step_000010/latents.csv"), 1, cols, "0\n");
+    write_sae("run/sae/notes", "0,1,1,0,0\n", ACCS); /* not a step directory */
+    proc r;
+    int st = mg(&r, "plot %s", P("run"));
+    cr_assert_eq(st, 0, "exit %d:\n%s", st, r.err);
+    cr_assert(!strstr(r.err, "sae"), "a note about the SAE:\n%s", r.err);
+    proc_free(&r);
+    assert_picture("run", "sae_step_000050");
+    cr_assert(!exists(P("run/plots/sae_step_000010.png")), "drawn without summary.json");
+    cr_assert(!exists(P("run/plots/sae_notes.png")), "drawn from a directory not a step's");
+    dat *d = read_dat(P("run/plots/data/sae_step_000050.dat"));
+    const double want[4][6] = {{0, 0.5, 0.25, 0.9, 0.1, 0},
+                               {2, 0.1, 0.5, -0.6, NAN, 0},
+                               {3, 2, 0.75, 0.2, -0.8, 1},
+                               {5, 1.5, 1, 0.3, 0.4, 1}};
+    cr_assert_eq(d->n, 4, "latents 1 and 4 are dead");
+    for (int i = 0; i < 4; i++)
+        for (int k = 0; k < 6; k++) near(d->v[i][k], want[i][k], "sae_step_000050.dat");
+    const char *gp = P("run/plots/data/sae_step_000050.gp");
+    const char *labels[] = {"'6 latents: 4 live, 2 dead (not drawn)'",
+                            "'|r| >= 0.5 (beyond the dotted lines):'",
+                            "'  2 latents track m'",
+                            "'  1 track the value''s position'",
+                            "'  as trained: 0.9000'",
+                            "'  the 2 ablated: 0.2500'",
+                            "'  the reconstruction spliced in: 0.7500'",
+                            "'SAE latents at step 50, after block 1 - run'",
+                            "first 0.5, graph 0 to first 0.5, graph 1",
+                            "first -0.5, graph 0 to first -0.5, graph 1",
+                            "graph 0, first -0.5 to graph 1, first -0.5"};
+    for (size_t i = 0; i < sizeof labels / sizeof *labels; i++)
+        cr_assert_eq(occurrences(gp, labels[i]), 2, "%s lacks %s", gp, labels[i]);
+}
+
+Test(plot_manifold, a_malformed_sae_file_is_refused) {
+    bare_run("run");
+    write_sae("run/sae/step_000050", "0,1,1,0,0\n",
+              "\"acc\": 0.9, \"acc_ablated\": 0.25, \"acc_spliced\": \"high\"");
+    write_sae("run/sae/step_000060", "0,1,1,0,0\n", ACCS);
+    write_csv(P("run/sae/step_000060/latents.csv"), 1, (const char *[]){"latent"}, "0\n");
+    proc r;
+    int st = mg(&r, "plot %s", P("run"));
+    cr_assert_eq(st, 2, "exit %d:\n%s", st, r.err);
+    cr_assert(strstr(r.err, "'acc_spliced'"), "names the key:\n%s", r.err);
+    cr_assert(strstr(r.err, "'variance'"), "names the column:\n%s", r.err);
+    proc_free(&r);
+    assert_picture("run", "curves"); /* the other pictures are still drawn */
+    cr_assert(!exists(P("run/plots/sae_step_000050.png")));
+    cr_assert(!exists(P("run/plots/sae_step_000060.png")));
 }

@@ -1,5 +1,5 @@
-/* plot.h — private to `modgrad plot` (plot_cmd.c, plot_clocks.c and
- * plot_manifold.c draw, plot_data.c reads).
+/* plot.h — private to `modgrad plot` (plot_cmd.c, plot_clocks.c,
+ * plot_manifold.c and plot_sae.c draw, plot_data.c reads).
  *
  * The run being plotted, the extraction of plain whitespace-separated data
  * files (RUN/plots/data/NAME.dat) from the run's long-format CSVs, and the
@@ -16,7 +16,8 @@
 
 #include "core/csvout.h"
 
-#define PLOT_MAX_WRITTEN 32
+#define PLOT_MAX_WRITTEN                                                                           \
+    64 /* paths listed: two per picture (SAE pictures are one per checkpoint) */
 
 typedef struct {
     char dir[4096];      /* RUN as given, less trailing slashes */
@@ -134,5 +135,8 @@ void plot_dynamics(plot_run *r);
  * commutator, defect, attention and ablation, each drawn when the run has
  * its file. */
 void plot_manifold_study(plot_run *r);
+/* The picture of plot_sae.c: sae_step_NNNNNN per RUN/sae/step_NNNNNN with
+ * latents.csv and summary.json (`modgrad sae`), without a note otherwise. */
+void plot_sae(plot_run *r);
 
 #endif

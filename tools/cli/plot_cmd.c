@@ -11,7 +11,8 @@
  *
  * and through plot.h the two clocks' (plot_clocks.c: clocks, dynamics) and
  * the execution-manifold study's (plot_manifold.c: manifold, commutator,
- * defect, attention, ablation).
+ * defect, attention, ablation; plot_sae.c: sae_step_NNNNNN per `modgrad sae`
+ * checkpoint).
  *
  * Steps are drawn on a log axis (step 0 at 1), the clocks from summary.json
  * (t_fit, t_grok, t_simplify) as dashed vertical lines. A picture whose file
@@ -583,6 +584,10 @@ static void help(void) {
            "  defect      the commutator's defect D (log) and cos(g_A, g_B) against step\n"
            "  attention   entropy and top-1 mass at the last query per layer against step\n"
            "  ablation    held-out accuracy with top-k attention against k\n"
+           "  sae_step_NNNNNN  one per `modgrad sae` checkpoint (RUN/sae/step_NNNNNN):\n"
+           "              each live latent's r with m against its r with the value's\n"
+           "              position, +-corr_min dotted, the ablated latents in red, the\n"
+           "              counts and the accuracies as trained, ablated and spliced\n"
            "Steps are on a log axis (step 0 drawn at 1); dashed lines mark the clocks\n"
            "t_fit, t_grok, t_simplify from summary.json. A picture whose CSV the run lacks\n"
            "is skipped with a note. Key frequencies have at least 1/4 of the top energy;\n"
@@ -629,6 +634,7 @@ int cmd_plot(int argc, char **argv) {
     plot_two_clocks(&r);
     plot_dynamics(&r);
     plot_manifold_study(&r);
+    plot_sae(&r);
     if (r.nwritten) printf("plots written to %s:\n", r.plots);
     for (int i = 0; i < r.nwritten; i++) printf("  %s\n", r.written[i]);
     if (!r.nwritten) cli_error("plot: no picture was drawn");
