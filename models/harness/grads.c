@@ -164,12 +164,20 @@ mg_status mg_grads_recompute(mg_trainer *t, const char *dir) {
     remove(path);
     mg_csv_writer *w = NULL;
     mg_status st = mg_csv_open(path, MG_GEOMETRY_NCOLS, mg_geometry_cols, &w);
+    mg_study_warm warm = {0};
     for (int i = 0; !st && i < n; i++) {
         char file[4096];
         int64_t step = -1;
         snprintf(file, sizeof file, "%s/" MG_RUN_GRADS_FILE, dir, (long long)steps[i]);
         if (!(st = load_grads(t, file, &step))) st = mg_study_locking(t, w);
+        /* the hierarchy reads the forward pass of the gradient's batch: the
+         * training set's, at the file's parameters (full batch only: a
+         * minibatch's rows are not in the file) */
+        mg_eval e;
+        if (!st && !mg_trainer_cfg(t)->batch && !(st = mg_trainer_eval_train(t, &e)))
+            st = mg_study_hierarchy(t, w, &warm);
     }
+    mg_study_warm_free(&warm);
     if (w) {
         mg_status cst = mg_csv_close(w);
         if (!st) st = cst;

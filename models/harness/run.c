@@ -202,8 +202,13 @@ static mg_status write_probes(mg_csv_writer *w, const mg_params *P, int64_t step
     return st;
 }
 
-/* The inspection of a geometry step's gradient: the locking rows. */
-static mg_status lock_rows(void *ctx, mg_trainer *t) { return mg_study_locking(t, ctx); }
+/* The inspection of a geometry step's gradient: the locking rows and the
+ * gradient hierarchy. */
+static mg_status lock_rows(void *ctx, mg_trainer *t) {
+    mg_study_writers *w = ctx;
+    mg_status st = mg_study_locking(t, w->geometry);
+    return st ? st : mg_study_hierarchy(t, w->geometry, &w->warm);
+}
 
 /* The run's series files, open for appending. */
 typedef struct {
@@ -231,6 +236,7 @@ static mg_status close_series(series_files *f) {
         mg_status s2 = all[i] ? mg_csv_close(all[i]) : MG_OK;
         if (!st) st = s2;
     }
+    mg_study_warm_free(&f->study.warm);
     memset(f, 0, sizeof *f);
     return st;
 }
@@ -302,7 +308,7 @@ static mg_status train_loop(mg_trainer *t, const char *dir, const mg_run_opts *o
         bool locking = s % o->geometry_every == 0;
         bool saving = mg_run_save_grads_at(o->save_grads, s); /* needs the probe's copy */
         if ((st = mg_trainer_step_inspect(t, probing || saving ? probe : NULL,
-                                          locking ? lock_rows : NULL, files.study.geometry))) {
+                                          locking ? lock_rows : NULL, &files.study))) {
             if (st == MG_ERR_NUMERIC) {
                 char msg[1024];
                 snprintf(msg, sizeof msg, "%s", mg_errmsg());

@@ -37,6 +37,7 @@ mg_status mg_study_writers_flush(mg_study_writers *w) {
 mg_status mg_study_writers_close(mg_study_writers *w) {
     mg_status st = w->geometry ? mg_csv_close(w->geometry) : MG_OK;
     mg_status s2 = w->fourier ? mg_csv_close(w->fourier) : MG_OK;
+    mg_study_warm_free(&w->warm);
     memset(w, 0, sizeof *w);
     return st ? st : s2;
 }
@@ -47,9 +48,9 @@ mg_status mg_study_writers_close(mg_study_writers *w) {
 _Static_assert(MG_COLIDX_geometry_step == 0 && MG_COLIDX_geometry_layer == 1 &&
                    MG_COLIDX_geometry_metric == 2 && MG_COLIDX_geometry_value == 3 &&
                    MG_GEOMETRY_NCOLS == 4,
-               "row() writes step, layer, metric, value");
-static mg_status row(mg_csv_writer *w, int64_t step, const char *layer, const char *metric,
-                     double value) {
+               "mg_study_row() writes step, layer, metric, value");
+mg_status mg_study_row(mg_csv_writer *w, int64_t step, const char *layer, const char *metric,
+                       double value) {
     mg_status st = mg_csv_put_int(w, step);
     if (!st) st = mg_csv_put_str(w, layer);
     if (!st) st = mg_csv_put_str(w, metric);
@@ -69,13 +70,14 @@ static mg_status fourier_rows(const mg_study_writers *ws, int64_t step, const mg
     if (st) return st;
     double cv = NAN, corr = NAN;
     st = mg_fourier_circle_fit(v->w, v->rows, v->cols, v->rs, v->cs, f.top, &cv, &corr, NULL);
-    if (!st) st = row(w, step, v->layer, "fourier_top", f.top);
-    if (!st) st = row(w, step, v->layer, "fourier_n_key", f.n_key);
-    if (!st) st = row(w, step, v->layer, "fourier_concentration", f.concentration);
-    if (!st) st = row(w, step, v->layer, "fourier_gini", f.gini);
-    if (!st) st = row(w, step, v->layer, "fourier_top2_share", mg_fourier_top_share(&f, 2));
-    if (!st) st = row(w, step, v->layer, "circle_radius_cv", cv);
-    if (!st) st = row(w, step, v->layer, "circle_angle_corr", corr);
+    if (!st) st = mg_study_row(w, step, v->layer, "fourier_top", f.top);
+    if (!st) st = mg_study_row(w, step, v->layer, "fourier_n_key", f.n_key);
+    if (!st) st = mg_study_row(w, step, v->layer, "fourier_concentration", f.concentration);
+    if (!st) st = mg_study_row(w, step, v->layer, "fourier_gini", f.gini);
+    if (!st)
+        st = mg_study_row(w, step, v->layer, "fourier_top2_share", mg_fourier_top_share(&f, 2));
+    if (!st) st = mg_study_row(w, step, v->layer, "circle_radius_cv", cv);
+    if (!st) st = mg_study_row(w, step, v->layer, "circle_angle_corr", corr);
     /* the energies, k = 0 the constant component: the representation
      * clock's S_rule reads them against the final key frequencies */
     _Static_assert(MG_FOURIER_NCOLS == 4 && MG_COLIDX_fourier_energy == 3,
@@ -168,10 +170,10 @@ static mg_status end_to_end_rows(mg_trainer *t, mg_csv_writer *w, int64_t step) 
     mg_twoclocks_energy e;
     mg_status st = mg_twoclocks_deep_linear_energy(f, rows, cols, L,
                                                    mg_trainer_cfg(t)->optim.weight_decay, &e);
-    if (!st) st = row(w, step, "end_to_end", "stable_rank", e.stable_rank);
-    if (!st) st = row(w, step, "end_to_end", "energy_frob", e.frob);
-    if (!st) st = row(w, step, "end_to_end", "energy_schatten", e.schatten);
-    if (!st) st = row(w, step, "end_to_end", "balance", e.balance);
+    if (!st) st = mg_study_row(w, step, "end_to_end", "stable_rank", e.stable_rank);
+    if (!st) st = mg_study_row(w, step, "end_to_end", "energy_frob", e.frob);
+    if (!st) st = mg_study_row(w, step, "end_to_end", "energy_schatten", e.schatten);
+    if (!st) st = mg_study_row(w, step, "end_to_end", "balance", e.balance);
     return st;
 }
 
@@ -199,7 +201,8 @@ static mg_status geometry_rows(mg_trainer *t, const features *ft, const mg_study
                                "schatten1", "schatten2",   "schatten_inf"};
         double vals[] = {s.eff_rank,  s.stable_rank, s.rank2_energy,
                          s.schatten1, s.schatten2,   s.schatten_inf};
-        for (int i = 0; !st && i < 6; i++) st = row(w, step, info->name, names[i], vals[i]);
+        for (int i = 0; !st && i < 6; i++)
+            st = mg_study_row(w, step, info->name, names[i], vals[i]);
         mg_linalg_spectrum_free(&s);
     }
     if (st) return st;
@@ -222,7 +225,8 @@ static mg_status geometry_rows(mg_trainer *t, const features *ft, const mg_study
         if ((st = mg_collapse_compute(h, y, n, f, c.rows, c.w, c.rs, c.cs, pred, &nc))) return st;
         const char *names[] = {"nc1", "nc2_mean_cv", "nc2_w_cv", "nc2_etf", "nc3", "nc4"};
         double vals[] = {nc.nc1, nc.nc2_mean_cv, nc.nc2_w_cv, nc.nc2_etf, nc.nc3, nc.nc4};
-        for (int i = 0; !st && i < 6; i++) st = row(w, step, "features", names[i], vals[i]);
+        for (int i = 0; !st && i < 6; i++)
+            st = mg_study_row(w, step, "features", names[i], vals[i]);
     }
     /* Plane locking: the classifier's top-2m right singular subspace against
      * the embedding-derived features' (m = the classifier's key frequencies,
@@ -239,7 +243,7 @@ static mg_status geometry_rows(mg_trainer *t, const features *ft, const mg_study
     if (m2 > c.rows - 1) m2 = c.rows - 1;
     if (m2 > fe) m2 = fe;
     if (m2 > e.cols) m2 = e.cols;
-    if (!st && fe == c.cols && m2 < 2) st = row(w, step, "lock", "lock_dims", 0);
+    if (!st && fe == c.cols && m2 < 2) st = mg_study_row(w, step, "lock", "lock_dims", 0);
     else if (!st && fe == c.cols) {
         double cos[MG_MAX_LOCK] = {0};
         if (m2 > MG_MAX_LOCK) m2 = MG_MAX_LOCK;
@@ -250,19 +254,19 @@ static mg_status geometry_rows(mg_trainer *t, const features *ft, const mg_study
         bool applies = st != MG_ERR_ARG; /* MG_ERR_ARG: a rank below 2m */
         if (!applies) {
             mg_clear_error();
-            st = row(w, step, "lock", "lock_dims", 0);
+            st = mg_study_row(w, step, "lock", "lock_dims", 0);
         }
         double mean = 0;
         for (int i = 0; i < m2; i++) mean += cos[i] / m2;
-        if (!st && applies) st = row(w, step, "lock", "lock_cos1", cos[0]);
-        if (!st && applies) st = row(w, step, "lock", "lock_cos2", cos[1]);
-        if (!st && applies) st = row(w, step, "lock", "lock_mean", mean);
-        if (!st && applies) st = row(w, step, "lock", "lock_dims", m2);
+        if (!st && applies) st = mg_study_row(w, step, "lock", "lock_cos1", cos[0]);
+        if (!st && applies) st = mg_study_row(w, step, "lock", "lock_cos2", cos[1]);
+        if (!st && applies) st = mg_study_row(w, step, "lock", "lock_mean", mean);
+        if (!st && applies) st = mg_study_row(w, step, "lock", "lock_dims", m2);
     }
     mg_free(ef);
     if (!st)
-        st = row(w, step, "model", "structural_energy",
-                 mg_probes_structural_energy(P, mg_params_data(P)));
+        st = mg_study_row(w, step, "model", "structural_energy",
+                          mg_probes_structural_energy(P, mg_params_data(P)));
     if (!st && mg_trainer_cfg(t)->model->linear_chain) st = end_to_end_rows(t, w, step);
     return st;
 }
@@ -273,7 +277,7 @@ mg_status mg_study_gate_flips(const mg_trainer *t, mg_csv_writer *w, int64_t ste
     int n = mg_trainer_gate_flips(t, layers, flips);
     mg_status st = MG_OK;
     for (int i = 0; !st && i < n; i++)
-        if (!isnan(flips[i])) st = row(w, step, layers[i], "gate_flips", flips[i]);
+        if (!isnan(flips[i])) st = mg_study_row(w, step, layers[i], "gate_flips", flips[i]);
     return st;
 }
 
@@ -330,16 +334,16 @@ mg_status mg_study_locking(mg_trainer *t, mg_csv_writer *w) {
     for (int i = 0; !st && i < 2; i++) {
         char name[48];
         snprintf(name, sizeof name, "lock_share_%s", tag[i]);
-        st = row(w, step, "lock", name,
-                 mg_locking_share(grad, e.rows, e.cols, e.rs, e.cs, q[i], r[i]));
+        st = mg_study_row(w, step, "lock", name,
+                          mg_locking_share(grad, e.rows, e.cols, e.rs, e.cs, q[i], r[i]));
         snprintf(name, sizeof name, "lock_random_%s", tag[i]);
-        if (!st) st = row(w, step, "lock", name, mg_locking_random_share(r[i], e.cols));
+        if (!st) st = mg_study_row(w, step, "lock", name, mg_locking_random_share(r[i], e.cols));
         snprintf(name, sizeof name, "lock_orth_%s", tag[i]);
         if (!st)
-            st = row(w, step, "lock", name,
-                     mg_locking_orthogonal(e.w, e.rows, e.cols, e.rs, e.cs, q[i], r[i]));
+            st = mg_study_row(w, step, "lock", name,
+                              mg_locking_orthogonal(e.w, e.rows, e.cols, e.rs, e.cs, q[i], r[i]));
         snprintf(name, sizeof name, "lock_rank_%s", tag[i]);
-        if (!st) st = row(w, step, "lock", name, r[i]);
+        if (!st) st = mg_study_row(w, step, "lock", name, r[i]);
     }
     mg_free(q[0]);
     mg_free(q[1]);

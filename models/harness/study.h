@@ -50,8 +50,16 @@
 
 /* The files the study appends to during training: geometry.csv and
  * fourier.csv (rundir.h), opened for appending in dir. */
+/* The power iterations' vectors of the gradient hierarchy, kept from one
+ * geometry step to the next (zero: none yet; mg_study_warm_free frees). */
+typedef struct {
+    double *v[2];
+} mg_study_warm;
+void mg_study_warm_free(mg_study_warm *warm);
+
 typedef struct {
     mg_csv_writer *geometry, *fourier; /* fourier may be NULL: not written */
+    mg_study_warm warm;                /* the gradient hierarchy's power iterations */
 } mg_study_writers;
 mg_status mg_study_writers_open(const char *dir, mg_study_writers *w);
 mg_status mg_study_writers_flush(mg_study_writers *w);
@@ -66,6 +74,11 @@ mg_status mg_study_geometry(mg_trainer *t, const mg_study_writers *w);
 /* After a probed step s: its gate-flip rows (step, gate layer, "gate_flips",
  * the share) in w (geometry.csv), for the gates the trainer measured. */
 mg_status mg_study_gate_flips(const mg_trainer *t, mg_csv_writer *w, int64_t step);
+
+/* The gradient hierarchy at the current step's gradient (from an inspect
+ * hook, or after loading a gradient file and a forward pass of its batch):
+ * its rows in w (study_hierarchy.c says which, and for which models). */
+mg_status mg_study_hierarchy(mg_trainer *t, mg_csv_writer *w, mg_study_warm *warm);
 
 /* Subspace locking at the current step (analysis/locking.h), from the
  * parameters and the gradient mg_params_grad holds (call it between the

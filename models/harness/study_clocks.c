@@ -27,7 +27,10 @@
  *                   the rest of the run (and at least MG_STUDY_WINDOW steps).
  *   locking         the last lock_share_top2 / top2m beside their random
  *                   baselines, and lock_orth_top2 at its first and last
- *                   sample (the orthogonal decay). */
+ *                   sample (the orthogonal decay).
+ *   hierarchy       the gradient hierarchy's ratios (measured ||dE||/||dU||,
+ *                   its bound, and the embedding's gradient over its bound):
+ *                   first, last and largest sample. */
 #include "models/harness/rundir.h"
 #include "models/harness/study.h"
 #include "models/harness/study_impl.h"
@@ -216,6 +219,31 @@ static void locking_entry(const mg_study_table *geo, cJSON *tc) {
     mg_study_series_free(&o);
 }
 
+/* The gradient hierarchy (study_hierarchy.c's model rows, and the
+ * embedding's gradient over its bound): first, last and largest sample. */
+static void hierarchy_entry(const mg_study_table *geo, cJSON *tc) {
+    const char *keys[] = {"model/hier_ratio_measured", "model/hier_ratio_bound",
+                          "embed/hier_bound_ratio"};
+    const char *names[] = {"ratio_measured", "ratio_bound", "embed_bound_ratio"};
+    cJSON *h = NULL;
+    char key[64];
+    for (int i = 0; i < 3; i++) {
+        mg_study_series s = mg_study_select(geo, keys[i]);
+        if (s.n) {
+            if (!h) h = cJSON_AddObjectToObject(tc, "hierarchy");
+            double mx = s.v[0];
+            for (int64_t k = 1; k < s.n; k++) mx = fmax(mx, s.v[k]);
+            snprintf(key, sizeof key, "%s_first", names[i]);
+            mg_study_put_num(h, key, s.v[0]);
+            snprintf(key, sizeof key, "%s_last", names[i]);
+            mg_study_put_num(h, key, s.v[s.n - 1]);
+            snprintf(key, sizeof key, "%s_max", names[i]);
+            mg_study_put_num(h, key, mx);
+        }
+        mg_study_series_free(&s);
+    }
+}
+
 /* A deep linear network's balancedness and energies (its end_to_end rows):
  * first and last samples. */
 static void chain_entry(const mg_study_table *geo, cJSON *tc) {
@@ -299,6 +327,7 @@ mg_status mg_study_two_clocks(mg_trainer *t, const char *dir, const mg_study_tab
     for (int g = 0; g < N_GAPS; g++) mg_study_series_free(&gaps[g]);
     if (!st) gates_entry(geo, tc);
     if (!st) locking_entry(geo, tc);
+    if (!st) hierarchy_entry(geo, tc);
     if (!st) chain_entry(geo, tc);
     return st;
 }

@@ -18,6 +18,10 @@ typedef struct {
     char layer[64]; /* the parameter's layer, for the geometry rows */
 } mg_study_view;
 
+/* One geometry.csv row: step, layer, metric, value. */
+mg_status mg_study_row(mg_csv_writer *w, int64_t step, const char *layer, const char *metric,
+                       double value);
+
 /* The index of the role's parameter (NULL: the last declared). */
 int mg_study_param_index(const mg_params *P, const char *name);
 /* The token vectors: rows 0..n_values-1 of the embedding role. */

@@ -496,6 +496,22 @@ mg_status mg_trainer_features(mg_trainer *t, const float **h, int64_t *n, int *f
     return MG_OK;
 }
 
+mg_status mg_trainer_last_batch(const mg_trainer *t, mg_last_batch *b) {
+    const mg_instance *in = &t->train;
+    if (!in->a || !in->out.features)
+        return mg_fail(MG_ERR_STATE, "model %s reads no operands or gives no features",
+                       t->cfg.model->name);
+    *b = (mg_last_batch){.n = in->n,
+                         .K = (int)in->logits->shape[1],
+                         .f = (int)in->out.features->shape[in->out.features->ndim - 1],
+                         .logits = mg_f32(in->logits),
+                         .features = mg_f32(in->out.features),
+                         .labels = mg_i32(in->y),
+                         .a = mg_i32(in->a),
+                         .b = mg_i32(in->b)};
+    return MG_OK;
+}
+
 const float *mg_trainer_init_params(const mg_trainer *t) { return t->init; }
 const float *mg_trainer_prev_params(const mg_trainer *t) { return t->prev; }
 void mg_trainer_set_init_params(mg_trainer *t, const float *w0) {

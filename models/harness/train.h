@@ -173,6 +173,18 @@ int mg_resid_blocks(const mg_trainer *t);
  * of their own (salt): the training distribution, never a training batch. */
 mg_status mg_trainer_fresh_rows(const mg_trainer *t, uint64_t salt, mg_rows *rows);
 
+/* The training graph's inputs and outputs of its last forward pass (the
+ * batch the step's gradient is taken of; read from inside an inspect hook,
+ * or after mg_trainer_eval_train): its logits (n x K), features (n x f),
+ * labels and operands. Models reading operands only. */
+typedef struct {
+    int64_t n;
+    int K, f;
+    const float *logits, *features;
+    const int32_t *labels, *a, *b;
+} mg_last_batch;
+mg_status mg_trainer_last_batch(const mg_trainer *t, mg_last_batch *b);
+
 /* The parameters at step 0 (kept for displacements); a resumed run sets
  * them from its step-0 checkpoint. */
 const float *mg_trainer_init_params(const mg_trainer *t);
