@@ -468,6 +468,8 @@ static int check_sae(const char *run, const char *step) {
         for (int a = 0; a < cJSON_GetArraySize(ab); a++)
             want = want || cJSON_GetArrayItem(ab, a)->valueint == (int)v[0];
         cr_assert_eq(d->v[i][5], want ? 1 : 0, "latent %g: ablated %g", v[0], d->v[i][5]);
+        near(d->v[i][6], isnan(v[3]) ? 0 : v[3], "x: r with m, 0 if undefined");
+        near(d->v[i][7], isnan(v[4]) ? 0 : v[4], "y: r with the position, 0 if undefined");
         marked += want;
         for (int k = 0; k < 2; k++) tracks[k] += fabs(v[3 + k]) >= jnum(sum, "corr_min");
         i++;
@@ -547,13 +549,13 @@ Test(plot_manifold, constructed_sae_files_give_the_known_rows) {
     cr_assert(!exists(P("run/plots/sae_step_000010.png")), "drawn without summary.json");
     cr_assert(!exists(P("run/plots/sae_notes.png")), "drawn from a directory not a step's");
     dat *d = read_dat(P("run/plots/data/sae_step_000050.dat"));
-    const double want[4][6] = {{0, 0.5, 0.25, 0.9, 0.1, 0},
-                               {2, 0.1, 0.5, -0.6, NAN, 0},
-                               {3, 2, 0.75, 0.2, -0.8, 1},
-                               {5, 1.5, 1, 0.3, 0.4, 1}};
+    const double want[4][8] = {{0, 0.5, 0.25, 0.9, 0.1, 0, 0.9, 0.1},
+                               {2, 0.1, 0.5, -0.6, NAN, 0, -0.6, 0}, /* drawn at y = 0 */
+                               {3, 2, 0.75, 0.2, -0.8, 1, 0.2, -0.8},
+                               {5, 1.5, 1, 0.3, 0.4, 1, 0.3, 0.4}};
     cr_assert_eq(d->n, 4, "latents 1 and 4 are dead");
     for (int i = 0; i < 4; i++)
-        for (int k = 0; k < 6; k++) near(d->v[i][k], want[i][k], "sae_step_000050.dat");
+        for (int k = 0; k < 8; k++) near(d->v[i][k], want[i][k], "sae_step_000050.dat");
     const char *gp = P("run/plots/data/sae_step_000050.gp");
     const char *labels[] = {"'6 latents: 4 live, 2 dead (not drawn)'",
                             "'|r| >= 0.5 (beyond the dotted lines):'",
@@ -563,6 +565,8 @@ Test(plot_manifold, constructed_sae_files_give_the_known_rows) {
                             "'  the 2 ablated: 0.2500'",
                             "'  the reconstruction spliced in: 0.7500'",
                             "'SAE latents at step 50, after block 1 - run'",
+                            "'r undefined (drawn at 0):'",
+                            "'  0 with m, 1 with the position'",
                             "first 0.5, graph 0 to first 0.5, graph 1",
                             "first -0.5, graph 0 to first -0.5, graph 1",
                             "graph 0, first -0.5 to graph 1, first -0.5"};

@@ -16,7 +16,10 @@
  * Signed r, not |r|: a latent that fires for few markers is as informative
  * as one that fires for many, and the sign says which. The data file
  * (data/sae_step_NNNNNN.dat) holds one row per live latent: latent,
- * variance, active, corr_m, corr_pos, ablated (1 or 0).
+ * variance, active, corr_m, corr_pos, ablated (1 or 0), and where it is
+ * drawn: r undefined (NaN: m or the position never varies in the
+ * evaluation vectors, as with a single m) is drawn at 0, and the text beside
+ * it says for how many.
  *
  * No RUN/sae, or no directory with both files: no picture, no note. A
  * malformed latents.csv or summary.json: an error, exit 2, the other
@@ -128,19 +131,24 @@ static void sae_picture(plot_run *r, const char *name) {
     snprintf(pic, sizeof pic, "sae_%s", name);
     snprintf(file, sizeof file, "data/%s.dat", pic);
     FILE *f = plot_data_open(r, file);
-    size_t live = 0, total = c->nrows;
+    size_t live = 0, total = c->nrows, undefined[2] = {0, 0};
     double vmax = 0;
     for (size_t row = 0; row < c->nrows; row++) vmax = fmax(vmax, mg_csv_num(c, row, col[1]));
     if (f) {
-        fprintf(f, "# latent variance active corr_m corr_pos ablated (the live latents: active > "
-                   "0)\n");
+        fprintf(f, "# latent variance active corr_m corr_pos ablated x y (the live latents: "
+                   "active > 0; x, y: where drawn, an undefined r at 0)\n");
         for (size_t row = 0; row < c->nrows; row++) {
             double v[5];
             for (int i = 0; i < 5; i++) v[i] = mg_csv_num(c, row, col[i]);
             if (!(v[2] > 0)) continue; /* dead: never active, r undefined */
             fprintf(f, "%d", (int)v[0]);
             for (int i = 1; i < 5; i++) fprintf(f, isfinite(v[i]) ? " %.9g" : " NaN", v[i]);
-            fprintf(f, " %d\n", is_ablated(&sum, (int)v[0]));
+            fprintf(f, " %d", is_ablated(&sum, (int)v[0]));
+            for (int i = 3; i < 5; i++) { /* where drawn */
+                undefined[i - 3] += !isfinite(v[i]);
+                fprintf(f, " %.9g", isfinite(v[i]) ? v[i] : 0);
+            }
+            fputc('\n', f);
             live++;
         }
         fclose(f);
@@ -164,9 +172,9 @@ static void sae_picture(plot_run *r, const char *name) {
             "set lmargin at screen 0.08\nset rmargin at screen 0.64\nset tmargin at screen 0.90\n"
             "set bmargin at screen 0.10\nset size ratio -1\n"
             "set xrange [-1.05:1.05]\nset yrange [-1.05:1.05]\nset xtics 0.5\nset ytics 0.5\n"
-            "set xlabel 'Pearson r with m (the number of markers)'\n"
-            "set ylabel \"Pearson r with the value's position\"\n"
             "set key at screen 0.68, screen 0.88 left top Left reverse font ',10'\n");
+    fprintf(s, "set xlabel 'Pearson r with m (the number of markers)'\n"
+               "set ylabel \"Pearson r with the value's position\"\n");
     for (int sgn = -1; sgn <= 1; sgn += 2)
         fprintf(s,
                 "set arrow from first %.9g, graph 0 to first %.9g, graph 1 nohead dt 3 lw 1.5 "
@@ -175,7 +183,7 @@ static void sae_picture(plot_run *r, const char *name) {
                 "lc rgb '" GREY "' back\n",
                 sgn * cm, sgn * cm, sgn * cm, sgn * cm);
     /* the counts and accuracies under the key */
-    char buf[8][160];
+    char buf[10][160];
     snprintf(buf[0], sizeof buf[0], "%zu latents: %zu live, %zu dead (not drawn)", total, live,
              total - live);
     snprintf(buf[1], sizeof buf[1], "|r| >= %.3g (beyond the dotted lines):", cm);
@@ -185,23 +193,30 @@ static void sae_picture(plot_run *r, const char *name) {
     snprintf(buf[5], sizeof buf[5], "  as trained: %.4f", sum.acc[0]);
     snprintf(buf[6], sizeof buf[6], "  the %d ablated: %.4f", sum.n_ablated, sum.acc[1]);
     snprintf(buf[7], sizeof buf[7], "  the reconstruction spliced in: %.4f", sum.acc[2]);
-    for (int i = 0; i < 8; i++) {
+    /* r is undefined where m (or the position) never varies (a single m) */
+    int nl = 8;
+    if (undefined[0] || undefined[1]) {
+        snprintf(buf[nl++], sizeof buf[8], "r undefined (drawn at 0):");
+        snprintf(buf[nl++], sizeof buf[9], "  %zu with m, %zu with the position", undefined[0],
+                 undefined[1]);
+    }
+    for (int i = 0; i < nl; i++) {
         fprintf(s, "set label %d at screen 0.68, screen %.3f left font ',10' ", i + 1,
-                0.66 - 0.045 * i - (i >= 4 ? 0.03 : 0));
+                0.66 - 0.045 * i - (i >= 4 ? 0.03 : 0) - (i >= 8 ? 0.03 : 0));
         plot_quote(s, buf[i]);
         fputc('\n', s);
     }
     /* point size: 0.5 + 2 sqrt(variance / the largest) */
     fprintf(s,
             "vmax = %.9g\nsz(v) = vmax > 0 ? 0.5 + 2 * sqrt(v / vmax) : 1\n"
-            "plot '%s' u ($6 > 0 ? NaN : $4):5:(sz($2)) w p pt 7 ps variable lc rgb '" BLUE
+            "plot '%s' u ($6 > 0 ? NaN : $7):8:(sz($2)) w p pt 7 ps variable lc rgb '" BLUE
             "' t 'latent (size: variance)', \\\n"
-            "  '' u ($6 > 0 ? $4 : NaN):5:(sz($2)) w p pt 5 ps variable lc rgb '" RED "' t ",
+            "  '' u ($6 > 0 ? $7 : NaN):8:(sz($2)) w p pt 5 ps variable lc rgb '" RED "' t ",
             vmax, file);
     snprintf(t, sizeof t, "ablated: the %d of highest variance", sum.n_ablated);
     plot_quote(s, t);
     fprintf(s,
-            ", \\\n  '' u ($6 > 0 ? $4 : NaN):5:(sprintf('%%d', $1)) w labels left offset 0.6,0.5 "
+            ", \\\n  '' u ($6 > 0 ? $7 : NaN):8:(sprintf('%%d', $1)) w labels left offset 0.6,0.5 "
             "font ',8' tc rgb '" DARK "' notitle\n");
     plot_draw(r, &b, pic, 1000, 640);
 }
