@@ -1,13 +1,14 @@
 /* test_plot_manifold.c — `modgrad plot`'s pictures of the execution-manifold
- * study (tools/cli/plot_manifold.c): drawn from a small real attn_stack run
- * (a + b mod 11, 200 steps, about a second) with every data file checked
- * against the run's CSVs and summary.json number by number; drawn from
- * hand-written files whose answers are known (cumulative shares, the early
- * and late medians and their segments, per-step means, the ablation's k
- * order); none of them for a run without the study's files, silently; a
- * commutator without a basis yet draws the defect alone; a malformed file
- * is refused with exit 2. The SAE picture (tools/cli/plot_sae.c) likewise:
- * from a small markers run and `modgrad sae` (seconds), its data file
+ * study (tools/cli/plot_manifold.c, plot_attention.c): drawn from a small
+ * real attn_stack run (a + b mod 11, 200 steps, about a second) with every
+ * data file checked against the run's CSVs and summary.json number by
+ * number; drawn from hand-written files whose answers are known (cumulative
+ * shares, the early and late medians and their segments, per-step means,
+ * the ablation's k order); none of them for a run without the study's
+ * files, silently; a commutator without a basis yet draws the defect alone;
+ * a malformed file is refused with exit 2. The SAE picture
+ * (tools/cli/plot_sae.c) likewise: from a small markers run and `modgrad
+ * sae` (seconds), its data file
  * against latents.csv and summary.json (the live latents, the ablated ones
  * marked, the key's counts and accuracies); from hand-written files (dead
  * latents left out, a directory lacking summary.json skipped); none without
@@ -157,6 +158,29 @@ static void check_manifold(const char *run) {
     c = csv(P("%s/" MG_RUN_TRAJ_CSV, run));
     int r90 = mg_csv_col(c, MG_COL(trajectory, r90)),
         n90 = mg_csv_col(c, MG_COL(trajectory, null_r90));
+    /* the bars: one line per block, "i block r90 r95 null_r90 null_r95" */
+    FILE *f = fopen(P("%s/plots/data/manifold_r90.dat", run), "r");
+    cr_assert_not_null(f, "no r90 bars");
+    char line[512];
+    size_t nbars = 0;
+    while (fgets(line, sizeof line, f)) {
+        if (line[0] == '#') continue;
+        int i;
+        char block[64];
+        double v[4];
+        cr_assert_eq(sscanf(line, "%d %63s %lf %lf %lf %lf", &i, block, &v[0], &v[1], &v[2], &v[3]),
+                     6, "%s", line);
+        cr_assert_lt(nbars, c->nrows);
+        cr_assert_eq(i, (int)nbars);
+        cr_assert_str_eq(block, mg_csv_str(c, nbars, mg_csv_col(c, MG_COL(trajectory, block))));
+        near(v[0], mg_csv_num(c, nbars, r90), "r90");
+        near(v[1], mg_csv_num(c, nbars, mg_csv_col(c, MG_COL(trajectory, r95))), "r95");
+        near(v[2], mg_csv_num(c, nbars, n90), "null r90");
+        nbars++;
+    }
+    fclose(f);
+    cr_assert_eq(nbars, c->nrows, "%zu bars for %zu blocks", nbars, c->nrows);
+    cr_assert_eq(occurrences(P("%s/plots/data/manifold.gp", run), "r90 per block"), 2);
     for (size_t row = 0; row < c->nrows; row++) {
         const char *b = mg_csv_str(c, row, mg_csv_col(c, MG_COL(trajectory, block)));
         const char *dot = strchr(b, '.');
@@ -334,6 +358,8 @@ Test(plot_manifold, constructed_files_give_the_known_numbers) {
     cr_assert_eq(occurrences(P("%s/plots/data/manifold.gp", run), "W_K"), 0);
     cr_assert_eq(occurrences(P("%s/plots/data/manifold.gp", run), "'all'"), 2,
                  "no trajectory.csv: the key names the block without r90");
+    cr_assert(!exists(P("%s/plots/data/manifold_r90.dat", run)), "r90 bars without trajectory.csv");
+    cr_assert_eq(occurrences(P("%s/plots/data/manifold.gp", run), "r90 per block"), 0);
 
     /* 10 measurements with a basis: windows of 2; medians 1.5 and 9.5 (full),
      * 15 and 95 (block); the segments reach halfway to the next measurement */

@@ -1,5 +1,5 @@
 /* plot.h — private to `modgrad plot` (plot_cmd.c, plot_clocks.c,
- * plot_manifold.c and plot_sae.c draw, plot_data.c reads).
+ * plot_manifold.c, plot_attention.c and plot_sae.c draw, plot_data.c reads).
  *
  * The run being plotted, the extraction of plain whitespace-separated data
  * files (RUN/plots/data/NAME.dat) from the run's long-format CSVs, and the
@@ -54,9 +54,15 @@ void plot_close(plot_run *r);
  * error; r->status becomes MG_EXIT_USAGE). */
 mg_csv *plot_csv(plot_run *r, const char *name, int ncols, const char *const *cols,
                  const char *what);
+/* plot_csv for a file only some runs have (a study's): NULL without a note
+ * when it is absent. */
+mg_csv *plot_csv_if(plot_run *r, const char *name, int ncols, const char *const *cols,
+                    const char *what);
 
 /* Distinct values of a text column, in order of first appearance (at most max). */
 int plot_distinct(const mg_csv *c, int col, const char **out, int max);
+/* The same, copied (names up to 63 characters): for names used after c is freed. */
+int plot_distinct_copy(const mg_csv *c, int col, char (*out)[64], int max);
 /* True if s is one of the n strings. */
 bool plot_has(const char *const *names, int n, const char *s);
 /* When summary.json did not name them, picks the embedding and classifier
@@ -93,6 +99,9 @@ size_t plot_series(plot_run *r, const char *file, const mg_csv *c, int k1, const
                    const char *v2, int nv, const int *vcols, plot_range *g);
 /* Opens RUN/plots/FILE for writing (NULL after an error message). */
 FILE *plot_data_open(plot_run *r, const char *file);
+
+/* The i-th colour of a cycle of ten (a line per layer or group). */
+const char *plot_color(int i);
 
 /* Writes text as a gnuplot single-quoted string. */
 void plot_quote(FILE *s, const char *text);
@@ -131,10 +140,12 @@ void plot_draw(plot_run *r, plot_body *b, const char *name, int w, int h);
  * dynamics (stable ranks, gate flips, locking against step). */
 void plot_two_clocks(plot_run *r);
 void plot_dynamics(plot_run *r);
-/* The pictures of plot_manifold.c (the execution-manifold study): manifold,
- * commutator, defect, attention and ablation, each drawn when the run has
- * its file. */
+/* The pictures of the execution-manifold study, each drawn when the run has
+ * its file: manifold, commutator and defect (plot_manifold.c, which draws
+ * them all), attention and ablation (plot_attention.c). */
 void plot_manifold_study(plot_run *r);
+void plot_attention(plot_run *r);
+void plot_ablation(plot_run *r);
 /* The picture of plot_sae.c: sae_step_NNNNNN per RUN/sae/step_NNNNNN with
  * latents.csv and summary.json (`modgrad sae`), without a note otherwise. */
 void plot_sae(plot_run *r);

@@ -153,6 +153,13 @@ mg_csv *plot_csv(plot_run *r, const char *name, int ncols, const char *const *co
     return c;
 }
 
+mg_csv *plot_csv_if(plot_run *r, const char *name, int ncols, const char *const *cols,
+                    const char *what) {
+    char path[8192];
+    snprintf(path, sizeof path, "%s/%s", r->dir, name);
+    return mg_path_exists(path) ? plot_csv(r, name, ncols, cols, what) : NULL;
+}
+
 bool plot_has(const char *const *names, int n, const char *s) {
     for (int i = 0; i < n; i++)
         if (!strcmp(names[i], s)) return true;
@@ -166,6 +173,23 @@ int plot_distinct(const mg_csv *c, int col, const char **out, int max) {
         if (n < max && !plot_has(out, n, s)) out[n++] = s;
     }
     return n;
+}
+
+int plot_distinct_copy(const mg_csv *c, int col, char (*out)[64], int max) {
+    int n = 0;
+    for (size_t row = 0; row < c->nrows && n < max; row++) {
+        const char *s = mg_csv_str(c, row, col);
+        bool seen = false;
+        for (int i = 0; i < n && !seen; i++) seen = !strcmp(out[i], s);
+        if (!seen) snprintf(out[n++], sizeof out[0], "%s", s);
+    }
+    return n;
+}
+
+const char *plot_color(int i) {
+    static const char *const c[] = {"#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e",
+                                    "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f"};
+    return c[(i % 10 + 10) % 10];
 }
 
 void plot_guess_layers(plot_run *r, const char *const *names, int n) {

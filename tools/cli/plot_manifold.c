@@ -7,7 +7,8 @@
  *               attention blocks together and the whole parameter vector;
  *               each line's matched random-walk null dashed in its colour, a
  *               horizontal line at 0.9 (r90 is where a line crosses it), and
- *               trajectory.csv's r90 beside the null's in the key
+ *               trajectory.csv's r90 beside the null's in the key and as bars
+ *               in a last panel
  *   commutator  commutator.csv: rho_exec and rho_rand (full space and
  *               block-matched) against step, and rho_exec / rho_rand with the
  *               early (first 20% of the measurements) and late (last 20%)
@@ -15,22 +16,21 @@
  *               (rho NaN) are left out
  *   defect      commutator.csv: the normalised defect D against step (log),
  *               its median dashed, and cos(g_A, g_B) below
- *   attention   attention.csv: the entropy at the last query and its top-1
- *               mass per layer against step, the mean over heads and groups
- *   ablation    ablation.csv: the held-out accuracy with each layer's
- *               attention cut to its k largest weights against k, per group
+ *
+ * plot_manifold_study draws these and plot_attention.c's (attention,
+ * ablation).
  *
  * Only runs of the study have these files: a picture whose file is absent
  * is skipped without a note (a malformed one is an error, as elsewhere).
  * The early/late rule is the summary's (models/harness/manifold_series.c):
  * k = max(1, m/5) of the m measurements with a basis, the median of the
  * finite per-measurement ratios. Declared in plot.h. */
+#include <ctype.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/fsutil.h"
 #include "models/harness/manifold.h"
 #include "models/harness/rundir.h"
 #include "tools/cli/cli.h"
@@ -44,21 +44,6 @@
 #define MAX_TYPES 4 /* block types with a panel each; more go to the last panel */
 #define NCOLS(a) ((int)(sizeof(a) / sizeof *(a)))
 
-/* A colour per layer (tab10). */
-static const char *layer_color(int i) {
-    static const char *const c[] = {"#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e",
-                                    "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f"};
-    return c[i % 10];
-}
-
-/* RUN/NAME read with the columns, or NULL: absent (silently) or malformed. */
-static mg_csv *study_csv(plot_run *r, const char *name, int n, const char *const *cols,
-                         const char *what) {
-    char path[8192];
-    snprintf(path, sizeof path, "%s/%s", r->dir, name);
-    return mg_path_exists(path) ? plot_csv(r, name, n, cols, what) : NULL;
-}
-
 static int cmp_double(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);
@@ -71,15 +56,6 @@ static double median(double *v, size_t n) {
         if (isfinite(v[i])) v[k++] = v[i];
     qsort(v, k, sizeof *v, cmp_double);
     return !k ? NAN : k % 2 ? v[k / 2] : 0.5 * (v[k / 2 - 1] + v[k / 2]);
-}
-
-/* The distinct values of a text column, copied (the table is freed before
- * the drawing). */
-static int distinct(const mg_csv *c, int col, char (*out)[64], int max) {
-    const char *v[MAX_BLOCKS];
-    int n = plot_distinct(c, col, v, max < MAX_BLOCKS ? max : MAX_BLOCKS);
-    for (int i = 0; i < n; i++) snprintf(out[i], sizeof out[i], "%s", v[i]);
-    return n;
 }
 
 /* A linear step axis from 0 (the commutator is measured at even steps, so
@@ -118,31 +94,67 @@ static const char *type_title(const char *t, char *buf, size_t n) {
 /* The last panel's title: what it holds of "attention" and "all". */
 static const char *together_title(const char *const *blocks, int nb) {
     bool attn = plot_has(blocks, nb, "attention"), all = plot_has(blocks, nb, "all");
-    return attn && all ? "the attention blocks together, and the whole parameter vector"
+    return attn && all ? "attention blocks together; whole vector"
            : all       ? "the whole parameter vector"
            : attn      ? "the attention blocks together"
                        : "other blocks";
 }
 
-/* trajectory.csv's r90 and null r90 of each block (NaN when absent). */
-static void read_r90(plot_run *r, const char *const *blocks, int nb, double *r90, double *null) {
+#define R90_FILE "data/manifold_r90.dat"
+
+/* trajectory.csv's r90 and null r90 of each block (NaN when absent), and
+ * every row of it into R90_FILE (index, block, r90, r95, null r90, null
+ * r95) for the bars. Returns the rows written. */
+static int read_r90(plot_run *r, const char *const *blocks, int nb, double *r90, double *null,
+                    double *top) {
+    *top = 1;
     for (int i = 0; i < nb; i++) r90[i] = null[i] = NAN;
     const char *cols[] = {MG_COL(trajectory, block), MG_COL(trajectory, r90),
-                          MG_COL(trajectory, null_r90)};
-    mg_csv *c = study_csv(r, MG_RUN_TRAJ_CSV, NCOLS(cols), cols, "the r90 labels");
-    if (!c) return;
-    int bc = mg_csv_col(c, cols[0]), rc = mg_csv_col(c, cols[1]), nc = mg_csv_col(c, cols[2]);
-    for (size_t row = 0; row < c->nrows; row++)
+                          MG_COL(trajectory, r95), MG_COL(trajectory, null_r90),
+                          MG_COL(trajectory, null_r95)};
+    mg_csv *c = plot_csv_if(r, MG_RUN_TRAJ_CSV, NCOLS(cols), cols, "the r90 bars");
+    if (!c) return 0;
+    int col[5];
+    for (int i = 0; i < 5; i++) col[i] = mg_csv_col(c, cols[i]);
+    FILE *f = c->nrows ? plot_data_open(r, R90_FILE) : NULL;
+    if (f) fprintf(f, "# i block r90 r95 null_r90 null_r95\n");
+    for (size_t row = 0; row < c->nrows; row++) {
+        const char *b = mg_csv_str(c, row, col[0]);
         for (int i = 0; i < nb; i++)
-            if (!strcmp(mg_csv_str(c, row, bc), blocks[i]))
-                r90[i] = mg_csv_num(c, row, rc), null[i] = mg_csv_num(c, row, nc);
+            if (!strcmp(b, blocks[i]))
+                r90[i] = mg_csv_num(c, row, col[1]), null[i] = mg_csv_num(c, row, col[3]);
+        if (!f) continue;
+        fprintf(f, "%zu ", row);
+        for (const char *q = b; *q; q++) fputc(isspace((unsigned char)*q) ? '_' : *q, f);
+        for (int i = 1; i < 5; i++) {
+            double v = mg_csv_num(c, row, col[i]);
+            fprintf(f, isfinite(v) ? " %.9g" : " NaN", v);
+            if (isfinite(v) && (i == 1 || i == 3)) *top = fmax(*top, v);
+        }
+        fputc('\n', f);
+    }
+    int n = f ? (int)c->nrows : 0;
+    if (f) fclose(f);
     mg_csv_free(c);
+    return n;
+}
+
+/* The bars: each block's r90 beside its null's mean r90. */
+static void r90_bars(FILE *s, int n, double top) {
+    fprintf(s,
+            "set title 'r90 per block, beside its null' font ',11'\n"
+            "set xrange [-0.6:%d.6]\nset yrange [0:%.9g]\nset xtics rotate by 90 right font ',8'\n"
+            "set ytics auto\nset xlabel ''\nset ylabel 'r90 (components)'\nunset arrow\n"
+            "set style fill solid 0.75 noborder\nset boxwidth 0.4\nset key top left font ',8'\n"
+            "plot '" R90_FILE "' u ($1 - 0.2):3:xtic(2) w boxes lc rgb '" BLUE "' t 'r90', \\\n"
+            "  '' u ($1 + 0.2):5 w boxes lc rgb '#bbbbbb' t 'null r90 (mean over draws)'\n",
+            n - 1, 1.35 * top);
 }
 
 static void manifold(plot_run *r) {
     const char *cols[] = {MG_COL(explained, block), MG_COL(explained, k), MG_COL(explained, share),
                           MG_COL(explained, null_share)};
-    mg_csv *c = study_csv(r, MG_RUN_EXPLAINED, NCOLS(cols), cols, "the manifold");
+    mg_csv *c = plot_csv_if(r, MG_RUN_EXPLAINED, NCOLS(cols), cols, "the manifold");
     if (!c) return;
     const int bc = mg_csv_col(c, cols[0]), kc = mg_csv_col(c, cols[1]), sc = mg_csv_col(c, cols[2]),
               nc = mg_csv_col(c, cols[3]);
@@ -193,7 +205,8 @@ static void manifold(plot_run *r) {
     }
     kmax = kmax < kall ? kmax : kall;
     double r90[MAX_BLOCKS], null90[MAX_BLOCKS];
-    read_r90(r, blocks, nb, r90, null90);
+    double top;
+    int nbars = read_r90(r, blocks, nb, r90, null90, &top);
     if (!nb) cli_error("note: %s/" MG_RUN_EXPLAINED " has no rows; skipping the manifold", r->dir);
     plot_body body;
     FILE *s = nb ? plot_body_open(&body) : NULL;
@@ -201,12 +214,12 @@ static void manifold(plot_run *r) {
         mg_csv_free(c);
         return;
     }
-    int np = nt + together;
+    int np = nt + together, npanels = np + (nbars > 0);
     plot_begin(s, r, "Explained variance of the parameter trajectory",
-               np == 1   ? "1,1 margins 0.13,0.95,0.12,0.84"
-               : np <= 2 ? "1,2 margins 0.07,0.97,0.12,0.84 spacing 0.08,0.1"
-               : np <= 4 ? "2,2 margins 0.07,0.97,0.08,0.86 spacing 0.08,0.13"
-                         : "2,3 margins 0.06,0.98,0.08,0.86 spacing 0.06,0.13");
+               npanels == 1   ? "1,1 margins 0.13,0.95,0.12,0.84"
+               : npanels <= 2 ? "1,2 margins 0.07,0.97,0.12,0.84 spacing 0.08,0.1"
+               : npanels <= 4 ? "2,2 margins 0.07,0.97,0.08,0.86 spacing 0.08,0.13"
+                              : "2,3 margins 0.06,0.98,0.08,0.86 spacing 0.06,0.13");
     fprintf(s,
             "set xlabel 'principal component k'\nset ylabel 'cumulative share of variance'\n"
             "set xrange [0.5:%d.5]\nset yrange [%.1f:1.02]\nset xtics %d font ',9'\n"
@@ -226,7 +239,7 @@ static void manifold(plot_run *r) {
         int drawn = 0;
         for (int b = 0; b < nb; b++) {
             if (last ? panel[b] >= 0 : panel[b] != p) continue;
-            const char *col = last ? layer_color(drawn + 5) : layer_color(layer[b]);
+            const char *col = last ? plot_color(drawn + 5) : plot_color(layer[b]);
             char t[160];
             int k = snprintf(t, sizeof t, "%s", last ? blocks[b] : lname[b]);
             if (isfinite(r90[b]))
@@ -241,8 +254,13 @@ static void manifold(plot_run *r) {
               "  NaN w l lw 1.5 dt 3 lc rgb '" GREY "' t 'dotted: 0.9 of the variance (r90)'\n",
               s);
     }
+    if (nbars) r90_bars(s, nbars, top);
     mg_csv_free(c);
-    plot_draw(r, &body, "manifold", np == 1 ? 760 : np <= 2 ? 1100 : 1300, np <= 2 ? 520 : 820);
+    plot_draw(r, &body, "manifold",
+              npanels == 1   ? 760
+              : npanels <= 2 ? 1100
+                             : 1300,
+              npanels <= 2 ? 520 : 820);
 }
 
 /* ---- 2. commutator ---------------------------------------------------------------- */
@@ -276,7 +294,7 @@ static bool medians(plot_run *r, const char *file, const double *x, const double
 static void commutator(plot_run *r) {
     const char *cols[] = {MG_COL(commutator, step), MG_COL(commutator, rho_exec),
                           MG_COL(commutator, rho_rand_full), MG_COL(commutator, rho_rand_block)};
-    mg_csv *c = study_csv(r, MG_RUN_COMMUTATOR, NCOLS(cols), cols, "the commutator");
+    mg_csv *c = plot_csv_if(r, MG_RUN_COMMUTATOR, NCOLS(cols), cols, "the commutator");
     if (!c) return;
     int col[4];
     for (int i = 0; i < 4; i++) col[i] = mg_csv_col(c, cols[i]);
@@ -366,7 +384,7 @@ static void commutator(plot_run *r) {
 static void defect(plot_run *r) {
     const char *cols[] = {MG_COL(commutator, step), MG_COL(commutator, defect),
                           MG_COL(commutator, cos_ab)};
-    mg_csv *c = study_csv(r, MG_RUN_COMMUTATOR, NCOLS(cols), cols, "the defect");
+    mg_csv *c = plot_csv_if(r, MG_RUN_COMMUTATOR, NCOLS(cols), cols, "the defect");
     if (!c) return;
     size_t n = c->nrows;
     double *d = malloc((n ? n : 1) * sizeof *d), xmax = 1;
@@ -430,139 +448,10 @@ static void defect(plot_run *r) {
     plot_draw(r, &b, "defect", 1000, 680);
 }
 
-/* ---- 4. attention ----------------------------------------------------------------- */
-
-static void attention(plot_run *r) {
-    const char *cols[] = {MG_COL(attention, step), MG_COL(attention, layer),
-                          MG_COL(attention, entropy), MG_COL(attention, mass_top1)};
-    mg_csv *c = study_csv(r, MG_RUN_ATTENTION, NCOLS(cols), cols, "the attention");
-    if (!c) return;
-    int sc = mg_csv_col(c, cols[0]), lc = mg_csv_col(c, cols[1]), ec = mg_csv_col(c, cols[2]),
-        mc = mg_csv_col(c, cols[3]);
-    char layers[MAX_BLOCKS][64], files[MAX_BLOCKS][320];
-    int nl = distinct(c, lc, layers, MAX_BLOCKS);
-    double xmax = 1;
-    bool ok = true;
-    /* Per layer, one line per step: the mean over that step's rows (heads, groups). */
-    for (int l = 0; ok && l < nl; l++) {
-        plot_data_name(files[l], sizeof files[l], "attention_", layers[l], ".dat");
-        FILE *f = plot_data_open(r, files[l]);
-        if (!(ok = f)) break;
-        fprintf(f, "# step entropy mass_top1 (means over heads and groups)\n");
-        double step = NAN, se = 0, sm = 0;
-        int k = 0;
-        for (size_t row = 0; row <= c->nrows; row++) {
-            bool end = row == c->nrows;
-            if (!end && strcmp(mg_csv_str(c, row, lc), layers[l])) continue;
-            double st = end ? NAN : mg_csv_num(c, row, sc);
-            if (k && (end || st != step)) {
-                fprintf(f, "%.9g %.9g %.9g\n", plot_x(step), se / k, sm / k);
-                xmax = fmax(xmax, plot_x(step));
-                se = sm = 0, k = 0;
-            }
-            if (end) break;
-            step = st, se += mg_csv_num(c, row, ec), sm += mg_csv_num(c, row, mc), k++;
-        }
-        fclose(f);
-    }
-    mg_csv_free(c);
-    if (!ok) return;
-    if (!nl) {
-        cli_error("note: %s/" MG_RUN_ATTENTION " has no rows; skipping the attention", r->dir);
-        return;
-    }
-    plot_body b;
-    FILE *s = plot_body_open(&b);
-    if (!s) return;
-    plot_begin(s, r, "Attention at the last query (mean over heads and groups)", NULL);
-    fprintf(s,
-            "set lmargin at screen 0.10\nset rmargin at screen 0.97\n"
-            "set key top right font ',9' %s\n",
-            nl > 4 ? "horizontal maxcols 4" : "");
-    plot_step_axis(s, r, xmax);
-    const char *ylabel[2] = {"entropy (nats)", "top-1 mass"}, *yrange[2] = {"[0:*]", "[0:1.02]"};
-    for (int p = 0; p < 2; p++) {
-        plot_stack(s, p, 2, 0.91, 0.09);
-        plot_clocks(s, r, p == 0);
-        fprintf(s, "set ylabel '%s'\nset yrange %s\n%s\nplot ", ylabel[p], yrange[p],
-                p ? "unset key" : "");
-        for (int l = 0; l < nl; l++) {
-            fprintf(s, "%s'%s' u 1:%d w lp pt 7 ps 0.4 lw 2 lc rgb '%s' t ", l ? ", \\\n  " : "",
-                    files[l], p + 2, layer_color(l));
-            plot_quote(s, layers[l]);
-        }
-        fputc('\n', s);
-    }
-    plot_draw(r, &b, "attention", 1000, 680);
-}
-
-/* ---- 5. ablation ------------------------------------------------------------------ */
-
-#define NO_CUT 32 /* where "all" (no cut) is drawn on the k axis */
-
-typedef struct {
-    double k, acc;
-} kpoint;
-
-static int cmp_k(const void *a, const void *b) {
-    return cmp_double(&((const kpoint *)a)->k, &((const kpoint *)b)->k);
-}
-
-static void ablation(plot_run *r) {
-    const char *cols[] = {MG_COL(ablation, topk), MG_COL(ablation, group),
-                          MG_COL(ablation, test_acc)};
-    mg_csv *c = study_csv(r, MG_RUN_ABLATION, NCOLS(cols), cols, "the ablation");
-    if (!c) return;
-    int kc = mg_csv_col(c, cols[0]), gc = mg_csv_col(c, cols[1]), ac = mg_csv_col(c, cols[2]);
-    char groups[MAX_BLOCKS][64], files[MAX_BLOCKS][320];
-    int ng = distinct(c, gc, groups, MAX_BLOCKS);
-    kpoint *pt = malloc((c->nrows ? c->nrows : 1) * sizeof *pt);
-    bool ok = pt != NULL;
-    for (int i = 0; ok && i < ng; i++) {
-        size_t n = 0;
-        for (size_t row = 0; row < c->nrows; row++) {
-            if (strcmp(mg_csv_str(c, row, gc), groups[i])) continue;
-            double k = mg_csv_num(c, row, kc); /* "all": no cut */
-            pt[n++] = (kpoint){isfinite(k) ? k : NO_CUT, mg_csv_num(c, row, ac)};
-        }
-        qsort(pt, n, sizeof *pt, cmp_k);
-        plot_data_name(files[i], sizeof files[i], "ablation_", groups[i], ".dat");
-        FILE *f = plot_data_open(r, files[i]);
-        if (!(ok = f)) break;
-        fprintf(f, "# k test_acc (k = %d: no cut)\n", NO_CUT);
-        for (size_t j = 0; j < n; j++) fprintf(f, "%.9g %.9g\n", pt[j].k, pt[j].acc);
-        fclose(f);
-    }
-    free(pt);
-    mg_csv_free(c);
-    if (!ok || !ng) return;
-    plot_body b;
-    FILE *s = plot_body_open(&b);
-    if (!s) return;
-    plot_begin(s, r, "Top-k attention ablation", NULL);
-    fprintf(s,
-            "set lmargin at screen 0.10\nset rmargin at screen 0.80\nset tmargin at screen 0.86\n"
-            "set bmargin at screen 0.13\nset logscale x 2\nset xrange [0.8:%d]\n"
-            "set xtics ('1' 1, '2' 2, '4' 4, '8' 8, '16' 16, 'all' %d)\nset yrange [-0.03:1.03]\n"
-            "set xlabel 'k: the attention weights each query keeps (renormalised)'\n"
-            "set ylabel 'held-out accuracy'\nset key at screen 0.98, graph 1 right top font ',9'\n"
-            "plot ",
-            NO_CUT + 8, NO_CUT);
-    for (int i = 0, other = 0; i < ng; i++) {
-        bool all = !strcmp(groups[i], "all");
-        fprintf(s, "%s'%s' u 1:2 w lp pt 7 ps %s lw %s lc rgb '%s' t ", i ? ", \\\n  " : "",
-                files[i], all ? "1" : "0.7", all ? "2.5" : "1.2",
-                all ? DARK : layer_color(other++));
-        plot_quote(s, all ? "all held-out" : groups[i]);
-    }
-    fputc('\n', s);
-    plot_draw(r, &b, "ablation", 800, 560);
-}
-
 void plot_manifold_study(plot_run *r) {
     manifold(r);
     commutator(r);
     defect(r);
-    attention(r);
-    ablation(r);
+    plot_attention(r);
+    plot_ablation(r);
 }
