@@ -132,6 +132,8 @@ mg_status mg_study_geometry(mg_trainer *t, const mg_study_writers *w) {
      * thread count: its kernels split their work by that count. */
     features ft;
     mg_status st = mg_trainer_features(t, &ft.h, &ft.n, &ft.f, &ft.y, &ft.pred);
+    /* the progress measures' forward passes, at the run's thread count too */
+    if (!st) st = mg_study_progress(t, w->geometry);
     if (st) return st;
     /* The analyses run BLIS on one thread. Their products are small, and
      * LAPACK calls BLIS hundreds of times per SVD: waking a second thread

@@ -80,6 +80,12 @@ mg_status mg_study_gate_flips(const mg_trainer *t, mg_csv_writer *w, int64_t ste
  * its rows in w (study_hierarchy.c says which, and for which models). */
 mg_status mg_study_hierarchy(mg_trainer *t, mg_csv_writer *w, mg_study_warm *warm);
 
+/* The progress measures (restricted and excluded loss, logit periodicity)
+ * at the current parameters, for a + b mod p (study_progress.c): rows of
+ * layer "progress" in w. Runs a forward pass of the training and the test
+ * rows. */
+mg_status mg_study_progress(mg_trainer *t, mg_csv_writer *w);
+
 /* Subspace locking at the current step (analysis/locking.h), from the
  * parameters and the gradient mg_params_grad holds (call it between the
  * backward pass and the update: mg_trainer_step_inspect): rows of layer

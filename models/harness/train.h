@@ -185,6 +185,13 @@ typedef struct {
 } mg_last_batch;
 mg_status mg_trainer_last_batch(const mg_trainer *t, mg_last_batch *b);
 
+/* The logits of every input (a, b) of a modular task whose training and
+ * test rows hold every pair (train_measure.c): cube[(a * p + b) * p + c]
+ * (p^3 floats) from a forward pass of each at the current parameters, and
+ * the indices a * p + b of the training rows (n_train of them, into
+ * train_idx: room for the training set). */
+mg_status mg_trainer_logit_cube(mg_trainer *t, float *cube, int64_t *train_idx, int64_t *n_train);
+
 /* The parameters at step 0 (kept for displacements); a resumed run sets
  * them from its step-0 checkpoint. */
 const float *mg_trainer_init_params(const mg_trainer *t);

@@ -176,3 +176,30 @@ mg_status mg_trainer_groups_of_last_eval(const mg_trainer *t, mg_eval *out) {
         out[g] = mg_trainer_eval_rows(&t->test, task->group_start[g], task->group_start[g + 1]);
     return MG_OK;
 }
+
+mg_status mg_trainer_logit_cube(mg_trainer *t, float *cube, int64_t *train_idx, int64_t *n_train) {
+    const mg_task *task = t->task;
+    const int p = task->n_values;
+    if (!p || task->K != p || task->train.n + task->test.n != (int64_t)p * p)
+        return mg_fail(MG_ERR_ARG,
+                       "task %s: the logit cube needs every pair (a, b) of 0..p-1 "
+                       "in its training or test rows",
+                       task->def->name);
+    mg_eval e;
+    mg_status st = mg_trainer_eval_train(t, &e);
+    if (!st) st = mg_trainer_eval_test(t, &e);
+    if (st) return st;
+    const mg_instance *ins[2] = {t->full.g ? &t->full : &t->train, &t->test};
+    const mg_rows *rows[2] = {&task->train, &task->test};
+    for (int s = 0; s < 2; s++) {
+        const float *z = mg_f32(ins[s]->logits);
+        for (int64_t r = 0; r < rows[s]->n; r++) {
+            const int32_t *tok = rows[s]->tokens + r * task->T;
+            const int64_t at = (int64_t)tok[0] * p + tok[1];
+            memcpy(cube + at * p, z + r * p, (size_t)p * sizeof *cube);
+            if (s == 0) train_idx[r] = at;
+        }
+    }
+    *n_train = task->train.n;
+    return MG_OK;
+}
