@@ -15,3 +15,4 @@ const char *const mg_trajectory_cols[MG_TRAJECTORY_NCOLS] = {MG_TRAJECTORY_COLUM
 const char *const mg_explained_cols[MG_EXPLAINED_NCOLS] = {MG_EXPLAINED_COLUMNS(MG_X_NAME)};
 const char *const mg_ablation_cols[MG_ABLATION_NCOLS] = {MG_ABLATION_COLUMNS(MG_X_NAME)};
 const char *const mg_groups_cols[MG_GROUPS_NCOLS] = {MG_GROUPS_COLUMNS(MG_X_NAME)};
+const char *const mg_latents_cols[MG_LATENTS_NCOLS] = {MG_LATENTS_COLUMNS(MG_X_NAME)};

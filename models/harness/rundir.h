@@ -69,6 +69,10 @@
 #define MG_RUN_TRAJ_CSV "trajectory.csv"
 #define MG_RUN_EXPLAINED "explained.csv"
 #define MG_RUN_ABLATION "ablation.csv"
+/* modgrad sae's directory of a checkpoint, and its files (sae_study.h) */
+#define MG_RUN_SAE "sae"
+#define MG_RUN_SAE_DIR MG_RUN_SAE "/step_%06lld"
+#define MG_RUN_SAE_LATENTS "latents.csv"
 
 /* The files a run's results are: removed when a run is replaced (--force). */
 #define MG_RUN_RESULT_FILES(X)                                                                     \
@@ -78,14 +82,15 @@
     X(MG_RUN_PROBES)                                                                               \
     X(MG_RUN_GEOMETRY)                                                                             \
     X(MG_RUN_SPECTRUM)                                                                             \
-    X(MG_RUN_CIRCLE) X(MG_RUN_LOSS) X(MG_RUN_FOURIER) X(MG_RUN_ATTENTION) X(MG_RUN_COMMUTATOR)     \
-        X(MG_RUN_TRAJ_CSV) X(MG_RUN_EXPLAINED) X(MG_RUN_ABLATION)
+    X(MG_RUN_CIRCLE)                                                                               \
+    X(MG_RUN_LOSS) X(MG_RUN_FOURIER) X(MG_RUN_ATTENTION) X(MG_RUN_COMMUTATOR) X(MG_RUN_TRAJ_CSV)   \
+        X(MG_RUN_EXPLAINED) X(MG_RUN_ABLATION)
 /* The files `analyze` rewrites (and puts back when it fails). */
 #define MG_RUN_ANALYZED_FILES(X)                                                                   \
     X(MG_RUN_SUMMARY)                                                                              \
     X(MG_RUN_GEOMETRY)                                                                             \
-    X(MG_RUN_SPECTRUM) X(MG_RUN_CIRCLE) X(MG_RUN_FOURIER) X(MG_RUN_TRAJ_CSV) X(MG_RUN_EXPLAINED)   \
-        X(MG_RUN_ABLATION)
+    X(MG_RUN_SPECTRUM)                                                                             \
+    X(MG_RUN_CIRCLE) X(MG_RUN_FOURIER) X(MG_RUN_TRAJ_CSV) X(MG_RUN_EXPLAINED) X(MG_RUN_ABLATION)
 /* The series files a resume truncates after its checkpoint. */
 #define MG_RUN_SERIES_FILES(X)                                                                     \
     X(MG_RUN_METRICS)                                                                              \
@@ -111,15 +116,17 @@
 #define MG_COMMUTATOR_COLUMNS(X)                                                                   \
     X(step)                                                                                        \
     X(defect)                                                                                      \
-    X(delta_norm) X(cos_ab) X(rho_exec) X(rho_rand_full) X(rho_rand_block) X(perp_sqrt)            \
-        X(perp_linear) X(basis_step) X(basis_dim)
+    X(delta_norm)                                                                                  \
+    X(cos_ab) X(rho_exec) X(rho_rand_full) X(rho_rand_block) X(perp_sqrt) X(perp_linear)           \
+        X(basis_step) X(basis_dim)
 #define MG_TRAJECTORY_COLUMNS(X)                                                                   \
     X(block)                                                                                       \
     X(snapshots)                                                                                   \
-    X(dim) X(r90) X(r95) X(erank) X(align_mid) X(null_r90) X(null_r95) X(null_erank)               \
-        X(collapse_step)
+    X(dim)                                                                                         \
+    X(r90) X(r95) X(erank) X(align_mid) X(null_r90) X(null_r95) X(null_erank) X(collapse_step)
 #define MG_EXPLAINED_COLUMNS(X) X(block) X(k) X(share) X(null_share)
 #define MG_ABLATION_COLUMNS(X) X(topk) X(group) X(test_loss) X(test_acc)
+#define MG_LATENTS_COLUMNS(X) X(latent) X(variance) X(active) X(corr_m) X(corr_pos)
 
 #define MG_X_IDX_metrics(n) MG_COLIDX_metrics_##n,
 #define MG_X_IDX_probes(n) MG_COLIDX_probes_##n,
@@ -134,6 +141,7 @@
 #define MG_X_IDX_trajectory(n) MG_COLIDX_trajectory_##n,
 #define MG_X_IDX_explained(n) MG_COLIDX_explained_##n,
 #define MG_X_IDX_ablation(n) MG_COLIDX_ablation_##n,
+#define MG_X_IDX_latents(n) MG_COLIDX_latents_##n,
 enum { MG_METRICS_COLUMNS(MG_X_IDX_metrics) MG_METRICS_NCOLS };
 enum { MG_PROBES_COLUMNS(MG_X_IDX_probes) MG_PROBES_NCOLS };
 enum { MG_GEOMETRY_COLUMNS(MG_X_IDX_geometry) MG_GEOMETRY_NCOLS };
@@ -147,6 +155,7 @@ enum { MG_COMMUTATOR_COLUMNS(MG_X_IDX_commutator) MG_COMMUTATOR_NCOLS };
 enum { MG_TRAJECTORY_COLUMNS(MG_X_IDX_trajectory) MG_TRAJECTORY_NCOLS };
 enum { MG_EXPLAINED_COLUMNS(MG_X_IDX_explained) MG_EXPLAINED_NCOLS };
 enum { MG_ABLATION_COLUMNS(MG_X_IDX_ablation) MG_ABLATION_NCOLS };
+enum { MG_LATENTS_COLUMNS(MG_X_IDX_latents) MG_LATENTS_NCOLS };
 
 /* Each file's column names, in order (rundir.c). */
 extern const char *const mg_metrics_cols[MG_METRICS_NCOLS];
@@ -162,6 +171,7 @@ extern const char *const mg_commutator_cols[MG_COMMUTATOR_NCOLS];
 extern const char *const mg_trajectory_cols[MG_TRAJECTORY_NCOLS];
 extern const char *const mg_explained_cols[MG_EXPLAINED_NCOLS];
 extern const char *const mg_ablation_cols[MG_ABLATION_NCOLS];
+extern const char *const mg_latents_cols[MG_LATENTS_NCOLS];
 
 /* The name of column `name` of `file` (metrics, probes, ...): a column that
  * is not declared above does not compile. */

@@ -280,16 +280,19 @@ static mg_status write_outputs(mg_params *P, const latent *L, int m, const mg_sa
                                const mg_sae_report *rep) {
     char path[4096 + 64];
     mg_status st = mg_mkdir_p(rep->out);
-    snprintf(path, sizeof path, "%s/latents.csv", rep->out);
-    static const char *const cols[] = {"latent", "variance", "active", "corr_m", "corr_pos"};
+    snprintf(path, sizeof path, "%s/" MG_RUN_SAE_LATENTS, rep->out);
     mg_csv_writer *w = NULL;
     if (!st) {
         remove(path);
-        st = mg_csv_open(path, 5, cols, &w);
+        st = mg_csv_open(path, MG_LATENTS_NCOLS, mg_latents_cols, &w);
     }
     for (int j = 0; !st && j < m; j++) {
-        double row[4] = {L[j].var, L[j].active, L[j].corr_m, L[j].corr_pos};
-        st = mg_csv_append(w, j, 4, row);
+        double row[MG_LATENTS_NCOLS - 1];
+        row[MG_COLIDX_latents_variance - 1] = L[j].var;
+        row[MG_COLIDX_latents_active - 1] = L[j].active;
+        row[MG_COLIDX_latents_corr_m - 1] = L[j].corr_m;
+        row[MG_COLIDX_latents_corr_pos - 1] = L[j].corr_pos;
+        st = mg_csv_append(w, j, MG_LATENTS_NCOLS - 1, row);
     }
     if (w) {
         mg_status s2 = mg_csv_close(w);
@@ -318,14 +321,11 @@ static mg_status write_outputs(mg_params *P, const latent *L, int m, const mg_sa
     cJSON_AddNumberToObject(j, "corr_min", c->corr_min);
     cJSON_AddNumberToObject(j, "latents_corr_m", rep->n_corr_m);
     cJSON_AddNumberToObject(j, "latents_corr_pos", rep->n_corr_pos);
-    if (isfinite(rep->max_corr_m))
-        cJSON_AddNumberToObject(j, "max_abs_corr_m", rep->max_corr_m);
-    else
-        cJSON_AddNullToObject(j, "max_abs_corr_m");
+    if (isfinite(rep->max_corr_m)) cJSON_AddNumberToObject(j, "max_abs_corr_m", rep->max_corr_m);
+    else cJSON_AddNullToObject(j, "max_abs_corr_m");
     if (isfinite(rep->max_corr_pos))
         cJSON_AddNumberToObject(j, "max_abs_corr_pos", rep->max_corr_pos);
-    else
-        cJSON_AddNullToObject(j, "max_abs_corr_pos");
+    else cJSON_AddNullToObject(j, "max_abs_corr_pos");
     cJSON *ab = cJSON_AddArrayToObject(j, "ablated_latents");
     for (int i = 0; i < rep->n_ablated; i++)
         cJSON_AddItemToArray(ab, cJSON_CreateNumber(rep->ablated[i]));
@@ -403,7 +403,7 @@ mg_status mg_sae_study_run(const char *dir, const mg_sae_cfg *c, mg_sae_report *
     rep->layer = layer;
     rep->n_groups = task->n_groups;
     for (int g = 0; g < task->n_groups; g++) rep->group_names[g] = task->group_names[g];
-    snprintf(rep->out, sizeof rep->out, "%s/sae/step_%06lld", dir, (long long)step);
+    snprintf(rep->out, sizeof rep->out, "%s/" MG_RUN_SAE_DIR, dir, (long long)step);
 
     mg_resid_probe *pool = NULL, *held = NULL;
     vecs tr = {0}, ev = {0}, pv = {0};

@@ -33,6 +33,7 @@
 
 #include "core/alloc.h"
 #include "core/fsutil.h"
+#include "models/harness/rundir.h"
 #include "tools/cli/cli.h"
 #include "tools/cli/plot.h"
 
@@ -122,30 +123,32 @@ static void sae_picture(plot_run *r, const char *name) {
     snprintf(path, sizeof path, "%s/sae/%s/summary.json", r->dir, name);
     sae_summary sum = {0};
     if (!read_summary(r, path, &sum)) return;
-    static const char *const cols[] = {"latent", "variance", "active", "corr_m", "corr_pos"};
-    snprintf(rel, sizeof rel, "sae/%s/latents.csv", name);
-    mg_csv *c = plot_csv(r, rel, 5, cols, "its SAE picture");
+    snprintf(rel, sizeof rel, MG_RUN_SAE "/%s/" MG_RUN_SAE_LATENTS, name);
+    mg_csv *c = plot_csv(r, rel, MG_LATENTS_NCOLS, mg_latents_cols, "its SAE picture");
     if (!c) return;
-    int col[5];
-    for (int i = 0; i < 5; i++) col[i] = mg_csv_col(c, cols[i]);
+    int col[MG_LATENTS_NCOLS];
+    for (int i = 0; i < MG_LATENTS_NCOLS; i++) col[i] = mg_csv_col(c, mg_latents_cols[i]);
     snprintf(pic, sizeof pic, "sae_%s", name);
     snprintf(file, sizeof file, "data/%s.dat", pic);
     FILE *f = plot_data_open(r, file);
     size_t live = 0, total = c->nrows, undefined[2] = {0, 0};
     double vmax = 0;
-    for (size_t row = 0; row < c->nrows; row++) vmax = fmax(vmax, mg_csv_num(c, row, col[1]));
+    for (size_t row = 0; row < c->nrows; row++)
+        vmax = fmax(vmax, mg_csv_num(c, row, col[MG_COLIDX_latents_variance]));
     if (f) {
         fprintf(f, "# latent variance active corr_m corr_pos ablated x y (the live latents: "
                    "active > 0; x, y: where drawn, an undefined r at 0)\n");
         for (size_t row = 0; row < c->nrows; row++) {
-            double v[5];
-            for (int i = 0; i < 5; i++) v[i] = mg_csv_num(c, row, col[i]);
-            if (!(v[2] > 0)) continue; /* dead: never active, r undefined */
-            fprintf(f, "%d", (int)v[0]);
-            for (int i = 1; i < 5; i++) fprintf(f, isfinite(v[i]) ? " %.9g" : " NaN", v[i]);
-            fprintf(f, " %d", is_ablated(&sum, (int)v[0]));
-            for (int i = 3; i < 5; i++) { /* where drawn */
-                undefined[i - 3] += !isfinite(v[i]);
+            double v[MG_LATENTS_NCOLS]; /* in the file's column order */
+            for (int i = 0; i < MG_LATENTS_NCOLS; i++) v[i] = mg_csv_num(c, row, col[i]);
+            if (!(v[MG_COLIDX_latents_active] > 0)) continue; /* dead: never active, r undefined */
+            fprintf(f, "%d", (int)v[MG_COLIDX_latents_latent]);
+            for (int i = 1; i < MG_LATENTS_NCOLS; i++)
+                fprintf(f, isfinite(v[i]) ? " %.9g" : " NaN", v[i]);
+            fprintf(f, " %d", is_ablated(&sum, (int)v[MG_COLIDX_latents_latent]));
+            for (int i = MG_COLIDX_latents_corr_m; i <= MG_COLIDX_latents_corr_pos; i++) {
+                /* where drawn */
+                undefined[i - MG_COLIDX_latents_corr_m] += !isfinite(v[i]);
                 fprintf(f, " %.9g", isfinite(v[i]) ? v[i] : 0);
             }
             fputc('\n', f);

@@ -2,6 +2,7 @@
  * execution-manifold study on a checkpoint's residual stream
  * (models/harness/sae_study.h), and its report. */
 #include <getopt.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -45,8 +46,13 @@ static void report(const mg_sae_report *r) {
            (long long)r->train_vectors, (long long)r->eval_vectors, (long long)r->probe_vectors);
     printf("  reconstruction: MSE %.4g, variance explained %.4f (final loss %.4g)\n", r->mse,
            r->fve, r->final_loss);
-    printf("  latents: %d dead; %d track m, %d track the position (max |r| %.3f, %.3f)\n", r->dead,
-           r->n_corr_m, r->n_corr_pos, r->max_corr_m, r->max_corr_pos);
+    char mm[48], mp[48];
+    snprintf(mm, sizeof mm, isfinite(r->max_corr_m) ? "%.3f" : "n/a: m never varies",
+             r->max_corr_m);
+    snprintf(mp, sizeof mp, isfinite(r->max_corr_pos) ? "%.3f" : "n/a: the position never varies",
+             r->max_corr_pos);
+    printf("  latents: %d dead; %d track m, %d track the position (max |r| %s, %s)\n", r->dead,
+           r->n_corr_m, r->n_corr_pos, mm, mp);
     printf("  held-out accuracy: %.4f as trained, %.4f with the top %d latents ablated, %.4f "
            "spliced\n",
            r->acc[0], r->acc[1], r->n_ablated, r->acc[2]);
