@@ -25,12 +25,13 @@
  *
  * A model whose study runs on a generated task has that setting here
  * instead of the modular add (the table `studies` below): attn_stack trains
- * on `markers` with AdamW lr 3e-4, weight decay 0.01 and the task's batch
- * (128 rows), as `modgrad train --model attn_stack --task markers --lr 3e-4
- * --wd 0.01` does. Its --dump writes, instead of a split, the batches of
- * the first MG_BENCH_BATCHES steps: "tokens" (batches, rows, T) and "y"
- * (batches, rows) as floats, with the metadata task, t, v, k and heads; the
- * peers train on them in order (cycling), and loss0 is the loss of batch 0.
+ * on `markers` with AdamW lr 3e-4, weight decay 0.01, beta2 0.999 and the
+ * task's batch (128 rows), the settings of tools/studies/manifold.json. Its
+ * --dump writes, instead of a split, the batches of the first
+ * MG_BENCH_BATCHES steps: "tokens" (batches, rows, T) and "y" (batches,
+ * rows) as floats, with the metadata task, t, v, k, heads and the AdamW
+ * settings lr, wd, beta1, beta2, eps (shortest decimals); the peers train on
+ * them in order (cycling), and loss0 is the loss of batch 0.
  * --mlp yes gives attn_stack its GELU MLPs (the model's --mlp). */
 #include <stdio.h>
 #include <stdlib.h>
@@ -78,11 +79,12 @@ static double gemm_rate(void) {
 }
 
 /* The study settings of the models not trained on the modular add: the
- * task, the learning rate and the weight decay (the rest: defaults). */
+ * task, the learning rate, the weight decay and beta2 (the rest: defaults;
+ * attn_stack: tools/studies/manifold.json's). */
 static const struct {
     const char *model, *task;
-    float lr, wd;
-} studies[] = {{"attn_stack", "markers", 3e-4f, 0.01f}};
+    float lr, wd, beta2;
+} studies[] = {{"attn_stack", "markers", 3e-4f, 0.01f, 0.999f}};
 
 #define MG_BENCH_BATCHES 32 /* batches a generated task's dump holds */
 
@@ -103,6 +105,9 @@ static int dump_batches(mg_trainer *t, const char *path, int heads) {
         for (int64_t i = 0; i < rows; i++) y[b * rows + i] = (float)r.labels[i];
     }
     mg_st_writer *w = mg_st_writer_new();
+    const mg_opt_cfg *o = &mg_trainer_cfg(t)->optim;
+    const float opt[] = {o->lr, o->weight_decay, o->beta1, o->beta2, o->eps};
+    const char *opt_keys[] = {"lr", "wd", "beta1", "beta2", "eps"};
     char v[4][32];
     snprintf(v[0], sizeof v[0], "%d", task->T);
     snprintf(v[1], sizeof v[1], "%d", task->V);
@@ -112,7 +117,16 @@ static int dump_batches(mg_trainer *t, const char *path, int heads) {
     rc = rc || mg_st_add_f32(w, "tokens", 3, ts, tok) || mg_st_add_f32(w, "y", 2, ys, y) ||
          mg_st_add_meta(w, "task", task->def->name) || mg_st_add_meta(w, "t", v[0]) ||
          mg_st_add_meta(w, "v", v[1]) || mg_st_add_meta(w, "k", v[2]) ||
-         mg_st_add_meta(w, "heads", v[3]) || mg_st_save(w, path);
+         mg_st_add_meta(w, "heads", v[3]);
+    for (int i = 0; i < 5 && !rc; i++) { /* the shortest decimal that reads back as the float */
+        char d[32];
+        for (int prec = 1; prec <= 9; prec++) {
+            snprintf(d, sizeof d, "%.*g", prec, (double)opt[i]);
+            if (strtof(d, NULL) == opt[i]) break;
+        }
+        rc = mg_st_add_meta(w, opt_keys[i], d) != MG_OK;
+    }
+    rc = rc || mg_st_save(w, path);
     mg_st_writer_free(w);
     free(tok), free(y);
     mg_rows_free(&r);
@@ -221,6 +235,7 @@ static mg_trainer *make(const mg_model_def *m, int threads, uint64_t seed, int p
             }
             cfg.optim.lr = studies[i].lr;
             cfg.optim.weight_decay = studies[i].wd;
+            cfg.optim.beta2 = studies[i].beta2;
         }
     if (mlp) {
         int i = mg_model_option_index(m, "mlp");

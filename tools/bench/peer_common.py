@@ -54,11 +54,11 @@ def load_batches(init_path, data_path):
     --dump of a model trained on one, e.g. attn_stack on markers): the
     step-0 parameters, the training batches of steps 0..B-1 as int64 arrays
     tokens (B, rows, T) and y (B, rows), and the metadata (task, t, v, k,
-    heads, as strings)."""
+    heads, and AdamW's lr, wd, beta1, beta2, eps, as strings)."""
     import numpy as np
     params, _ = read_safetensors(init_path)
     data, meta = read_safetensors(data_path)
-    for k in ("task", "t", "v", "k", "heads"):
+    for k in ("task", "t", "v", "k", "heads", "lr", "wd", "beta1", "beta2", "eps"):
         if k not in meta:
             raise ValueError("%s: no metadata %r (not the dump of a generated task?)" % (data_path, k))
     tokens, y = (np.rint(data[k]).astype(np.int64) for k in ("tokens", "y"))

@@ -11,8 +11,8 @@ would write it.
 attn_stack (the execution-manifold study's model, models/attn_stack.c) trains
 on minibatches of a generated task: DIR/data.safetensors holds the batches of
 modgrad's first steps (tokens (B, rows, T), y (B, rows)), taken in order and
-cycled, one per step; AdamW lr 3e-4, weight decay 0.01 (the study's), betas
-and eps as modgrad's. Its q, k and v products are fused into one (d, 3d)
+cycled, one per step; AdamW with the dump's settings (lr, wd, beta1, beta2,
+eps: the study's, tools/studies/manifold.json). Its q, k and v products are fused into one (d, 3d)
 Linear with bias (the released code's form: modgrad's three (d, d) weights
 side by side, the same function) and the attention is
 F.scaled_dot_product_attention(is_causal=True) (torch >= 2; the explicit
@@ -221,8 +221,9 @@ def main_batches():
     model = AttnStack(P, int(meta["heads"]))
     tok = [torch.from_numpy(t) for t in tokens]
     lab = [torch.from_numpy(y) for y in ys]
-    opt = torch.optim.AdamW(model.parameters(), lr=3e-4, betas=(0.9, 0.98), eps=1e-8,
-                            weight_decay=0.01)
+    hp = {k: float(meta[k]) for k in ("lr", "wd", "beta1", "beta2", "eps")}
+    opt = torch.optim.AdamW(model.parameters(), lr=hp["lr"], betas=(hp["beta1"], hp["beta2"]),
+                            eps=hp["eps"], weight_decay=hp["wd"])
     with torch.no_grad():
         loss0 = F.cross_entropy(model(tok[0]), lab[0]).item()
 

@@ -17,7 +17,7 @@ skipped = [(l.rstrip("\n").split("\t") + ["mlp transformer"])[:3]
            for l in open(os.path.join(out, "skipped.tsv")) if l.strip()]
 MODELS = [m for m in ("mlp", "transformer", "attn_stack") if any(r[2] == m for r in rows)]
 TITLE = {"mlp": "full-batch training step", "transformer": "full-batch training step",
-         "attn_stack": "training step on markers (batch 128, T 16; AdamW lr 3e-4, wd 0.01)"}
+         "attn_stack": "training step on markers (batch 128, T 16; AdamW lr 3e-4, wd 0.01, beta2 0.999)"}
 order = ["modgrad"] + [k for k in labels if k != "modgrad"]
 
 runs, fails = {}, {}
@@ -169,11 +169,12 @@ if os.path.exists(oh) and os.path.getsize(oh):
     print("\n== attn_stack: the study's measurements at their default rates (%s)" % measures)
     arms, orows = {}, []
     for line in open(oh):
-        r, arm, rc, loop, wall, user, sys_, nbytes, snaps = line.rstrip("\n").split("\t")
-        orows.append([r, arm, rc, loop, wall, user, sys_, nbytes, snaps])
+        f = line.rstrip("\n").split("\t")
+        r, arm, rc, loop, wall, user, sys_, nbytes, snaps, comms = (f + [""])[:10]
+        orows.append([r, arm, rc, loop, wall, user, sys_, nbytes, snaps, comms])
         if rc == "0" and loop:
             arms.setdefault(arm, []).append((float(loop) / n, (float(user) + float(sys_)) / n, float(wall) / n,
-                                             int(nbytes), int(snaps)))
+                                             int(nbytes), int(snaps), int(comms or 0)))
     for r in orows:
         if r[2] != "0":
             print("rep %s %s failed (exit %s): see %s" % (r[0], r[1], r[2], os.path.join(out, "overhead", "%s-%s.log" % (r[1], r[0]))))
@@ -181,28 +182,45 @@ if os.path.exists(oh) and os.path.getsize(oh):
         fmt = "%-10s %5s %16s %16s %16s"
         print("modgrad train, %d steps, %d runs each, alternating; medians per step:" % (n, len(arms["plain"])))
         print(fmt % ("run", "runs", "loop wall s", "process CPU s", "process wall s"))
-        med3 = {}
+        med = {a: [statistics.median(x[i] * n for x in v) for i in range(3)] for a, v in arms.items()}
+        fixed = med.get("fixed", [0.0, 0.0, 0.0])  # totals of a run of 0 steps
         for arm in ("plain", "measured"):
-            v = arms[arm]
-            med3[arm] = [statistics.median(x[i] for x in v) for i in range(3)]
-            print(fmt % (arm, len(v), "%.6f" % med3[arm][0], "%.6f" % med3[arm][1], "%.6f" % med3[arm][2]))
-        p, m = med3["plain"], med3["measured"]
-        print("overhead of %s: %+.1f%% loop wall time, %+.1f%% process CPU time (issue 13's goal: <= 10%%)"
-              % (measures, 100 * (m[0] - p[0]) / p[0], 100 * (m[1] - p[1]) / p[1]))
+            print(fmt % (arm, len(arms[arm]), *("%.6f" % ((med[arm][i] - fixed[i]) / n) for i in range(3))))
+        if "fixed" in med:
+            print("(per step: the run's time less that of a run of 0 steps, %.2f s loop wall, %.2f s CPU, "
+                  "%.2f s wall: start-up, the evaluation, the end-of-run analyses)" % tuple(fixed))
+        else:
+            print("(no run of 0 steps: the per-step figures include start-up and the end-of-run analyses)")
+        p = [(med["plain"][i] - fixed[i]) / n for i in range(3)]
+        m = [(med["measured"][i] - fixed[i]) / n for i in range(3)]
+        comms = statistics.median(x[5] for x in arms["measured"])
+        every = int(measures.split("--commutator-every")[1].split()[0])
+        print("overhead of %s over %d steps (%d commutator measurements): %+.1f%% loop wall time, "
+              "%+.1f%% process CPU time" % (measures, n, comms, 100 * (m[0] - p[0]) / p[0],
+                                           100 * (m[1] - p[1]) / p[1]))
+        if comms:
+            # a run of n steps measures at steps 0, every, 2 every, ..., n: n / every + 1 of them;
+            # at the study's rate (20,000 steps) it is one per `every` steps
+            k = (n / every) / comms
+            print("at the study's rate (one commutator per %d steps; the snapshots' share counted in): "
+                  "%+.1f%% loop wall time, %+.1f%% process CPU time (issue 13's goal: <= 10%%); one "
+                  "measurement and its snapshots: %.2f s loop wall, %.2f s CPU"
+                  % (every, 100 * k * (m[0] - p[0]) / p[0], 100 * k * (m[1] - p[1]) / p[1],
+                     (m[0] - p[0]) * n / comms, (m[1] - p[1]) * n / comms))
         snaps = max(x[4] for x in arms["measured"])
         if snaps:
             per = max(x[3] for x in arms["measured"]) / snaps
             print("trajectory: %d snapshots of %.2f MB in %d steps; the study's 20,000 steps at 500 write "
                   "%d of them, %.1f MB" % (snaps, per / 1e6, n, 20000 // 500 + 1, (20000 // 500 + 1) * per / 1e6))
-        print("(plain: modgrad train's defaults, probes every 10 steps, geometry every 100, evaluation and\n"
-              " attention rows every 100, checkpoints; measured: also the snapshots and the commutator, 9\n"
-              " pairs of batches of 4 gradient passes each, every 200 steps. The execution basis is rebuilt\n"
-              " every 2,000 steps once 5 snapshots exist: runs shorter than that measure no basis build.\n"
-              " Process times include start-up and the end-of-run analyses.)")
+        print("(both: tools/studies/manifold.json's settings, with modgrad train's outputs at their\n"
+              " defaults: probes every 10 steps, geometry every 100, evaluation and attention rows at\n"
+              " --eval-every, checkpoints; measured: also the snapshots and the commutator, 9 pairs of\n"
+              " batches of 4 gradient passes each. The execution basis is rebuilt every 2,000 steps once\n"
+              " 5 snapshots exist: runs shorter than that measure no basis build.)")
     with open(os.path.join(out, "overhead", "overhead.csv"), "w", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(["rep", "run", "exit", "loop_s", "process_wall_s", "user_s", "sys_s", "trajectory_bytes",
-                    "snapshots"])
+                    "snapshots", "commutators"])
         w.writerows(orows)
 
 for model in MODELS:
