@@ -2,6 +2,8 @@
  * (see fsutil.h). */
 #include "core/fsutil.h"
 
+#include <cjson/cJSON.h>
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -239,4 +241,15 @@ mg_status mg_read_file(const char *path, char **data, size_t *n) {
     *data = buf;
     *n = got;
     return MG_OK;
+}
+
+mg_status mg_read_json(const char *path, cJSON **out) {
+    *out = NULL;
+    char *text = NULL;
+    size_t n = 0;
+    mg_status st = mg_read_file(path, &text, &n);
+    if (st) return st;
+    *out = cJSON_ParseWithLength(text, n);
+    mg_free(text);
+    return *out ? MG_OK : mg_fail(MG_ERR_FORMAT, "%s is not valid JSON", path);
 }

@@ -52,4 +52,9 @@ bool mg_path_exists(const char *path);
  * terminating NUL (so text can be parsed in place); free it with mg_free. */
 mg_status mg_read_file(const char *path, char **data, size_t *n);
 
+/* Reads and parses a JSON file into *out (free it with cJSON_Delete): the
+ * read's error, or MG_ERR_FORMAT "PATH is not valid JSON". */
+typedef struct cJSON cJSON;
+mg_status mg_read_json(const char *path, cJSON **out);
+
 #endif

@@ -50,6 +50,10 @@ mg_tensor *mg_mean_all(mg_graph *g, mg_tensor *x);
 /* softmax.c ------------------------------------------------------------ */
 /* softmax over the last axis */
 mg_tensor *mg_softmax(mg_graph *g, mg_tensor *x);
+/* The backward kernel of an op whose output y is a softmax of its input's
+ * rows over some set of entries (0 off it): dx = y (dy - <dy, y>) per row,
+ * stored or added as mg_grad_writes says (softmax, softmax_topk). */
+void mg_softmax_rows_backward(mg_tensor *out);
 /* logits: (n, c) float, labels: (n) int32 in [0, c) -> scalar mean over the
  * rows of -log softmax(logits)[label]; numerically stable (see the file). */
 mg_tensor *mg_cross_entropy(mg_graph *g, mg_tensor *logits, mg_tensor *labels);

@@ -62,9 +62,10 @@ static mg_status softmax_forward(mg_tensor *out) {
     }
     return MG_OK;
 }
-/* dx = y * (dy - sum_j dy_j y_j) per row (reads the output) */
+/* dx = y * (dy - sum_j dy_j y_j) per row (reads the output); also the
+ * backward of softmax_topk (ops/topk.c) */
 // dy: (rows, c), y: (rows, c) -> dx: (rows, c) +=
-static void softmax_backward(mg_tensor *out) {
+void mg_softmax_rows_backward(mg_tensor *out) {
     float *dx = out->in[0]->grad;
     if (!dx) return;
     const float *y = out->data, *dy = out->grad;
@@ -89,7 +90,7 @@ const mg_op mg_op_softmax = {
     .flags = MG_OP_ROWWISE | MG_OP_BWD_OUT | MG_OP_BWD_WRITE,
     .shape = softmax_shape,
     .forward = softmax_forward,
-    .backward = softmax_backward,
+    .backward = mg_softmax_rows_backward,
 };
 MG_REGISTER_OP(mg_op_softmax)
 

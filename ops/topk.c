@@ -149,34 +149,14 @@ static mg_status softmax_topk_forward(mg_tensor *out) {
 
 /* With K fixed, y is the softmax over K (0 off it), whose gradient is
  * dx = y (dy - sum_j dy_j y_j): 0 off K, since y is. The softmax's own
- * backward; it reads the output. */
-// dy: (rows, c), y: (rows, c) -> dx: (rows, c) +=
-static void softmax_topk_backward(mg_tensor *out) {
-    float *dx = out->in[0]->grad;
-    if (!dx) return;
-    const float *y = out->data, *dy = out->grad;
-    const bool write = mg_grad_writes(out, 0);
-    const int64_t c = out->shape[out->ndim - 1], rows = c ? mg_numel(out) / c : 0;
-#pragma omp parallel for schedule(static) num_threads(mg_kernel_threads(mg_numel(out)))
-    for (int64_t r = 0; r < rows; r++) {
-        const float *yr = y + r * c, *dr = dy + r * c;
-        double dot = 0.0;
-        for (int64_t j = 0; j < c; j++) dot += (double)dr[j] * yr[j];
-        float d = (float)dot, *xr = dx + r * c;
-        if (write)
-            for (int64_t j = 0; j < c; j++) xr[j] = yr[j] * (dr[j] - d);
-        else
-            for (int64_t j = 0; j < c; j++) xr[j] += yr[j] * (dr[j] - d);
-    }
-}
-
+ * backward (mg_softmax_rows_backward); it reads the output. */
 const mg_op mg_op_softmax_topk = {
     .name = "softmax_topk",
     .arity = 1,
     .flags = MG_OP_ROWWISE | MG_OP_BWD_OUT | MG_OP_BWD_WRITE,
     .shape = topk_shape,
     .forward = softmax_topk_forward,
-    .backward = softmax_topk_backward,
+    .backward = mg_softmax_rows_backward,
     .flops = topk_flops,
 };
 MG_REGISTER_OP(mg_op_softmax_topk)

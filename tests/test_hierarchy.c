@@ -10,6 +10,7 @@
 #include "analysis/hierarchy.h"
 #include "core/csvout.h"
 #include "tests/util/cli.h"
+#include "tests/util/geometry_rows.h"
 
 TestSuite(hierarchy, .init = mg_cli_setup, .fini = mg_cli_teardown, .timeout = 120);
 
@@ -55,15 +56,6 @@ Test(hierarchy, selection_norm_counts_operands) {
     cr_assert_float_eq(mg_selection_norm(a, b, 3, 3, true), sqrt(6.0), 1e-12);
 }
 
-/* geometry.csv's value of (step, layer, metric), NaN if absent */
-static double value(const mg_csv *c, long step, const char *layer, const char *metric) {
-    for (size_t r = 0; r < c->nrows; r++)
-        if ((long)mg_csv_num(c, r, 0) == step && !strcmp(mg_csv_str(c, r, 1), layer) &&
-            !strcmp(mg_csv_str(c, r, 2), metric))
-            return mg_csv_num(c, r, 3);
-    return NAN;
-}
-
 static void check_run(const char *combine) {
     char dir[32];
     snprintf(dir, sizeof dir, "r_%s", combine);
@@ -76,26 +68,26 @@ static void check_run(const char *combine) {
     cr_assert_eq(mg_csv_read(P("%s/grads/locking.csv", dir), &l), MG_OK);
     int rows = 0;
     for (long s = 0; s < 300; s += 50) {
-        double ratio = value(g, s, "embed", "hier_bound_ratio");
+        double ratio = geometry_value(g, s, "embed", "hier_bound_ratio");
         cr_assert(ratio > 0 && ratio <= 1, "%s step %ld: embedding gradient / bound = %g", combine,
                   s, ratio);
-        cr_assert_leq(value(g, s, "classifier", "hier_grad"),
-                      value(g, s, "classifier", "hier_bound") * (1 + 1e-9));
+        cr_assert_leq(geometry_value(g, s, "classifier", "hier_grad"),
+                      geometry_value(g, s, "classifier", "hier_bound") * (1 + 1e-9));
         /* the power iteration against the SVD of the same step */
-        cr_assert_float_eq(value(g, s, "classifier", "hier_spectral"),
-                           value(g, s, "classifier.w", "schatten_inf"),
-                           1e-6 * value(g, s, "classifier.w", "schatten_inf"));
-        cr_assert_float_eq(value(g, s, "hidden", "hier_spectral"),
-                           value(g, s, "hidden.w", "schatten_inf"),
-                           1e-6 * value(g, s, "hidden.w", "schatten_inf"));
+        cr_assert_float_eq(geometry_value(g, s, "classifier", "hier_spectral"),
+                           geometry_value(g, s, "classifier.w", "schatten_inf"),
+                           1e-6 * geometry_value(g, s, "classifier.w", "schatten_inf"));
+        cr_assert_float_eq(geometry_value(g, s, "hidden", "hier_spectral"),
+                           geometry_value(g, s, "hidden.w", "schatten_inf"),
+                           1e-6 * geometry_value(g, s, "hidden.w", "schatten_inf"));
         rows++;
     }
     cr_assert_eq(rows, 6);
     /* the summary's largest ratio is the rows' */
     double mx = 0;
     for (long s = 0; s <= 300; s += 50)
-        if (isfinite(value(g, s, "embed", "hier_bound_ratio")))
-            mx = fmax(mx, value(g, s, "embed", "hier_bound_ratio"));
+        if (isfinite(geometry_value(g, s, "embed", "hier_bound_ratio")))
+            mx = fmax(mx, geometry_value(g, s, "embed", "hier_bound_ratio"));
     cJSON *sum = json_file(P("%s/summary.json", dir));
     const cJSON *h = jget(jget(sum, "two_clocks"), "hierarchy");
     cr_assert_float_eq(jnum(h, "embed_bound_ratio_max"), mx, 1e-9 * mx);
@@ -103,7 +95,8 @@ static void check_run(const char *combine) {
     /* recomputed from the gradient files: the recorded values */
     const char *metrics[] = {"hier_grad", "hier_bound", "hier_bound_ratio"};
     for (int k = 0; k < 3; k++) {
-        double a = value(g, 100, "embed", metrics[k]), b = value(l, 100, "embed", metrics[k]);
+        double a = geometry_value(g, 100, "embed", metrics[k]),
+               b = geometry_value(l, 100, "embed", metrics[k]);
         cr_assert(isfinite(b), "grads/locking.csv lacks %s", metrics[k]);
         cr_assert_float_eq(a, b, 1e-6 * fabs(a), "%s: %.9g recorded, %.9g recomputed", metrics[k],
                            a, b);

@@ -10,16 +10,9 @@
 
 #include "core/csvout.h"
 #include "tests/util/cli.h"
+#include "tests/util/geometry_rows.h"
 
 TestSuite(progress_rows, .init = mg_cli_setup, .fini = mg_cli_teardown, .timeout = 120);
-
-static double value(const mg_csv *c, long step, const char *layer, const char *metric) {
-    for (size_t r = 0; r < c->nrows; r++)
-        if ((long)mg_csv_num(c, r, 0) == step && !strcmp(mg_csv_str(c, r, 1), layer) &&
-            !strcmp(mg_csv_str(c, r, 2), metric))
-            return mg_csv_num(c, r, 3);
-    return NAN;
-}
 
 static int count_prefix(const mg_csv *c, long step, const char *prefix) {
     int n = 0;
@@ -35,14 +28,14 @@ static void check(const char *model, const char *embed_layer) {
     mg_csv *g = NULL;
     cr_assert_eq(mg_csv_read(P("%s/geometry.csv", model), &g), MG_OK, "%s", mg_errmsg());
     for (long s = 0; s <= 200; s += 50) {
-        double nk = value(g, s, "progress", "n_keys");
-        cr_assert_eq(nk, value(g, s, embed_layer, "fourier_n_key"),
+        double nk = geometry_value(g, s, "progress", "n_keys");
+        cr_assert_eq(nk, geometry_value(g, s, embed_layer, "fourier_n_key"),
                      "%s step %ld: the keys are the embedding's of that step", model, s);
         cr_assert(nk >= 1 && nk <= 11);
         cr_assert_eq(count_prefix(g, s, "excluded_loss_k"), (int)nk, "one row per key alone");
-        double r = value(g, s, "progress", "restricted_loss"),
-               x = value(g, s, "progress", "excluded_loss"),
-               per = value(g, s, "progress", "periodicity");
+        double r = geometry_value(g, s, "progress", "restricted_loss"),
+               x = geometry_value(g, s, "progress", "excluded_loss"),
+               per = geometry_value(g, s, "progress", "periodicity");
         cr_assert(r > 0 && isfinite(r) && x > 0 && isfinite(x), "%s step %ld: %g %g", model, s, r,
                   x);
         cr_assert(per >= 0 && per <= 1 + 1e-12, "periodicity %g", per);

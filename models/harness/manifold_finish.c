@@ -217,13 +217,9 @@ mg_status mg_manifold_finish(mg_trainer *t, const char *dir) {
     snprintf(path, sizeof path, "%s/" MG_RUN_TRAJECTORY, dir);
     if (!attn && !mg_path_exists(path)) return MG_OK;
     snprintf(path, sizeof path, "%s/" MG_RUN_SUMMARY, dir);
-    char *text = NULL;
-    size_t len = 0;
-    mg_status st = mg_read_file(path, &text, &len);
+    cJSON *sum = NULL;
+    mg_status st = mg_read_json(path, &sum);
     if (st) return st;
-    cJSON *sum = cJSON_ParseWithLength(text, len);
-    mg_free(text);
-    if (!sum) return mg_fail(MG_ERR_FORMAT, "%s is not valid JSON", path);
     cJSON_DeleteItemFromObjectCaseSensitive(sum, "manifold");
     cJSON *mf = cJSON_AddObjectToObject(sum, "manifold");
     st = trajectory(t, dir, mf);

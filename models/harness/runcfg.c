@@ -228,15 +228,12 @@ mg_status mg_run_check_dir(const char *dir) {
 mg_status mg_run_read_settings(const char *dir, mg_settings *s, char split_hash[17]) {
     char path[4096];
     snprintf(path, sizeof path, "%s/" MG_RUN_CONFIG, dir);
-    char *text = NULL;
-    size_t n = 0;
+    cJSON *root = NULL;
     mg_status st = mg_run_check_dir(dir);
     if (st) return st;
-    if ((st = mg_read_file(path, &text, &n)))
-        return mg_fail(st, "cannot read the run %s: %s", dir, mg_errmsg());
-    cJSON *root = cJSON_ParseWithLength(text, n);
-    mg_free(text);
-    if (!root) return mg_fail(MG_ERR_FORMAT, "%s is not valid JSON", path);
+    if ((st = mg_read_json(path, &root)))
+        return st == MG_ERR_FORMAT ? st
+                                   : mg_fail(st, "cannot read the run %s: %s", dir, mg_errmsg());
     st = mg_settings_from_json(root, path, s);
     const cJSON *h = cJSON_GetObjectItemCaseSensitive(root, "split_hash");
     if (!st && (!cJSON_IsString(h) || strlen(h->valuestring) != 16))
@@ -249,13 +246,11 @@ mg_status mg_run_read_settings(const char *dir, mg_settings *s, char split_hash[
 mg_status mg_run_pin_blis(const char *dir) {
     char path[4096];
     snprintf(path, sizeof path, "%s/" MG_RUN_CONFIG, dir);
-    char *text = NULL;
-    size_t n = 0;
-    mg_status st = mg_read_file(path, &text, &n);
-    if (st) return mg_fail(st, "cannot read the run %s: %s", dir, mg_errmsg());
-    cJSON *root = cJSON_ParseWithLength(text, n);
-    mg_free(text);
-    if (!root) return mg_fail(MG_ERR_FORMAT, "%s is not valid JSON", path);
+    cJSON *root = NULL;
+    mg_status st = mg_read_json(path, &root);
+    if (st)
+        return st == MG_ERR_FORMAT ? st
+                                   : mg_fail(st, "cannot read the run %s: %s", dir, mg_errmsg());
     const cJSON *a = cJSON_GetObjectItemCaseSensitive(root, "blis_arch");
     st = cJSON_IsString(a) ? mg_blis_pin(a->valuestring) : MG_OK;
     if (st) st = mg_fail(st, "%s: %s", dir, mg_errmsg());

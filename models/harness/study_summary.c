@@ -158,13 +158,9 @@ mg_status mg_study_finish(mg_trainer *t, const char *dir) {
     if (!mg_trainer_task(t)->n_values) return MG_OK; /* no operands: no geometry (see above) */
     char path[4096];
     snprintf(path, sizeof path, "%s/" MG_RUN_SUMMARY, dir);
-    char *text = NULL;
-    size_t len = 0;
-    mg_status st = mg_read_file(path, &text, &len);
+    cJSON *sum = NULL;
+    mg_status st = mg_read_json(path, &sum);
     if (st) return st;
-    cJSON *sum = cJSON_ParseWithLength(text, len);
-    mg_free(text);
-    if (!sum) return mg_fail(MG_ERR_FORMAT, "%s is not valid JSON", path);
     const char *keys[] = {"key_frequencies", "fourier_concentration",
                           "top_frequency",   "lead",
                           "geometry",        "collapse",
