@@ -6,7 +6,9 @@
  * its curves, and that bad input is refused with exit status 2. The clocks
  * and dynamics pictures are also drawn from small real runs (an MLP and a
  * transformer, P = 23, seconds), their data files counted against the run's
- * geometry.csv and summary.json.
+ * geometry.csv and summary.json; the hierarchy picture's data file is checked
+ * number by number against a real MLP run's hier_ rows and against
+ * constructed ones.
  *
  * Needs gnuplot (tools/deps installs gnuplot-nox). */
 #include <cjson/cJSON.h>
@@ -246,6 +248,47 @@ static const char *const dyn_series[][2] = {
     {"lock", "lock_random_top2m"}, {"lock", "lock_orth_top2"},      {"lock", "lock_orth_top2m"},
 };
 
+/* The hierarchy's data file's columns after the step, as geometry.csv's
+ * (layer, metric) of an MLP (embed, hidden, classifier). */
+static const char *const hier_cells[][2] = {
+    {"model", "hier_ratio_measured"}, {"model", "hier_ratio_bound"},
+    {"embed", "hier_bound_ratio"},    {"embed", "hier_grad"},
+    {"embed", "hier_bound"},          {"classifier", "hier_grad"},
+    {"classifier", "hier_bound"},     {"classifier", "hier_spectral"},
+    {"hidden", "hier_spectral"},      {"model", "hier_delta"},
+    {"model", "hier_selection"},
+};
+#define HIER_NCOLS 11
+#define HIER_MAX 256
+
+/* Reads tmp/run/plots/data/hierarchy.dat: returns its rows (step, then the
+ * HIER_NCOLS values). */
+static int read_hierarchy(double (*rows)[HIER_NCOLS + 1]) {
+    char path[512], line[4096];
+    snprintf(path, sizeof path, "%s/run/plots/data/hierarchy.dat", tmp);
+    FILE *f = fopen(path, "r");
+    cr_assert_not_null(f, "%s is missing; modgrad said:\n%s", path, output());
+    int n = 0;
+    while (fgets(line, sizeof line, f) && n < HIER_MAX) {
+        if (line[0] == '#') continue;
+        char *p = line, *end;
+        for (int k = 0; k <= HIER_NCOLS; k++, p = end) {
+            rows[n][k] = strtod(p, &end);
+            cr_assert(end != p, "%s: line %d has %d values: %s", path, n, k, line);
+        }
+        n++;
+    }
+    fclose(f);
+    return n;
+}
+
+/* The data row of a step, or -1. */
+static int hier_row(double (*rows)[HIER_NCOLS + 1], int n, double step) {
+    for (int i = 0; i < n; i++)
+        if (rows[i][0] == step) return i;
+    return -1;
+}
+
 /* ---- tests ---------------------------------------------------------------------- */
 
 Test(plot, every_picture_of_a_full_run) {
@@ -354,7 +397,7 @@ Test(plot, clocks_and_dynamics_of_a_real_mlp_run) {
     cr_assert_eq(count_text("data/clocks.gp", "R^2 = "), 2);
 }
 
-Test(plot, a_transformer_run_draws_dynamics_without_lock_or_gate_panels) {
+Test(plot, a_transformer_run_draws_dynamics_without_lock_gate_or_hierarchy_panels) {
     int st = modgrad("train --model transformer --p 23 --threads 1 --steps 40 --geometry-every 20 "
                      "--out '%s/run'",
                      tmp);
@@ -376,6 +419,100 @@ Test(plot, a_transformer_run_draws_dynamics_without_lock_or_gate_panels) {
     /* The stable-rank panel alone, once per terminal. */
     cr_assert_eq(count_text("data/dynamics.gp", "plot '"), 2);
     cr_assert_eq(count_text("data/dynamics.gp", "gate"), 0);
+    /* No hier_ rows: no hierarchy picture, and no note about it. */
+    cr_assert_eq(count_text("../geometry.csv", ",hier_"), 0, "a transformer has hier_ rows");
+    cr_assert(!exists("hierarchy.png") && !exists("data/hierarchy.dat"),
+              "a hierarchy drawn without hier_ rows");
+    cr_assert(!strstr(output(), "hierarchy"), "a note about the hierarchy:\n%s", output());
+}
+
+Test(plot, hierarchy_holds_every_hier_row_of_a_real_mlp_run) {
+    int st = modgrad("train --model mlp --p 23 --threads 1 --steps 200 --geometry-every 20 --out "
+                     "'%s/run'",
+                     tmp);
+    cr_assert_eq(st, 0, "train: exit %d:\n%s", st, output());
+    st = modgrad("plot '%s/run'", tmp);
+    cr_assert_eq(st, 0, "exit %d:\n%s", st, output());
+    assert_picture("hierarchy");
+    cr_assert(strstr(output(), "hierarchy.png"), "%s", output());
+    static double rows[HIER_MAX][HIER_NCOLS + 1];
+    int n = read_hierarchy(rows);
+    /* One row per geometry step, every cell the value of geometry.csv. */
+    int steps = count_geometry("model", "hier_ratio_measured");
+    cr_assert_eq(steps, 10, "the run has %d geometry steps with hier_ rows", steps); /* 0 .. 180 */
+    cr_assert_eq(n, steps);
+    char path[512], line[4096], layer[64], metric[64];
+    snprintf(path, sizeof path, "%s/run/geometry.csv", tmp);
+    FILE *f = fopen(path, "r");
+    cr_assert_not_null(f);
+    int cells = 0;
+    double step, v;
+    while (fgets(line, sizeof line, f)) {
+        if (sscanf(line, "%lf,%63[^,],%63[^,],%lf", &step, layer, metric, &v) != 4 ||
+            strncmp(metric, "hier_", 5))
+            continue;
+        int i = hier_row(rows, n, step), k = -1;
+        for (int c = 0; c < HIER_NCOLS; c++)
+            if (!strcmp(hier_cells[c][0], layer) && !strcmp(hier_cells[c][1], metric)) k = c;
+        cr_assert(i >= 0 && k >= 0, "no cell for %s", line);
+        cr_assert_float_eq(rows[i][k + 1], v, 1e-9 * fabs(v), "%s: %.9g", line, rows[i][k + 1]);
+        cells++;
+    }
+    fclose(f);
+    cr_assert_eq(cells, HIER_NCOLS * n, "%d hier_ rows for %d steps", cells, n);
+    for (int i = 0; i < n; i++) {
+        cr_assert_eq(rows[i][0], 20.0 * i, "row %d is step %g", i, rows[i][0]);
+        /* the embedding's gradient over its bound: <= 1, and the ratio of its columns */
+        cr_assert(rows[i][3] > 0 && rows[i][3] <= 1, "step %g: %g", rows[i][0], rows[i][3]);
+        cr_assert_float_eq(rows[i][3], rows[i][4] / rows[i][5], 1e-6 * rows[i][3]);
+    }
+    /* Three panels, each drawn once per terminal (PNG, SVG), the bound at 1. */
+    cr_assert_eq(count_text("data/hierarchy.gp", "plot '"), 6);
+    cr_assert_eq(count_text("data/hierarchy.gp", "t 'the bound (1)'"), 2);
+    cr_assert(!strstr(output(), "exceeds its bound"), "%s", output());
+}
+
+/* Constructed hier_ rows: a step without the first layer's row gets NaN in
+ * its column, the roles are found by their metrics (the layers here have
+ * other names), and a gradient above its bound is reported. */
+Test(plot, hierarchy_pivots_constructed_rows_and_reports_a_broken_bound) {
+    make_run_dir();
+    write_full_run();
+    char path[512];
+    snprintf(path, sizeof path, "%s/run/geometry.csv", tmp);
+    FILE *f = fopen(path, "a");
+    cr_assert_not_null(f);
+    for (int s = 0; s <= 100; s += 50) {
+        double e = s == 100 ? 1.5 : 0.01 * (s + 1); /* broken at step 100 */
+        fprintf(f, "%d,out,hier_grad,%g\n%d,out,hier_spectral,%g\n%d,out,hier_bound,%g\n", s, 0.5,
+                s, 2.0 + s, s, 4.0);
+        if (s != 50) fprintf(f, "%d,fc1,hier_spectral,%g\n", s, 3.0 + s);
+        fprintf(f, "%d,tok,hier_grad,%g\n%d,tok,hier_bound,%g\n%d,tok,hier_bound_ratio,%g\n", s, e,
+                s, 1.0, s, e);
+        fprintf(f, "%d,model,hier_ratio_measured,%g\n%d,model,hier_ratio_bound,%g\n", s, 2 * e, s,
+                0.25);
+    }
+    fclose(f);
+    int st = modgrad("plot '%s/run'", tmp);
+    cr_assert_eq(st, 0, "exit %d:\n%s", st, output());
+    assert_picture("hierarchy");
+    static double rows[HIER_MAX][HIER_NCOLS + 1];
+    cr_assert_eq(read_hierarchy(rows), 3);
+    for (int i = 0; i < 3; i++) {
+        double s = 50.0 * i, e = i == 2 ? 1.5 : 0.01 * (s + 1);
+        cr_assert_eq(rows[i][0], s);
+        cr_assert_float_eq(rows[i][1], 2 * e, 1e-9);
+        cr_assert_float_eq(rows[i][2], 0.25, 1e-12);
+        cr_assert_float_eq(rows[i][3], e, 1e-9);
+        cr_assert_float_eq(rows[i][6], 0.5, 1e-12); /* the classifier's gradient */
+        cr_assert_float_eq(rows[i][8], 2 + s, 1e-9);
+        cr_assert(i == 1 ? isnan(rows[i][9]) : rows[i][9] == 3 + s, "step %g: |W|_2 %g", s,
+                  rows[i][9]);
+        cr_assert(isnan(rows[i][10]) && isnan(rows[i][11]), "absent rows are not NaN");
+    }
+    cr_assert(strstr(output(), "embedding's gradient exceeds its bound (ratio 1.5 at step 100)"),
+              "no note about the broken bound:\n%s", output());
+    cr_assert_eq(count_text("data/hierarchy.gp", "(embedding, max 1.5)"), 2);
 }
 
 /* A summary's representation clock: a gap with three fired thresholds, one

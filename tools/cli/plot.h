@@ -1,5 +1,6 @@
 /* plot.h — private to `modgrad plot` (plot_cmd.c, plot_clocks.c,
- * plot_manifold.c, plot_attention.c and plot_sae.c draw, plot_data.c reads).
+ * plot_hierarchy.c, plot_manifold.c, plot_attention.c and plot_sae.c draw,
+ * plot_data.c reads).
  *
  * The run being plotted, the extraction of plain whitespace-separated data
  * files (RUN/plots/data/NAME.dat) from the run's long-format CSVs, and the
@@ -140,6 +141,10 @@ void plot_draw(plot_run *r, plot_body *b, const char *name, int w, int h);
  * dynamics (stable ranks, gate flips, locking against step). */
 void plot_two_clocks(plot_run *r);
 void plot_dynamics(plot_run *r);
+/* The picture of plot_hierarchy.c: hierarchy (the gradient hierarchy's
+ * ratios, bounds and spectral norms against step), drawn when geometry.csv
+ * has hier_ rows, without a note otherwise. */
+void plot_hierarchy(plot_run *r);
 /* The pictures of the execution-manifold study, each drawn when the run has
  * its file: manifold, commutator and defect (plot_manifold.c, which draws
  * them all), attention and ablation (plot_attention.c). */

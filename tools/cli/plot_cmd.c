@@ -9,7 +9,8 @@
  *   geometry  Fourier structure, ranks, neural collapse, plane locking and
  *             structural energy against step
  *
- * and through plot.h the two clocks' (plot_clocks.c: clocks, dynamics) and
+ * and through plot.h the two clocks' (plot_clocks.c: clocks, dynamics;
+ * plot_hierarchy.c: hierarchy) and
  * the execution-manifold study's (plot_manifold.c: manifold, commutator,
  * defect, attention, ablation; plot_sae.c: sae_step_NNNNNN per `modgrad sae`
  * checkpoint).
@@ -574,6 +575,10 @@ static void help(void) {
            "            with their fitted lines (summary.json's two_clocks)\n"
            "  dynamics  stable ranks, gate-flip rate, locking shares (random baselines\n"
            "            dashed) and the orthogonal part against step\n"
+           "  hierarchy the gradient hierarchy against step: the measured |dE| / |dU|\n"
+           "            beside the ratio of their bounds, each gradient over its bound\n"
+           "            (<= 1), |U|_2 and |W|_2 (a run with geometry.csv hier_ rows: an\n"
+           "            embedding-ReLU-classifier model; no note otherwise)\n"
            "The execution-manifold study's (--snapshot-every, --commutator-every, attention\n"
            "layers), each drawn when the run has its file, without a note otherwise;\n"
            "commutator and defect have a linear step axis:\n"
@@ -634,6 +639,7 @@ int cmd_plot(int argc, char **argv) {
     geometry(&r);
     plot_two_clocks(&r);
     plot_dynamics(&r);
+    plot_hierarchy(&r);
     plot_manifold_study(&r);
     plot_sae(&r);
     if (r.nwritten) printf("plots written to %s:\n", r.plots);
