@@ -10,9 +10,8 @@
  *             structural energy against step
  *
  * and through plot.h the two clocks' (plot_clocks.c: clocks, dynamics;
- * plot_hierarchy.c: hierarchy) and
- * the execution-manifold study's (plot_manifold.c: manifold, commutator,
- * defect, attention, ablation; plot_sae.c: sae_step_NNNNNN per `modgrad sae`
+ * plot_hierarchy.c: hierarchy) and the execution-manifold study's (plot_manifold.c: manifold,
+ * commutator, defect, attention, ablation; plot_sae.c: sae_step_NNNNNN per `modgrad sae`
  * checkpoint).
  *
  * Steps are drawn on a log axis (step 0 at 1), the clocks from summary.json
