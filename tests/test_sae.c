@@ -54,7 +54,7 @@ Test(sae, report_latents_and_ablations) {
     cJSON *sum = json_file(P("r/summary.json"));
     /* as trained: the run's own test accuracy at that step */
     cr_assert_float_eq(jnum(s, "acc"), jnum(sum, "test_acc"), 1e-12);
-    cr_assert_eq(jnum(s, "layer"), 1, "the last block by default");
+    cr_assert_eq(jnum(s, "layer"), 0, "the middle block, (2 - 1) / 2, by default");
     double fve = jnum(s, "fraction_variance_explained");
     cr_assert(fve > 0 && fve <= 1, "variance explained %g", fve);
     /* the ablated latents are the three of largest variance */

@@ -9,9 +9,12 @@
  * When the dimension collapses: r90 of every prefix of the trajectory
  * (snapshots 0..j, j >= 2) is computed from one Gram matrix (its leading
  * block, centred); the collapse step is the first snapshot step from which
- * every prefix's r90 is at most the whole trajectory's r90 (a choice of
- * ours: the paper says "within the first 20-30% of training" without a
- * rule). */
+ * every longer prefix has the whole trajectory's r90: where the dimension
+ * the trajectory ends with is reached and stays (a choice of ours: the
+ * paper says "within the first 20-30% of training" without a rule). A
+ * first rule, "from which every prefix's r90 is at most the whole's", was
+ * wrong and is gone: a prefix of 3 snapshots spans at most 2 dimensions, so
+ * it always named the third snapshot. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -73,10 +76,10 @@ static mg_status collapse(const float *w, int S, int64_t stride, const region *r
     mg_status st = G && C ? MG_OK : mg_fail(MG_ERR_NOMEM, "out of memory for the prefix PCA");
     if (!st) gram(w, S, stride, r, G);
     *out = -1;
-    for (int n = S; !st && n >= 3; n--) { /* back from the end: the last prefix above r90 */
+    for (int n = S; !st && n >= 3; n--) { /* back from the end: the last prefix off r90 */
         int r90;
         if ((st = prefix_r90(G, S, n, C, &r90))) break;
-        if (r90 > r90_all) break;
+        if (r90 != r90_all) break;
         *out = steps[n - 1];
     }
     mg_free(G);

@@ -394,7 +394,9 @@ mg_status mg_sae_study_run(const char *dir, const mg_sae_cfg *c, mg_sae_report *
     if ((st = open_run(dir, c, &t, &mask, &step))) return st;
     const mg_task *task = mg_trainer_task(t);
     const int blocks = mg_resid_blocks(t);
-    const int layer = c->layer >= 0 ? c->layer : blocks - 1;
+    /* the middle block by default: the blocks after it read the value
+     * positions, so what the ablation removes there can act */
+    const int layer = c->layer >= 0 ? c->layer : (blocks - 1) / 2;
     if (layer >= blocks) {
         mg_trainer_free(t);
         return mg_fail(MG_ERR_ARG, "--layer %d: the model has blocks 0..%d", layer, blocks - 1);

@@ -2,7 +2,10 @@
  * trained on a run's residual stream at value-token positions, at one of its
  * checkpoints (SCIENCE.md, "Sparse autoencoder").
  *
- * The vectors: the residual stream after block --layer (default the last)
+ * The vectors: the residual stream after block --layer (default the middle
+ * one, (L - 1) / 2: after the last block only the last position reaches
+ * the head, so an ablation at the value positions there acts on nothing
+ * unless a value sits at the last position; measured so once)
  * at every position the task's "value" mask marks, of rows the task's
  * generator draws from seeds of their own: --pool-rows of them for the
  * training vectors (sampled in batches of --batch with replacement) and as
@@ -32,7 +35,7 @@
 
 typedef struct {
     int64_t checkpoint; /* the checkpoint's step (-1: the last) */
-    int layer;          /* the block whose output is read (-1: the last) */
+    int layer;          /* the block whose output is read (-1: the middle one, (L - 1) / 2) */
     int d_sae, k;       /* 256, 16 */
     int64_t steps, batch, pool_rows;
     double lr, l2, corr_min;
@@ -55,7 +58,7 @@ typedef struct {
     int dead, n_corr_m, n_corr_pos;
     double max_corr_m, max_corr_pos; /* largest |correlation| of a latent */
     int n_groups;
-    double acc[3];                        /* all held-out rows: trained, ablated, spliced */
+    double acc[3];                           /* all held-out rows: trained, ablated, spliced */
     double acc_group[3][MG_TASK_MAX_GROUPS]; /* per held-out group */
     const char *group_names[MG_TASK_MAX_GROUPS];
     int n_ablated, ablated[MG_SAE_MAX_ABLATE];
