@@ -427,7 +427,8 @@ Test(plot, a_transformer_run_draws_dynamics_without_lock_gate_or_hierarchy_panel
 }
 
 Test(plot, hierarchy_holds_every_hier_row_of_a_real_mlp_run) {
-    int st = modgrad("train --model mlp --p 23 --threads 1 --steps 200 --geometry-every 20 --out "
+    int st = modgrad("train --model mlp --p 23 --d 32 --width 64 --threads 1 --steps 200 "
+                     "--geometry-every 20 --out "
                      "'%s/run'",
                      tmp);
     cr_assert_eq(st, 0, "train: exit %d:\n%s", st, output());

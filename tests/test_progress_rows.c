@@ -22,12 +22,13 @@ static int count_prefix(const mg_csv *c, long step, const char *prefix) {
     return n;
 }
 
-static void check(const char *model, const char *embed_layer) {
-    mg_ok("train --model %s --p 23 --frac 0.5 --steps 200 --geometry-every 50 --threads 1 --out %s",
-          model, P("%s", model));
+static void check(const char *model, const char *size, const char *embed_layer) {
+    mg_ok("train --model %s %s --p 23 --frac 0.5 --steps 100 --geometry-every 50 --threads 1 "
+          "--out %s",
+          model, size, P("%s", model));
     mg_csv *g = NULL;
     cr_assert_eq(mg_csv_read(P("%s/geometry.csv", model), &g), MG_OK, "%s", mg_errmsg());
-    for (long s = 0; s <= 200; s += 50) {
+    for (long s = 0; s <= 100; s += 50) {
         double nk = geometry_value(g, s, "progress", "n_keys");
         cr_assert_eq(nk, geometry_value(g, s, embed_layer, "fourier_n_key"),
                      "%s step %ld: the keys are the embedding's of that step", model, s);
@@ -43,8 +44,10 @@ static void check(const char *model, const char *embed_layer) {
     mg_csv_free(g);
 }
 
-Test(progress_rows, mlp_on_add) { check("mlp", "embed"); }
-Test(progress_rows, transformer_on_add) { check("transformer", "embed"); }
+Test(progress_rows, mlp_on_add) { check("mlp", "--d 32 --width 64", "embed"); }
+Test(progress_rows, transformer_on_add) {
+    check("transformer", "--d-model 32 --d-mlp 64", "embed");
+}
 
 Test(progress_rows, only_on_add) {
     mg_ok("train --model mlp --task sub --p 11 --steps 20 --threads 1 --out %s", P("sub"));
