@@ -13,26 +13,21 @@
 
 #include <cjson/cJSON.h>
 
+#include "analysis/twoclocks.h"
 #include "core/alloc.h"
 #include "core/csvout.h"
 #include "core/fsutil.h"
 #include "models/harness/manifold.h"
 #include "models/harness/rundir.h"
 
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-/* The median of the finite values among v[0..n) (NaN if none); sorts a copy. */
+/* The median of the finite values among v[0..n) (NaN if none), of a copy. */
 static double median(const double *v, size_t n) {
     double *c = mg_malloc((n ? n : 1) * sizeof *c);
     if (!c) return NAN;
-    size_t k = 0;
+    int k = 0;
     for (size_t i = 0; i < n; i++)
         if (isfinite(v[i])) c[k++] = v[i];
-    qsort(c, k, sizeof *c, cmp_double);
-    double m = !k ? NAN : k % 2 ? c[k / 2] : 0.5 * (c[k / 2 - 1] + c[k / 2]);
+    double m = mg_twoclocks_median(c, k);
     mg_free(c);
     return m;
 }

@@ -47,6 +47,10 @@ void mg_resid_probe_free(mg_resid_probe *p) {
 
 int mg_resid_probe_dim(const mg_resid_probe *p) { return p->d; }
 
+mg_eval mg_resid_probe_eval(const mg_resid_probe *p, int64_t lo, int64_t hi) {
+    return mg_trainer_eval_rows(&p->in, lo, hi);
+}
+
 int mg_resid_blocks(const mg_trainer *t) {
     int n = 0;
     while (n < MG_MODEL_MAX_ATTN && t->test.out.attn[n]) n++;

@@ -157,27 +157,11 @@ typedef struct {
 /* Held-out accuracy with patch (NULL: none), overall and per group. */
 static mg_status accuracy(mg_resid_probe *pr, const mg_task *task, const float *patch, double *all,
                           double *group) {
-    const float *logits = NULL;
-    mg_status st = mg_resid_probe_run(pr, &task->test, patch, NULL, &logits);
+    mg_status st = mg_resid_probe_run(pr, &task->test, patch, NULL, NULL);
     if (st) return st;
-    const int K = task->K;
-    int64_t right = 0;
-    const int ng = task->n_groups;
-    for (int g = 0; g < (ng ? ng : 1); g++) {
-        int64_t lo = ng ? task->group_start[g] : 0,
-                hi = ng ? task->group_start[g + 1] : task->test.n;
-        int64_t r_g = 0;
-        for (int64_t r = lo; r < hi; r++) {
-            const float *z = logits + r * K;
-            int best = 0;
-            for (int j = 1; j < K; j++)
-                if (z[j] > z[best]) best = j;
-            r_g += best == task->test.labels[r];
-        }
-        right += r_g;
-        if (ng) group[g] = (double)r_g / (double)(hi - lo);
-    }
-    *all = (double)right / (double)task->test.n;
+    for (int g = 0; g < task->n_groups; g++)
+        group[g] = mg_resid_probe_eval(pr, task->group_start[g], task->group_start[g + 1]).acc;
+    *all = mg_resid_probe_eval(pr, 0, task->test.n).acc;
     return MG_OK;
 }
 

@@ -172,7 +172,7 @@ void mg_trainer_fill(const mg_task *task, mg_instance *in, const mg_rows *src, c
 
 /* The instance whose rows stand for the training set: the whole fixed
  * training set, or the batch of a generated task. */
-static mg_instance *train_set(mg_trainer *t) { return t->full.g ? &t->full : &t->train; }
+mg_instance *mg_trainer_train_set(mg_trainer *t) { return t->full.g ? &t->full : &t->train; }
 
 /* A generated task: the batch of the current step into the training graph
  * (once per step). */
@@ -239,7 +239,7 @@ mg_status mg_trainer_new(const mg_train_cfg *cfg, mg_trainer **out) {
     if (generated && (st = mg_rows_alloc(&t->batch, nb, task->T, task->n_masks))) goto fail;
     size_t total = mg_params_total(t->params);
     t->perm = mg_malloc((size_t)(generated ? 1 : task->train.n) * sizeof *t->perm);
-    t->pred = mg_malloc((size_t)train_set(t)->n * sizeof *t->pred);
+    t->pred = mg_malloc((size_t)mg_trainer_train_set(t)->n * sizeof *t->pred);
     t->init = mg_malloc(total * sizeof *t->init);
     t->prev = mg_malloc(total * sizeof *t->prev);
     t->optim = mg_optim_new(t->params, &cfg->optim);
@@ -257,7 +257,7 @@ mg_status mg_trainer_new(const mg_train_cfg *cfg, mg_trainer **out) {
     mg_params_init(t->params, &rng);
     memcpy(t->init, mg_params_data(t->params), total * sizeof *t->init);
     mg_trainer_fill(task, &t->test, &task->test, NULL);
-    if (!generated) mg_trainer_fill(task, train_set(t), &task->train, NULL);
+    if (!generated) mg_trainer_fill(task, mg_trainer_train_set(t), &task->train, NULL);
     *out = t;
     return MG_OK;
 fail:
@@ -312,7 +312,7 @@ mg_status mg_trainer_forward(mg_instance *in) {
 }
 
 mg_status mg_trainer_eval_train(mg_trainer *t, mg_eval *e) {
-    mg_instance *in = train_set(t);
+    mg_instance *in = mg_trainer_train_set(t);
     mg_status st = load_batch(t);
     if (st) return st;
     if (!(in == &t->train && t->train_fresh)) {
@@ -354,10 +354,7 @@ mg_status mg_trainer_eval_groups(mg_trainer *t, mg_eval *out) {
     const mg_task *task = t->task;
     if (!task->n_groups) return MG_OK;
     mg_status st = mg_trainer_forward(&t->test);
-    if (st) return st;
-    for (int g = 0; g < task->n_groups; g++)
-        out[g] = mg_trainer_eval_rows(&t->test, task->group_start[g], task->group_start[g + 1]);
-    return MG_OK;
+    return st ? st : mg_trainer_groups_of_last_eval(t, out);
 }
 
 /* The first layer whose gradient has a NaN or Inf, or -1. An integer test
@@ -480,7 +477,7 @@ int mg_trainer_gate_flips(const mg_trainer *t, const char **layers, double *flip
 
 mg_status mg_trainer_features(mg_trainer *t, const float **h, int64_t *n, int *f, const int32_t **y,
                               const int32_t **pred) {
-    mg_instance *in = train_set(t);
+    mg_instance *in = mg_trainer_train_set(t);
     mg_eval e;
     mg_status st = mg_trainer_eval_train(t, &e); /* a forward pass at the current step */
     if (st) return st;

@@ -165,6 +165,8 @@ typedef struct mg_resid_probe mg_resid_probe;
 mg_status mg_resid_probe_new(mg_trainer *t, int64_t n, int layer, mg_resid_probe **out);
 void mg_resid_probe_free(mg_resid_probe *p);
 int mg_resid_probe_dim(const mg_resid_probe *p);
+/* Loss and accuracy of rows [lo, hi) of the last run() (mg_trainer_eval_rows). */
+mg_eval mg_resid_probe_eval(const mg_resid_probe *p, int64_t lo, int64_t hi);
 mg_status mg_resid_probe_run(mg_resid_probe *p, const mg_rows *rows, const float *patch,
                              const float **resid, const float **logits);
 /* The model's blocks (its attention layers). */

@@ -62,6 +62,9 @@ mg_status mg_trainer_instantiate(mg_trainer *t, mg_instance *in, int64_t n, mg_i
  * inputs. */
 void mg_trainer_fill(const mg_task *task, mg_instance *in, const mg_rows *src, const int32_t *idx);
 mg_status mg_trainer_forward(mg_instance *in);
+/* The instance whose rows stand for the training set: the whole fixed
+ * training set (full, for minibatch runs), else the training graph's. */
+mg_instance *mg_trainer_train_set(mg_trainer *t);
 /* Rows of in's last forward whose argmax is the label (argmaxes to pred). */
 int64_t mg_trainer_count_right(const mg_instance *in, int32_t *pred);
 

@@ -189,7 +189,7 @@ mg_status mg_trainer_logit_cube(mg_trainer *t, float *cube, int64_t *train_idx, 
     mg_status st = mg_trainer_eval_train(t, &e);
     if (!st) st = mg_trainer_eval_test(t, &e);
     if (st) return st;
-    const mg_instance *ins[2] = {t->full.g ? &t->full : &t->train, &t->test};
+    const mg_instance *ins[2] = {mg_trainer_train_set(t), &t->test};
     const mg_rows *rows[2] = {&task->train, &task->test};
     for (int s = 0; s < 2; s++) {
         const float *z = mg_f32(ins[s]->logits);
