@@ -195,3 +195,21 @@ Test(manifold, groups_average_to_the_test_accuracy) {
     mg_csv_free(g);
     mg_csv_free(mt);
 }
+
+/* groups.csv is a series: a resume cuts it at its checkpoint like the others */
+Test(manifold, groups_resume_like_a_straight_run) {
+#define MK                                                                                         \
+    "train --model attn_stack --task markers --layers 1 --d-model 16 --heads 2 --batch 32 "        \
+    "--probe-batch 64 --eval-every 10 --checkpoint-every 20 --threads 1"
+    mg_ok(MK " --steps 40 --out %s", P("straight"));
+    mg_ok(MK " --steps 30 --out %s", P("split"));
+    mg_ok("train --resume %s --steps 40", P("split"));
+    size_t na = 0, nb = 0;
+    char *a = slurp(P("straight/groups.csv"), &na), *b = slurp(P("split/groups.csv"), &nb);
+    cr_assert(a && b);
+    cr_assert(na == nb && !memcmp(a, b, na), "groups.csv differs after a resume:\n%s\n--\n%s", a,
+              b);
+    free(a);
+    free(b);
+#undef MK
+}

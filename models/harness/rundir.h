@@ -84,7 +84,7 @@
     X(MG_RUN_SPECTRUM)                                                                             \
     X(MG_RUN_CIRCLE)                                                                               \
     X(MG_RUN_LOSS) X(MG_RUN_FOURIER) X(MG_RUN_ATTENTION) X(MG_RUN_COMMUTATOR) X(MG_RUN_TRAJ_CSV)   \
-        X(MG_RUN_EXPLAINED) X(MG_RUN_ABLATION)
+        X(MG_RUN_EXPLAINED) X(MG_RUN_ABLATION) X(MG_RUN_GROUPS)
 /* The files `analyze` rewrites (and puts back when it fails). */
 #define MG_RUN_ANALYZED_FILES(X)                                                                   \
     X(MG_RUN_SUMMARY)                                                                              \
@@ -95,7 +95,8 @@
 #define MG_RUN_SERIES_FILES(X)                                                                     \
     X(MG_RUN_METRICS)                                                                              \
     X(MG_RUN_PROBES)                                                                               \
-    X(MG_RUN_GEOMETRY) X(MG_RUN_LOSS) X(MG_RUN_FOURIER) X(MG_RUN_ATTENTION) X(MG_RUN_COMMUTATOR)
+    X(MG_RUN_GEOMETRY) X(MG_RUN_LOSS) X(MG_RUN_FOURIER) X(MG_RUN_ATTENTION) X(MG_RUN_COMMUTATOR)     \
+    X(MG_RUN_GROUPS)
 
 #define MG_METRICS_COLUMNS(X) X(step) X(wall_s) X(train_loss) X(train_acc) X(test_loss) X(test_acc)
 #define MG_PROBES_COLUMNS(X) X(step) X(layer) MG_PROBES_VALUES(X)
