@@ -78,6 +78,10 @@ static mg_status build(mg_graph *g, const mg_model_io *in, const double *o, mg_m
 
     out->attn[0] = attn;
     out->attn_layers[0] = "attn";
+    /* the gates that compute: the MLP's at the last position, the one the
+     * head reads (the other positions' outputs reach nothing) */
+    out->gates[0] = mg_slice(g, hid, 1, T - 1, 1);
+    out->gate_layers[0] = "mlp";
     out->features = last;
     out->logits = mg_matmul(g, last, W_U);
     return mg_graph_status(g);

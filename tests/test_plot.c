@@ -397,13 +397,15 @@ Test(plot, clocks_and_dynamics_of_a_real_mlp_run) {
     cr_assert_eq(count_text("data/clocks.gp", "R^2 = "), 2);
 }
 
-Test(plot, a_transformer_run_draws_dynamics_without_lock_gate_or_hierarchy_panels) {
+Test(plot, a_transformer_run_draws_dynamics_with_gates_without_lock_or_hierarchy_panels) {
     int st = modgrad("train --model transformer --p 23 --threads 1 --steps 40 --geometry-every 20 "
                      "--out '%s/run'",
                      tmp);
     cr_assert_eq(st, 0, "train: exit %d:\n%s", st, output());
     cr_assert_eq(count_geometry("lock", "lock_share_top2"), 0);
     cr_assert_eq(count_geometry("hidden", "gate_flips"), 0);
+    int gates = count_geometry("mlp", "gate_flips");
+    cr_assert_gt(gates, 1, "no gate rows for the transformer's MLP");
     st = modgrad("plot '%s/run'", tmp);
     cr_assert_eq(st, 0, "exit %d:\n%s", st, output());
     assert_picture("dynamics");
@@ -416,9 +418,10 @@ Test(plot, a_transformer_run_draws_dynamics_without_lock_gate_or_hierarchy_panel
     cr_assert(!exists("data/dyn_lock__lock_share_top2.dat") &&
                   !exists("data/dyn_lock__lock_orth_top2.dat"),
               "lock series written for a run without them");
-    /* The stable-rank panel alone, once per terminal. */
-    cr_assert_eq(count_text("data/dynamics.gp", "plot '"), 2);
-    cr_assert_eq(count_text("data/dynamics.gp", "gate"), 0);
+    cr_assert_eq(count_lines("data/dyn_mlp__gate_flips.dat"), gates);
+    /* The stable-rank and gate panels, each once per terminal. */
+    cr_assert_eq(count_text("data/dynamics.gp", "plot '"), 4);
+    cr_assert_gt(count_text("data/dynamics.gp", "mlp gates"), 0);
     /* No hier_ rows: no hierarchy picture, and no note about it. */
     cr_assert_eq(count_text("../geometry.csv", ",hier_"), 0, "a transformer has hier_ rows");
     cr_assert(!exists("hierarchy.png") && !exists("data/hierarchy.dat"),

@@ -7,6 +7,7 @@
  * existed. Runs are the P = 23 MLP of test_cli (seconds each). */
 #include <criterion/criterion.h>
 #include <math.h>
+#include <string.h>
 
 #include "analysis/twoclocks.h"
 #include "core/csvout.h"
@@ -189,6 +190,48 @@ Test(study_clocks, gate_flips_are_the_share_of_hidden_units_that_changed) {
             "step %d: the probed trainer left the unprobed one's trajectory", s);
     }
     cr_assert_gt(nonzero, 10, "gates hardly moved: the test shows nothing");
+    mg_trainer_free(a);
+    mg_trainer_free(b);
+}
+
+/* The transformer's gates are its MLP's at the last position, the units
+ * whose output the head reads: every flip rate is a whole number of the
+ * n_train x d_mlp units there (the other positions would add T = 3 times as
+ * many), and probing leaves the trajectory as it was. */
+Test(study_clocks, transformer_gates_are_the_last_positions_mlp_units) {
+    mg_train_cfg cfg;
+    mg_train_defaults(&cfg, mg_model_find("transformer"));
+    cfg.task.p = 23;
+    cfg.task.frac = 0.5;
+    cfg.threads = 1;
+    cfg.opt[mg_model_option_index(cfg.model, "d-model")] = 32;
+    cfg.opt[mg_model_option_index(cfg.model, "d-mlp")] = 64;
+    cfg.optim.lr = 1e-2f;
+    mg_trainer *a = NULL, *b = NULL;
+    cr_assert_eq(mg_trainer_new(&cfg, &a), MG_OK, "%s", mg_errmsg());
+    cr_assert_eq(mg_trainer_new(&cfg, &b), MG_OK, "%s", mg_errmsg());
+    const double units = (double)mg_trainer_task(a)->train.n * 64;
+    mg_probes_layer probe[16];
+    int moved = 0, off_thirds = 0;
+    for (int s = 0; s < 30; s++) {
+        cr_assert_eq(mg_trainer_step_probed(a, probe), MG_OK, "%s", mg_errmsg());
+        cr_assert_eq(mg_trainer_step(b), MG_OK, "%s", mg_errmsg());
+        const char *layers[4];
+        double flips[4];
+        cr_assert_eq(mg_trainer_gate_flips(a, layers, flips), 1);
+        cr_assert_str_eq(layers[0], "mlp");
+        const double k = flips[0] * units;
+        cr_assert(flips[0] >= 0 && flips[0] <= 1 && fabs(k - round(k)) < 1e-6,
+                  "step %d: %.17g of %g units is not a whole number", s, k, units);
+        moved += k > 0;
+        off_thirds += (long)round(k) % 3 != 0;
+        mg_params *pa = mg_trainer_params(a), *pb = mg_trainer_params(b);
+        cr_assert(
+            !memcmp(mg_params_data(pa), mg_params_data(pb), mg_params_total(pa) * sizeof(float)),
+            "step %d: the probed transformer left the unprobed one's trajectory", s);
+    }
+    cr_assert_gt(moved, 10, "gates hardly moved: the test shows nothing");
+    cr_assert_gt(off_thirds, 0, "every count is a multiple of 3: the check cannot tell T x units");
     mg_trainer_free(a);
     mg_trainer_free(b);
 }
