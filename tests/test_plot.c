@@ -564,3 +564,93 @@ Test(plot, clocks_draws_the_gaps_that_fired_twice) {
     cr_assert_float_eq(x[0], log(5.0), 1e-6);
     cr_assert_float_eq(y[1], 4.3 + 0.75 * log(10.0), 1e-6);
 }
+
+/* The value of geometry.csv's row (step, layer, metric) by its text; NAN if absent. */
+static double geometry_cell(long step, const char *layer, const char *metric) {
+    char path[512], line[4096], want[256];
+    snprintf(path, sizeof path, "%s/run/geometry.csv", tmp);
+    snprintf(want, sizeof want, "%ld,%s,%s,", step, layer, metric);
+    FILE *f = fopen(path, "r");
+    cr_assert_not_null(f, "%s is missing", path);
+    double v = NAN;
+    while (fgets(line, sizeof line, f))
+        if (!strncmp(line, want, strlen(want))) v = strtod(line + strlen(want), NULL);
+    fclose(f);
+    return v;
+}
+
+/* The progress picture of a real run: a line per geometry step whose values
+ * are geometry.csv's, a file per key frequency of the last step holding every
+ * step at which it was a key, the losses of metrics.csv, three panels. */
+static void check_progress(const char *model, const char *size) {
+    int st = modgrad("train --model %s %s --p 23 --frac 0.5 --threads 1 --steps 200 "
+                     "--eval-every 20 --geometry-every 20 --out '%s/run'",
+                     model, size, tmp);
+    cr_assert_eq(st, 0, "train: exit %d:\n%s", st, output());
+    st = modgrad("plot '%s/run'", tmp);
+    cr_assert_eq(st, 0, "exit %d:\n%s", st, output());
+    assert_picture("progress");
+    const int steps = count_geometry("progress", "n_keys");
+    cr_assert_eq(steps, 11, "%s: %d steps with progress rows", model, steps);
+    cr_assert_eq(count_lines("data/progress.dat"), steps);
+    char path[512];
+    snprintf(path, sizeof path, "%s/run/plots/data/progress.dat", tmp);
+    FILE *f = fopen(path, "r");
+    cr_assert_not_null(f);
+    char line[4096];
+    static const char *const metric[] = {"restricted_loss", "excluded_loss", "periodicity",
+                                         "n_keys"};
+    int rows = 0;
+    while (fgets(line, sizeof line, f)) {
+        if (line[0] == '#') continue;
+        double v[5];
+        cr_assert_eq(sscanf(line, "%lf %lf %lf %lf %lf", &v[0], &v[1], &v[2], &v[3], &v[4]), 5,
+                     "%s", line);
+        const long step = 20L * rows++;
+        cr_assert_eq(v[0], step < 1 ? 1.0 : (double)step, "%s", line);
+        for (int k = 0; k < 4; k++) {
+            double want = geometry_cell(step, "progress", metric[k]);
+            cr_assert_float_eq(v[k + 1], want, 1e-8 * fabs(want), "step %ld %s: %.9g vs %.9g", step,
+                               metric[k], v[k + 1], want);
+        }
+    }
+    fclose(f);
+    const int nk = (int)geometry_cell(200, "progress", "n_keys");
+    cr_assert(nk >= 1 && nk <= 11, "%d keys", nk);
+    int files = 0;
+    for (int k = 1; k <= 11; k++) {
+        char name[64], m[48];
+        snprintf(name, sizeof name, "data/progress_k%d.dat", k);
+        snprintf(m, sizeof m, "excluded_loss_k%d", k);
+        if (!isfinite(geometry_cell(200, "progress", m))) {
+            cr_assert(!exists(name), "%s written for a frequency not key at the end", name);
+            continue;
+        }
+        if (!exists(name)) { /* only the first 8 keys are drawn */
+            cr_assert_gt(nk, 8, "%s missing", name);
+            continue;
+        }
+        files++;
+        cr_assert_eq(count_lines(name), count_geometry("progress", m), "%s", name);
+        cr_assert_gt(count_text("data/progress.gp", name), 0, "%s is not drawn", name);
+    }
+    cr_assert_eq(files, nk < 8 ? nk : 8);
+    cr_assert_eq(count_lines("data/progress_loss.dat"), 11);
+    cr_assert_eq(count_text("data/progress.gp", "plot '"), 6); /* three panels, two terminals */
+}
+
+Test(plot, progress_of_a_real_mlp_run) { check_progress("mlp", "--d 32 --width 64"); }
+Test(plot, progress_of_a_real_transformer_run) {
+    check_progress("transformer", "--d-model 32 --d-mlp 64");
+}
+
+Test(plot, no_progress_picture_without_its_rows) {
+    int st = modgrad("train --model mlp --task sub --p 11 --d 16 --width 32 --threads 1 --steps 40 "
+                     "--geometry-every 20 --out '%s/run'",
+                     tmp);
+    cr_assert_eq(st, 0, "train: exit %d:\n%s", st, output());
+    cr_assert_eq(modgrad("plot '%s/run'", tmp), 0, "%s", output());
+    cr_assert(!exists("progress.png") && !exists("data/progress.dat"),
+              "a progress picture without progress rows");
+    cr_assert(!strstr(output(), "progress"), "a note about the progress measures:\n%s", output());
+}

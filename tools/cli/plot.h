@@ -1,5 +1,5 @@
 /* plot.h — private to `modgrad plot` (plot_cmd.c, plot_clocks.c,
- * plot_hierarchy.c, plot_manifold.c, plot_attention.c and plot_sae.c draw,
+ * plot_hierarchy.c, plot_progress.c, plot_manifold.c, plot_attention.c and plot_sae.c draw,
  * plot_data.c reads).
  *
  * The run being plotted, the extraction of plain whitespace-separated data
@@ -145,6 +145,10 @@ void plot_dynamics(plot_run *r);
  * ratios, bounds and spectral norms against step), drawn when geometry.csv
  * has hier_ rows, without a note otherwise. */
 void plot_hierarchy(plot_run *r);
+/* The picture of plot_progress.c: progress (the restricted and excluded
+ * losses, each key frequency alone and the logit periodicity against step),
+ * drawn when geometry.csv has progress rows, without a note otherwise. */
+void plot_progress(plot_run *r);
 /* The pictures of the execution-manifold study, each drawn when the run has
  * its file: manifold, commutator and defect (plot_manifold.c, which draws
  * them all), attention and ablation (plot_attention.c). */

@@ -10,9 +10,9 @@
  *             structural energy against step
  *
  * and through plot.h the two clocks' (plot_clocks.c: clocks, dynamics;
- * plot_hierarchy.c: hierarchy) and the execution-manifold study's (plot_manifold.c: manifold,
- * commutator, defect, attention, ablation; plot_sae.c: sae_step_NNNNNN per `modgrad sae`
- * checkpoint).
+ * plot_hierarchy.c: hierarchy; plot_progress.c: progress) and the execution-manifold study's
+ * (plot_manifold.c: manifold, commutator, defect, attention, ablation; plot_sae.c: sae_step_NNNNNN
+ * per `modgrad sae` checkpoint).
  *
  * Steps are drawn on a log axis (step 0 at 1), the clocks from summary.json
  * (t_fit, t_grok, t_simplify) as dashed vertical lines. A picture whose file
@@ -578,6 +578,13 @@ static void help(void) {
            "            beside the ratio of their bounds, each gradient over its bound\n"
            "            (<= 1), |U|_2 and |W|_2 (a run with geometry.csv hier_ rows: an\n"
            "            embedding-ReLU-classifier model; no note otherwise)\n"
+           "  progress  the progress measures against step: train and test loss beside the\n"
+           "            restricted loss (key frequencies only) and the excluded loss (key\n"
+           "            frequencies removed), the excluded loss with each key frequency of\n"
+           "            the last step alone removed, the logit periodicity and the number\n"
+           "            of key frequencies (a run on a + b mod p over every pair with\n"
+           "            geometry.csv progress rows: the MLP or the transformer; the key\n"
+           "            frequencies are the embedding's at each step)\n"
            "The execution-manifold study's (--snapshot-every, --commutator-every, attention\n"
            "layers), each drawn when the run has its file, without a note otherwise;\n"
            "commutator and defect have a linear step axis:\n"
@@ -639,6 +646,7 @@ int cmd_plot(int argc, char **argv) {
     plot_two_clocks(&r);
     plot_dynamics(&r);
     plot_hierarchy(&r);
+    plot_progress(&r);
     plot_manifold_study(&r);
     plot_sae(&r);
     if (r.nwritten) printf("plots written to %s:\n", r.plots);
