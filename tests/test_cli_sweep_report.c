@@ -269,7 +269,8 @@ Test(sweep_report, bad_input_is_refused_with_status_2) {
     cr_assert(strstr(r.err, "needs a p axis and a wd or penalty-lambda axis"), "%s", r.err);
     proc_free(&r);
     cr_assert_eq(mg(&r, "compare %s --report bogus", tmp), 2);
-    cr_assert(strstr(r.err, "--report takes seeds, lambda, models, clocks or all"), "%s", r.err);
+    cr_assert(strstr(r.err, "--report takes seeds, lambda, models, clocks, manifold or all"), "%s",
+              r.err);
     proc_free(&r);
     cr_assert_eq(mg(&r, "compare %s --csv", tmp), 2);
     proc_free(&r);
@@ -311,5 +312,44 @@ Test(sweep_report, clocks_table_averages_the_two_clocks_over_seeds) {
     spit(P("runs.csv"), "run,wd,status,t_fit\n\"wd=0\",0,completed,100\n", 42);
     cr_assert_eq(mg(&r, "compare %s --report clocks", tmp), 2, "%s", r.out);
     cr_assert(strstr(r.err, "seed axis"), "%s", r.err);
+    proc_free(&r);
+}
+
+/* The manifold report: one column per grid point without the seed; a
+ * per-layer number is averaged over the layers a run has before the mean
+ * over seeds; the collapse step's share of training is the ratio per run; a
+ * quantity no run has is left out; a grid whose runs have no trajectory
+ * cannot give it when asked by name. */
+Test(sweep_report, manifold_table_averages_layers_then_seeds) {
+    FILE *f = sweep_dir("run,mlp,seed,status,manifold.trajectory.all.r90,"
+                        "manifold.trajectory.blocks.l0.v.r90,manifold.trajectory.blocks.l1.v.r90,"
+                        "manifold.trajectory.all.collapse_step,manifold.trajectory.last_step");
+    /* mlp=no: W_V r90 of (2, 4) and (3, 5): layer means 3 and 4; collapse 2000/20000, 6000/20000 */
+    fprintf(f, "\"mlp=no,seed=0\",no,0,completed,3,2,4,2000,20000\n");
+    fprintf(f, "\"mlp=no,seed=1\",no,1,completed,5,3,5,6000,20000\n");
+    /* mlp=yes: one layer only in the second seed's row */
+    fprintf(f, "\"mlp=yes,seed=0\",yes,0,completed,5,6,8,,20000\n");
+    fprintf(f, "\"mlp=yes,seed=1\",yes,1,completed,5,10,,10000,20000\n");
+    fprintf(f, "\"mlp=yes,seed=2\",yes,2,failed,,,,,\n");
+    fclose(f);
+    proc r;
+    cr_assert_eq(mg(&r, "compare %s --report manifold", tmp), 0, "%s", r.err);
+    cr_assert(strstr(r.out, "manifold: the execution-manifold study"), "%s", r.out);
+    cr_assert(strstr(r.out, "mlp=no") && strstr(r.out, "mlp=yes"), "%s", r.out);
+    const char *v = strstr(r.out, "r90 W_V (mean over layers)");
+    cr_assert_not_null(v, "%s", r.out);
+    cr_assert(!strncmp(strstr(v, "3.5"), "3.5 ± 0.707 (2)", strlen("3.5 ± 0.707 (2)")),
+              "layer means 3 and 4:\n%s", r.out);
+    cr_assert(strstr(v, "8.5 ± 2.12 (2)"), "layer means 7 and 10:\n%s", r.out);
+    const char *share = strstr(r.out, "  share of training");
+    cr_assert(share && strstr(share, "0.2 ± 0.141 (2)") && strstr(share, "0.5 (1)"),
+              "0.1, 0.3 and 0.5:\n%s", r.out);
+    cr_assert(strstr(r.out, "4 ± 1.41 (2)"), "r90 3 and 5:\n%s", r.out);
+    cr_assert(!strstr(r.out, "rho_exec"), "no run has a commutator:\n%s", r.out);
+    cr_assert(strstr(r.out, "left out of the manifold table: 1 failed"), "%s", r.out);
+    proc_free(&r);
+    spit(P("runs.csv"), "run,seed,status,t_fit\n\"seed=0\",0,completed,100\n", 46);
+    cr_assert_eq(mg(&r, "compare %s --report manifold", tmp), 2, "%s", r.out);
+    cr_assert(strstr(r.err, "trajectories"), "%s", r.err);
     proc_free(&r);
 }

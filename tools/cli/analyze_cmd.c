@@ -92,6 +92,8 @@ static const char *const rows[][2] = {
     {"gate flips per update: final / median",
      "two_clocks.gates.hidden.flip_rate_final|two_clocks.gates.hidden.flip_rate_median"},
     {"gates frozen (<= 1e-3) from", "two_clocks.gates.hidden.t_frozen"},
+    {"transformer MLP gate flips: final / median",
+     "two_clocks.gates.mlp.flip_rate_final|two_clocks.gates.mlp.flip_rate_median"},
     {"locking share top-2 / random",
      "two_clocks.locking.lock_share_top2|two_clocks.locking.lock_random_top2"},
     {"locking share top-2m / random",
@@ -254,7 +256,11 @@ int cmd_compare(int argc, char **argv) {
                 "log-log slope with a bootstrap interval over seeds, the theory beside it;\n"
                 "clocks (a seed axis): per grid point the two clocks (T_cls and its line in\n"
                 "ln 1/eps, T_rep per gap and its log-log line), the gates, the locking share\n"
-                "and both leads; all: each the grid has axes for. --plots draws them into\n"
+                "and both leads; manifold (runs with trajectories, --snapshot-every): per grid\n"
+                "point the trajectory's r90/r95 against the random-walk null, per block type,\n"
+                "the collapse step, the commutator's rho_exec and its ratios to random bases,\n"
+                "the defect D, the attention entropy and the top-k accuracies; all: each the\n"
+                "grid has axes (or runs) for. --plots draws them into\n"
                 "SWEEP_DIR/plots.\n");
             return MG_EXIT_OK;
         }
@@ -262,7 +268,7 @@ int cmd_compare(int argc, char **argv) {
         else if (!strcmp(argv[i], "--plots")) plots = true;
         else if (!strcmp(argv[i], "--report")) {
             if (i + 1 == argc || !(which = cli_sweep_report_parse(argv[++i]))) {
-                cli_error("compare: --report takes seeds, lambda, models, clocks or all "
+                cli_error("compare: --report takes seeds, lambda, models, clocks, manifold or all "
                           "(comma-separated)%s",
                           i < argc ? "" : ", got nothing");
                 return MG_EXIT_USAGE;

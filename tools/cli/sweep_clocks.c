@@ -40,6 +40,8 @@ static const struct {
     {"gate flips per update, median", "two_clocks.gates.hidden.flip_rate_median"},
     {"gate flips per update, last", "two_clocks.gates.hidden.flip_rate_final"},
     {"gates frozen (<= 1e-3) from", "two_clocks.gates.hidden.t_frozen"},
+    {"transformer MLP gate flips, median", "two_clocks.gates.mlp.flip_rate_median"},
+    {"transformer MLP gate flips, last", "two_clocks.gates.mlp.flip_rate_final"},
     {"locking share top-2 (last)", "two_clocks.locking.lock_share_top2"},
     {"  random baseline", "two_clocks.locking.lock_random_top2"},
     {"locking share top-2m (last)", "two_clocks.locking.lock_share_top2m"},

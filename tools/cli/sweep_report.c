@@ -425,6 +425,7 @@ unsigned cli_sweep_report_parse(const char *list) {
         else if (!strcmp(w, "lambda")) bits |= CLI_REPORT_LAMBDA;
         else if (!strcmp(w, "models")) bits |= CLI_REPORT_MODELS;
         else if (!strcmp(w, "clocks")) bits |= CLI_REPORT_CLOCKS;
+        else if (!strcmp(w, "manifold")) bits |= CLI_REPORT_MANIFOLD;
         else return 0;
     }
     return bits;
@@ -494,18 +495,21 @@ int cli_sweep_report(const char *dir, unsigned which, unsigned required, bool pl
         return st;
     }
     bool has_seeds = report_axis(&r, "seed") >= 0, has_models = report_axis(&r, "model") >= 0;
+    const bool has_manifold = report_has_manifold(&r);
     bool has_lambda = report_axis(&r, "p") >= 0 &&
                       (report_axis(&r, "wd") >= 0 || report_axis(&r, "penalty-lambda") >= 0);
     const struct {
         unsigned bit;
         bool has;
         const char *why;
-    } need[4] = {{CLI_REPORT_SEEDS, has_seeds, "the seeds report needs a seed axis"},
+    } need[5] = {{CLI_REPORT_SEEDS, has_seeds, "the seeds report needs a seed axis"},
                  {CLI_REPORT_CLOCKS, has_seeds, "the clocks report needs a seed axis"},
                  {CLI_REPORT_LAMBDA, has_lambda,
                   "the lambda report needs a p axis and a wd or penalty-lambda axis"},
-                 {CLI_REPORT_MODELS, has_models, "the models report needs a model axis"}};
-    for (int i = 0; i < 4; i++)
+                 {CLI_REPORT_MODELS, has_models, "the models report needs a model axis"},
+                 {CLI_REPORT_MANIFOLD, has_manifold,
+                  "the manifold report needs runs with trajectories (--snapshot-every)"}};
+    for (int i = 0; i < 5; i++)
         if ((required & need[i].bit) && !need[i].has) {
             cli_error("%s: %s", dir, need[i].why);
             st = MG_EXIT_USAGE;
@@ -519,6 +523,7 @@ int cli_sweep_report(const char *dir, unsigned which, unsigned required, bool pl
         if ((which & CLI_REPORT_LAMBDA) && has_lambda) st = report_lambda(&r);
         if ((which & CLI_REPORT_MODELS) && has_models) report_models(&r);
         if ((which & CLI_REPORT_CLOCKS) && has_seeds) report_clocks(&r);
+        if ((which & CLI_REPORT_MANIFOLD) && has_manifold) report_manifold(&r);
         if (r.pr.nwritten) printf("\nplots written to %s:\n", r.pr.plots);
         for (int i = 0; i < r.pr.nwritten; i++) printf("  %s\n", r.pr.written[i]);
         if (!st) st = r.pr.status;

@@ -1,7 +1,7 @@
 /* sweep_report.h — what `modgrad sweep --collect DIR` and `modgrad compare
  * SWEEP_DIR` print and draw from DIR/runs.csv (written by mg_sweep_collect,
  * models/harness/sweep.h). Three reports, each only when the grid has its
- * axes:
+ * axes (or, for manifold, the runs its columns):
  *   seeds   (a `seed` axis) per grid point without the seed: mean ± std (n)
  *           of the headline numbers and the share of seeds labelled cyclic;
  *   lambda  (a `p` axis and a λ axis, `penalty-lambda` or else `wd`) the
@@ -12,7 +12,10 @@
  *           task and model the headline numbers as mean ± spread, who groks
  *           first and by how much, and the bar charts DIR/plots/models_bars;
  *   clocks  (a `seed` axis) per grid point the two clocks, the gates and
- *           the locking share as mean ± std over seeds (sweep_clocks.c).
+ *           the locking share as mean ± std over seeds (sweep_clocks.c);
+ *   manifold (runs with trajectory columns: --snapshot-every) per grid point
+ *           the execution-manifold study's numbers as mean ± std over seeds
+ *           (sweep_manifold.c).
  * A run whose status is not completed (or grokked) is counted and named
  * under the report, never dropped silently; so is a finished run that lacks
  * what a report needs (a geometry label for λ_crit).
@@ -33,7 +36,8 @@
 #define CLI_REPORT_LAMBDA 2u
 #define CLI_REPORT_MODELS 4u
 #define CLI_REPORT_CLOCKS 8u
-#define CLI_REPORT_ALL 15u
+#define CLI_REPORT_MANIFOLD 16u
+#define CLI_REPORT_ALL 31u
 
 /* Prints the reports in `which` that DIR/runs.csv's grid has axes for and,
  * with plots, draws their pictures into DIR/plots (a note on stderr when
@@ -42,7 +46,7 @@
  * status: 2 when runs.csv is missing or malformed, 1 when gnuplot failed. */
 int cli_sweep_report(const char *dir, unsigned which, unsigned required, bool plots);
 
-/* Parses "seeds,lambda,models,clocks" or "all" into CLI_REPORT_* bits (0: bad). */
+/* Parses "seeds,lambda,models,clocks,manifold" or "all" into CLI_REPORT_* bits (0: bad). */
 unsigned cli_sweep_report_parse(const char *list);
 
 /* ---- shared by the report's files ------------------------------------------------ */
@@ -60,6 +64,9 @@ typedef struct {
 
 /* The clocks report (sweep_clocks.c). */
 void report_clocks(report *r);
+/* The manifold report (sweep_manifold.c), and whether runs.csv has its columns. */
+void report_manifold(report *r);
+bool report_has_manifold(const report *r);
 
 /* The column of axis `name`, -1 if the grid has no such axis. */
 int report_axis(const report *r, const char *name);

@@ -1,0 +1,126 @@
+/* sweep_manifold.c — `modgrad compare SWEEP_DIR --report manifold`: the
+ * execution-manifold study of issue 13 per grid point (the grid less its
+ * seed axis), one column per grid point, each cell the mean ± std (n runs
+ * with the number) over seeds of a summary.json scalar of the run's
+ * "manifold" section (runs.csv's columns), or of a per-run derived value:
+ *   the mean over layers of a per-layer number (W_Q's r90 of l0 ... l4),
+ *   a ratio of two numbers (the collapse step over the last snapshot).
+ * Drawn when runs.csv has trajectory columns (runs trained with
+ * --snapshot-every); a row no run has is left out. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tools/cli/sweep_report.h"
+
+#define MAX_LAYERS 16
+
+enum kind { COL, LAYERS, RATIO };
+
+static const struct {
+    enum kind kind;
+    const char *label, *col, *den; /* LAYERS: col has one %d, the layer */
+} rows[] = {
+    {COL, "t_fit (train acc 100%)", "t_fit", NULL},
+    {COL, "t_grok", "t_grok", NULL},
+    {COL, "final test acc", "test_acc", NULL},
+    {COL, "r90, whole vector", "manifold.trajectory.all.r90", NULL},
+    {COL, "  random-walk null", "manifold.trajectory.all.null_r90", NULL},
+    {COL, "r95, whole vector", "manifold.trajectory.all.r95", NULL},
+    {COL, "  random-walk null", "manifold.trajectory.all.null_r95", NULL},
+    {COL, "entropy rank, whole vector", "manifold.trajectory.all.entropy_rank", NULL},
+    {COL, "r90, attention blocks together", "manifold.trajectory.attention.r90", NULL},
+    {COL, "  random-walk null", "manifold.trajectory.attention.null_r90", NULL},
+    {LAYERS, "r90 W_Q (mean over layers)", "manifold.trajectory.blocks.l%d.q.r90", NULL},
+    {LAYERS, "r90 W_K (mean over layers)", "manifold.trajectory.blocks.l%d.k.r90", NULL},
+    {LAYERS, "r90 W_V (mean over layers)", "manifold.trajectory.blocks.l%d.v.r90", NULL},
+    {LAYERS, "r90 W_O (mean over layers)", "manifold.trajectory.blocks.l%d.o.r90", NULL},
+    {LAYERS, "  null, W_Q", "manifold.trajectory.blocks.l%d.q.null_r90", NULL},
+    {LAYERS, "  null, W_V", "manifold.trajectory.blocks.l%d.v.null_r90", NULL},
+    {COL, "alignment at mid-training, whole", "manifold.trajectory.all.alignment_mid", NULL},
+    {COL, "collapse step, whole vector", "manifold.trajectory.all.collapse_step", NULL},
+    {RATIO, "  share of training", "manifold.trajectory.all.collapse_step",
+     "manifold.trajectory.last_step"},
+    {COL, "collapse step, attention blocks", "manifold.trajectory.attention.collapse_step", NULL},
+    {RATIO, "  share of training", "manifold.trajectory.attention.collapse_step",
+     "manifold.trajectory.last_step"},
+    {COL, "rho_exec, early", "manifold.commutator.rho_exec_early", NULL},
+    {COL, "rho_exec, late", "manifold.commutator.rho_exec_late", NULL},
+    {COL, "rho_exec / rho_rand full, early", "manifold.commutator.ratio_full_early", NULL},
+    {COL, "rho_exec / rho_rand full, late", "manifold.commutator.ratio_full_late", NULL},
+    {COL, "rho_exec / rho_rand block, early", "manifold.commutator.ratio_block_early", NULL},
+    {COL, "rho_exec / rho_rand block, late", "manifold.commutator.ratio_block_late", NULL},
+    {COL, "defect D, early median", "manifold.commutator.defect_early", NULL},
+    {COL, "defect D, late median", "manifold.commutator.defect_late", NULL},
+    {COL, "D max / median", "manifold.commutator.defect_max_over_median", NULL},
+    {COL, "cos(g_A, g_B), early", "manifold.commutator.cos_ab_early", NULL},
+    {COL, "cos(g_A, g_B), late", "manifold.commutator.cos_ab_late", NULL},
+    {LAYERS, "attention entropy, first (mean)", "manifold.attention_entropy.l%d.first", NULL},
+    {LAYERS, "attention entropy, last (mean)", "manifold.attention_entropy.l%d.last", NULL},
+    {COL, "test acc, full attention", "manifold.attention_topk_acc.all", NULL},
+    {COL, "  top-16", "manifold.attention_topk_acc.16", NULL},
+    {COL, "  top-8", "manifold.attention_topk_acc.8", NULL},
+    {COL, "  top-4", "manifold.attention_topk_acc.4", NULL},
+    {COL, "  top-2", "manifold.attention_topk_acc.2", NULL},
+    {COL, "  top-1", "manifold.attention_topk_acc.1", NULL},
+};
+#define N_ROWS (int)(sizeof rows / sizeof *rows)
+
+/* Row m's value for one run: NaN when the run lacks it. */
+static double value(const report *r, int64_t row, int m) {
+    if (rows[m].kind == COL) return report_num(r, row, rows[m].col);
+    if (rows[m].kind == RATIO) {
+        double a = report_num(r, row, rows[m].col), b = report_num(r, row, rows[m].den);
+        return b > 0 ? a / b : NAN;
+    }
+    double s = 0;
+    int n = 0;
+    for (int l = 0; l < MAX_LAYERS; l++) {
+        char col[128];
+        snprintf(col, sizeof col, rows[m].col, l);
+        double v = report_num(r, row, col);
+        if (isfinite(v)) s += v, n++;
+    }
+    return n ? s / n : NAN;
+}
+
+bool report_has_manifold(const report *r) {
+    return mg_sweep_table_col(&r->t, "manifold.trajectory.all.r90") >= 0;
+}
+
+void report_manifold(report *r) {
+    int cols[MG_SWEEP_MAX_AXES], n = 0, seed = report_axis(r, "seed");
+    for (int a = 0; a < r->n_axes; a++)
+        if (r->axis[a] != seed) cols[n++] = r->axis[a];
+    report_group *g;
+    int ng = report_groups(r, cols, n, &g);
+    printf("\nmanifold: the execution-manifold study per grid point, mean ± std (n runs with "
+           "the number) over seeds\n");
+    report_table t;
+    report_table_init(&t, ng + 1);
+    report_table_row(&t);
+    report_table_set(&t, 0, "%s", "");
+    for (int j = 0; j < ng; j++) report_table_set(&t, j + 1, "%s", n ? g[j].key : "(all)");
+    char buf[128];
+    for (int m = 0; m < N_ROWS; m++) {
+        bool any = false;
+        for (int j = 0; j < ng && !any; j++)
+            for (int64_t i = 0; i < g[j].n && !any; i++) any = isfinite(value(r, g[j].rows[i], m));
+        if (!any) continue;
+        report_table_row(&t);
+        report_table_set(&t, 0, "%s", rows[m].label);
+        for (int j = 0; j < ng; j++) {
+            double *x = malloc((size_t)(g[j].n ? g[j].n : 1) * sizeof *x);
+            for (int64_t i = 0; i < g[j].n; i++) x[i] = value(r, g[j].rows[i], m);
+            report_mean_std(buf, sizeof buf, x, g[j].n);
+            free(x);
+            report_table_set(&t, j + 1, "%s", buf);
+        }
+    }
+    report_table_print(&t, 2);
+    report_table_free(&t);
+    if (!ng) printf("  (no finished run)\n");
+    report_left_out(r, "the manifold table", NULL, NULL);
+    report_groups_free(g, ng);
+}
