@@ -469,3 +469,27 @@ Test(study_clocks, save_grads_refuses_what_is_not_a_list_of_steps) {
                   !exists(P("ok/grads/step_000020.safetensors")),
               "every:10 over 20 updates: steps 0 and 10 (step 20 takes no update)");
 }
+
+/* two_clocks.stable_rank: the first, largest (at its step) and last of the
+ * embedding's and the classifier's stable-rank rows, as geometry.csv has them. */
+Test(study_clocks, stable_rank_summary_is_the_rows_first_largest_last) {
+    mg_ok("train " GROK " --steps 300 --geometry-every 50 --out %s", P("run"));
+    cJSON *s = summary("run");
+    const cJSON *sr = jget(jget(s, "two_clocks"), "stable_rank");
+    const char *layers[] = {"embed", "classifier.w"}, *names[] = {"embed", "classifier"};
+    for (int i = 0; i < 2; i++) {
+        static int64_t st[16];
+        static double v[16];
+        int n = geometry("run", layers[i], "stable_rank", st, v, 16);
+        cr_assert_eq(n, 7, "%s: %d rows", layers[i], n);
+        int at = 0;
+        for (int k = 1; k < n; k++)
+            if (v[k] > v[at]) at = k;
+        const cJSON *e = jget(sr, names[i]);
+        cr_assert_float_eq(jnum(e, "first"), v[0], 1e-6 * v[0]);
+        cr_assert_float_eq(jnum(e, "max"), v[at], 1e-6 * v[at]);
+        cr_assert_eq((int64_t)jnum(e, "max_step"), st[at]);
+        cr_assert_float_eq(jnum(e, "last"), v[n - 1], 1e-6 * v[n - 1]);
+    }
+    cJSON_Delete(s);
+}

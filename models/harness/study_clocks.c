@@ -30,7 +30,9 @@
  *                   sample (the orthogonal decay).
  *   hierarchy       the gradient hierarchy's ratios (measured ||dE||/||dU||,
  *                   its bound, and the embedding's gradient over its bound):
- *                   first, last and largest sample. */
+ *                   first, last and largest sample.
+ *   stable_rank     the embedding's and the classifier's stable rank: first,
+ *                   largest (max_step: where), last. */
 #include "models/harness/rundir.h"
 #include "models/harness/study.h"
 #include "models/harness/study_impl.h"
@@ -244,6 +246,29 @@ static void hierarchy_entry(const mg_study_table *geo, cJSON *tc) {
     }
 }
 
+/* The stable rank of the embedding and the classifier (the published
+ * two-clocks curve, ≈ 36 -> 10-12): first, largest (and its step), last. */
+static void stable_rank_entry(mg_trainer *t, const mg_study_table *geo, cJSON *tc) {
+    const mg_model_def *m = mg_trainer_cfg(t)->model;
+    const char *roles[] = {m->embed, m->classifier}, *names[] = {"embed", "classifier"};
+    cJSON *o = NULL;
+    for (int i = 0; i < 2; i++) {
+        mg_study_series s = role_series(t, geo, roles[i], "stable_rank");
+        if (s.n) {
+            if (!o) o = cJSON_AddObjectToObject(tc, "stable_rank");
+            cJSON *e = cJSON_AddObjectToObject(o, names[i]);
+            int64_t at = 0;
+            for (int64_t k = 1; k < s.n; k++)
+                if (s.v[k] > s.v[at]) at = k;
+            mg_study_put_num(e, "first", s.v[0]);
+            mg_study_put_num(e, "max", s.v[at]);
+            mg_study_put_step(e, "max_step", s.steps[at]);
+            mg_study_put_num(e, "last", s.v[s.n - 1]);
+        }
+        mg_study_series_free(&s);
+    }
+}
+
 /* A deep linear network's balancedness and energies (its end_to_end rows):
  * first and last samples. */
 static void chain_entry(const mg_study_table *geo, cJSON *tc) {
@@ -329,5 +354,6 @@ mg_status mg_study_two_clocks(mg_trainer *t, const char *dir, const mg_study_tab
     if (!st) locking_entry(geo, tc);
     if (!st) hierarchy_entry(geo, tc);
     if (!st) chain_entry(geo, tc);
+    if (!st) stable_rank_entry(t, geo, tc);
     return st;
 }
