@@ -60,6 +60,10 @@ mg_csv *plot_csv(plot_run *r, const char *name, int ncols, const char *const *co
 mg_csv *plot_csv_if(plot_run *r, const char *name, int ncols, const char *const *cols,
                     const char *what);
 
+/* RUN/geometry.csv with its columns step, layer, metric and value: plot_csv,
+ * or with quiet plot_csv_if (NULL without a note when it is absent). */
+mg_csv *plot_geometry(plot_run *r, const char *what, bool quiet);
+
 /* Distinct values of a text column, in order of first appearance (at most max). */
 int plot_distinct(const mg_csv *c, int col, const char **out, int max);
 /* The same, copied (names up to 63 characters): for names used after c is freed. */

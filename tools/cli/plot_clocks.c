@@ -295,9 +295,7 @@ static void dyn_draw(plot_run *r, FILE *s, const mg_csv *c, const dyn_panel *p, 
 }
 
 void plot_dynamics(plot_run *r) {
-    const char *cols[] = {MG_COL(geometry, step), MG_COL(geometry, layer), MG_COL(geometry, metric),
-                          MG_COL(geometry, value)};
-    mg_csv *c = plot_csv(r, MG_RUN_GEOMETRY, 4, cols, "the dynamics");
+    mg_csv *c = plot_geometry(r, "the dynamics", false);
     if (!c) return;
     int lcol = mg_csv_col(c, MG_COL(geometry, layer)),
         mcol = mg_csv_col(c, MG_COL(geometry, metric));

@@ -468,10 +468,7 @@ static bool geo_draw(plot_run *r, FILE *s, const mg_csv *c, const geo_panel *p, 
 }
 
 static void geometry(plot_run *r) {
-    const char *cols[] = {MG_COL(geometry, step), MG_COL(geometry, layer), MG_COL(geometry, metric),
-                          MG_COL(geometry, value)};
-    mg_csv *c =
-        plot_csv(r, MG_RUN_GEOMETRY, (int)(sizeof cols / sizeof *cols), cols, "the geometry");
+    mg_csv *c = plot_geometry(r, "the geometry", false);
     if (!c) return;
     int lcol = mg_csv_col(c, MG_COL(geometry, layer)),
         mcol = mg_csv_col(c, MG_COL(geometry, metric));

@@ -160,6 +160,12 @@ mg_csv *plot_csv_if(plot_run *r, const char *name, int ncols, const char *const 
     return mg_path_exists(path) ? plot_csv(r, name, ncols, cols, what) : NULL;
 }
 
+mg_csv *plot_geometry(plot_run *r, const char *what, bool quiet) {
+    const char *cols[] = {MG_COL(geometry, step), MG_COL(geometry, layer), MG_COL(geometry, metric),
+                          MG_COL(geometry, value)};
+    return (quiet ? plot_csv_if : plot_csv)(r, MG_RUN_GEOMETRY, 4, cols, what);
+}
+
 bool plot_has(const char *const *names, int n, const char *s) {
     for (int i = 0; i < n; i++)
         if (!strcmp(names[i], s)) return true;

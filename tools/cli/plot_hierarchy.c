@@ -213,12 +213,7 @@ static void draw(plot_run *r, FILE *s, const plot_range *g, const double worst[2
 }
 
 void plot_hierarchy(plot_run *r) {
-    char path[8192];
-    snprintf(path, sizeof path, "%s/" MG_RUN_GEOMETRY, r->dir);
-    if (!mg_path_exists(path)) return; /* the geometry picture has said so */
-    const char *cols[] = {MG_COL(geometry, step), MG_COL(geometry, layer), MG_COL(geometry, metric),
-                          MG_COL(geometry, value)};
-    mg_csv *c = plot_csv(r, MG_RUN_GEOMETRY, 4, cols, "the hierarchy");
+    mg_csv *c = plot_geometry(r, "the hierarchy", true); /* absent: the geometry has said so */
     if (!c) return;
     hier_table t;
     const char *names[NROLES];

@@ -219,15 +219,12 @@ static void draw(plot_run *r, FILE *s, bool losses, const plot_range *loss, cons
 }
 
 void plot_progress(plot_run *r) {
-    char path[8192];
-    snprintf(path, sizeof path, "%s/" MG_RUN_GEOMETRY, r->dir);
-    if (!mg_path_exists(path)) return; /* the geometry picture has said so */
-    const char *cols[] = {MG_COL(geometry, step), MG_COL(geometry, layer), MG_COL(geometry, metric),
-                          MG_COL(geometry, value)};
-    mg_csv *c = plot_csv(r, MG_RUN_GEOMETRY, 4, cols, "the progress measures");
+    mg_csv *c = plot_geometry(r, "the progress measures", true); /* absent: said by geometry */
     if (!c) return;
-    const int scol = mg_csv_col(c, cols[0]), lcol = mg_csv_col(c, cols[1]),
-              mcol = mg_csv_col(c, cols[2]), vcol = mg_csv_col(c, cols[3]);
+    const int scol = mg_csv_col(c, MG_COL(geometry, step)),
+              lcol = mg_csv_col(c, MG_COL(geometry, layer)),
+              mcol = mg_csv_col(c, MG_COL(geometry, metric)),
+              vcol = mg_csv_col(c, MG_COL(geometry, value));
     prog_table t;
     int keys[MAX_KEYS], nkeys = 0, drawn[MAX_KEYS];
     if (!pivot(c, scol, lcol, mcol, vcol, &t, keys, &nkeys)) {

@@ -63,36 +63,12 @@ static const struct {
 };
 #define N_ROWS (int)(sizeof rows / sizeof *rows)
 
+static const char *label(int m) { return rows[m].label; }
+static double value(const report *r, int64_t row, int m) { return report_num(r, row, rows[m].col); }
+
 void report_clocks(report *r) {
-    int cols[MG_SWEEP_MAX_AXES], n = 0, seed = report_axis(r, "seed");
-    for (int a = 0; a < r->n_axes; a++)
-        if (r->axis[a] != seed) cols[n++] = r->axis[a];
-    report_group *g;
-    int ng = report_groups(r, cols, n, &g);
-    printf("\nclocks: the two clocks and locking per grid point, mean ± std (n runs with the "
-           "number) over seeds\n");
-    report_table t;
-    report_table_init(&t, ng + 1);
-    report_table_row(&t);
-    report_table_set(&t, 0, "%s", "");
-    for (int j = 0; j < ng; j++) report_table_set(&t, j + 1, "%s", n ? g[j].key : "(all)");
-    char buf[128];
-    for (int m = 0; m < N_ROWS; m++) {
-        bool any = false;
-        for (int j = 0; j < ng && !any; j++)
-            for (int64_t i = 0; i < g[j].n && !any; i++)
-                any = isfinite(report_num(r, g[j].rows[i], rows[m].col));
-        if (!any) continue; /* a quantity no run of this grid has */
-        report_table_row(&t);
-        report_table_set(&t, 0, "%s", rows[m].label);
-        for (int j = 0; j < ng; j++) {
-            report_metric_cell(r, &g[j], rows[m].col, buf, sizeof buf);
-            report_table_set(&t, j + 1, "%s", buf);
-        }
-    }
-    report_table_print(&t, 2);
-    report_table_free(&t);
-    if (!ng) printf("  (no finished run)\n");
-    report_left_out(r, "the clocks table", NULL, NULL);
-    report_groups_free(g, ng);
+    report_seed_table(r,
+                      "clocks: the two clocks and locking per grid point, mean ± std (n runs "
+                      "with the number) over seeds",
+                      "the clocks table", N_ROWS, label, value);
 }

@@ -89,38 +89,11 @@ bool report_has_manifold(const report *r) {
     return mg_sweep_table_col(&r->t, "manifold.trajectory.all.r90") >= 0;
 }
 
+static const char *label(int m) { return rows[m].label; }
+
 void report_manifold(report *r) {
-    int cols[MG_SWEEP_MAX_AXES], n = 0, seed = report_axis(r, "seed");
-    for (int a = 0; a < r->n_axes; a++)
-        if (r->axis[a] != seed) cols[n++] = r->axis[a];
-    report_group *g;
-    int ng = report_groups(r, cols, n, &g);
-    printf("\nmanifold: the execution-manifold study per grid point, mean ± std (n runs with "
-           "the number) over seeds\n");
-    report_table t;
-    report_table_init(&t, ng + 1);
-    report_table_row(&t);
-    report_table_set(&t, 0, "%s", "");
-    for (int j = 0; j < ng; j++) report_table_set(&t, j + 1, "%s", n ? g[j].key : "(all)");
-    char buf[128];
-    for (int m = 0; m < N_ROWS; m++) {
-        bool any = false;
-        for (int j = 0; j < ng && !any; j++)
-            for (int64_t i = 0; i < g[j].n && !any; i++) any = isfinite(value(r, g[j].rows[i], m));
-        if (!any) continue;
-        report_table_row(&t);
-        report_table_set(&t, 0, "%s", rows[m].label);
-        for (int j = 0; j < ng; j++) {
-            double *x = malloc((size_t)(g[j].n ? g[j].n : 1) * sizeof *x);
-            for (int64_t i = 0; i < g[j].n; i++) x[i] = value(r, g[j].rows[i], m);
-            report_mean_std(buf, sizeof buf, x, g[j].n);
-            free(x);
-            report_table_set(&t, j + 1, "%s", buf);
-        }
-    }
-    report_table_print(&t, 2);
-    report_table_free(&t);
-    if (!ng) printf("  (no finished run)\n");
-    report_left_out(r, "the manifold table", NULL, NULL);
-    report_groups_free(g, ng);
+    report_seed_table(r,
+                      "manifold: the execution-manifold study per grid point, mean ± std (n runs "
+                      "with the number) over seeds",
+                      "the manifold table", N_ROWS, label, value);
 }

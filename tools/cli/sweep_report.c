@@ -200,6 +200,43 @@ void report_metric_cell(const report *r, const report_group *g, const char *col,
     free(x);
 }
 
+void report_seed_table(report *r, const char *heading, const char *what, int nrows,
+                       const char *(*label)(int m),
+                       double (*value)(const report *r, int64_t row, int m)) {
+    int cols[MG_SWEEP_MAX_AXES], n = 0, seed = report_axis(r, "seed");
+    for (int a = 0; a < r->n_axes; a++)
+        if (r->axis[a] != seed) cols[n++] = r->axis[a];
+    report_group *g;
+    int ng = report_groups(r, cols, n, &g);
+    printf("\n%s\n", heading);
+    report_table t;
+    report_table_init(&t, ng + 1);
+    report_table_row(&t);
+    report_table_set(&t, 0, "%s", "");
+    for (int j = 0; j < ng; j++) report_table_set(&t, j + 1, "%s", n ? g[j].key : "(all)");
+    char buf[128];
+    for (int m = 0; m < nrows; m++) {
+        bool any = false;
+        for (int j = 0; j < ng && !any; j++)
+            for (int64_t i = 0; i < g[j].n && !any; i++) any = isfinite(value(r, g[j].rows[i], m));
+        if (!any) continue; /* a quantity no run of this grid has */
+        report_table_row(&t);
+        report_table_set(&t, 0, "%s", label(m));
+        for (int j = 0; j < ng; j++) {
+            double *x = malloc((size_t)(g[j].n ? g[j].n : 1) * sizeof *x);
+            for (int64_t i = 0; i < g[j].n; i++) x[i] = value(r, g[j].rows[i], m);
+            report_mean_std(buf, sizeof buf, x, g[j].n);
+            free(x);
+            report_table_set(&t, j + 1, "%s", buf);
+        }
+    }
+    report_table_print(&t, 2);
+    report_table_free(&t);
+    if (!ng) printf("  (no finished run)\n");
+    report_left_out(r, what, NULL, NULL);
+    report_groups_free(g, ng);
+}
+
 static int64_t n_cyclic(const report *r, const report_group *g) {
     int64_t k = 0;
     for (int64_t i = 0; i < g->n; i++)

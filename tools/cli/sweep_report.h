@@ -85,6 +85,14 @@ void report_groups_free(report_group *g, int n);
 void report_metric_cell(const report *r, const report_group *g, const char *col, char *buf,
                         size_t n);
 
+/* Prints a table with one column per grid point less the seed axis and one
+ * row per m < nrows that some run has (label(m)): each cell the mean ± std
+ * (n runs with the number) over seeds of value(r, row, m), NaN when a run
+ * lacks it; heading above it, the runs left out of `what` below. */
+void report_seed_table(report *r, const char *heading, const char *what, int nrows,
+                       const char *(*label)(int m),
+                       double (*value)(const report *r, int64_t row, int m));
+
 /* The number in row, column name (NaN when absent or empty). */
 double report_num(const report *r, int64_t row, const char *col);
 const char *report_str(const report *r, int64_t row, const char *col);
