@@ -85,6 +85,24 @@ static const char *output(void) {
     return buf;
 }
 
+/* modgrad train ARGS --out tmp/run, which must succeed. */
+static void train(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void train(const char *fmt, ...) {
+    char args[900];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(args, sizeof args, fmt, ap);
+    va_end(ap);
+    int st = modgrad("train %s --out '%s/run'", args, tmp);
+    cr_assert_eq(st, 0, "train: exit %d:\n%s", st, output());
+}
+
+/* modgrad plot tmp/run, which must succeed. */
+static void plot(void) {
+    int st = modgrad("plot '%s/run'", tmp);
+    cr_assert_eq(st, 0, "exit %d:\n%s", st, output());
+}
+
 /* A small grokking-shaped run: p = 11, steps 0..400. */
 static void write_metrics(void) {
     FILE *f = create("run/metrics.csv");
@@ -360,13 +378,9 @@ Test(plot, help_and_missing_gnuplot) {
 }
 
 Test(plot, clocks_and_dynamics_of_a_real_mlp_run) {
-    int st = modgrad("train --model mlp --p 23 --d 32 --width 64 --threads 1 --frac 0.8 --lr 1e-2 "
-                     "--wd 1 --seed 1 --steps 600 --eval-every 50 --geometry-every 50 --out "
-                     "'%s/run'",
-                     tmp);
-    cr_assert_eq(st, 0, "train: exit %d:\n%s", st, output());
-    st = modgrad("plot '%s/run'", tmp);
-    cr_assert_eq(st, 0, "exit %d:\n%s", st, output());
+    train("--model mlp --p 23 --d 32 --width 64 --threads 1 --frac 0.8 --lr 1e-2 --wd 1 --seed 1 "
+          "--steps 600 --eval-every 50 --geometry-every 50");
+    plot();
     assert_picture("clocks");
     assert_picture("dynamics");
     cr_assert(strstr(output(), "clocks.png") && strstr(output(), "dynamics.svg"), "%s", output());
@@ -398,16 +412,12 @@ Test(plot, clocks_and_dynamics_of_a_real_mlp_run) {
 }
 
 Test(plot, a_transformer_run_draws_dynamics_with_gates_without_lock_or_hierarchy_panels) {
-    int st = modgrad("train --model transformer --p 23 --threads 1 --steps 40 --geometry-every 20 "
-                     "--out '%s/run'",
-                     tmp);
-    cr_assert_eq(st, 0, "train: exit %d:\n%s", st, output());
+    train("--model transformer --p 23 --threads 1 --steps 40 --geometry-every 20");
     cr_assert_eq(count_geometry("lock", "lock_share_top2"), 0);
     cr_assert_eq(count_geometry("hidden", "gate_flips"), 0);
     int gates = count_geometry("mlp", "gate_flips");
     cr_assert_gt(gates, 1, "no gate rows for the transformer's MLP");
-    st = modgrad("plot '%s/run'", tmp);
-    cr_assert_eq(st, 0, "exit %d:\n%s", st, output());
+    plot();
     assert_picture("dynamics");
     assert_picture("clocks");
     int rows = count_geometry("unembed", "stable_rank");
@@ -430,13 +440,8 @@ Test(plot, a_transformer_run_draws_dynamics_with_gates_without_lock_or_hierarchy
 }
 
 Test(plot, hierarchy_holds_every_hier_row_of_a_real_mlp_run) {
-    int st = modgrad("train --model mlp --p 23 --d 32 --width 64 --threads 1 --steps 200 "
-                     "--geometry-every 20 --out "
-                     "'%s/run'",
-                     tmp);
-    cr_assert_eq(st, 0, "train: exit %d:\n%s", st, output());
-    st = modgrad("plot '%s/run'", tmp);
-    cr_assert_eq(st, 0, "exit %d:\n%s", st, output());
+    train("--model mlp --p 23 --d 32 --width 64 --threads 1 --steps 200 --geometry-every 20");
+    plot();
     assert_picture("hierarchy");
     cr_assert(strstr(output(), "hierarchy.png"), "%s", output());
     static double rows[HIER_MAX][HIER_NCOLS + 1];
@@ -583,12 +588,10 @@ static double geometry_cell(long step, const char *layer, const char *metric) {
  * are geometry.csv's, a file per key frequency of the last step holding every
  * step at which it was a key, the losses of metrics.csv, three panels. */
 static void check_progress(const char *model, const char *size) {
-    int st = modgrad("train --model %s %s --p 23 --frac 0.5 --threads 1 --steps 200 "
-                     "--eval-every 20 --geometry-every 20 --out '%s/run'",
-                     model, size, tmp);
-    cr_assert_eq(st, 0, "train: exit %d:\n%s", st, output());
-    st = modgrad("plot '%s/run'", tmp);
-    cr_assert_eq(st, 0, "exit %d:\n%s", st, output());
+    train("--model %s %s --p 23 --frac 0.5 --threads 1 --steps 200 --eval-every 20 "
+          "--geometry-every 20",
+          model, size);
+    plot();
     assert_picture("progress");
     const int steps = count_geometry("progress", "n_keys");
     cr_assert_eq(steps, 11, "%s: %d steps with progress rows", model, steps);
@@ -645,11 +648,9 @@ Test(plot, progress_of_a_real_transformer_run) {
 }
 
 Test(plot, no_progress_picture_without_its_rows) {
-    int st = modgrad("train --model mlp --task sub --p 11 --d 16 --width 32 --threads 1 --steps 40 "
-                     "--geometry-every 20 --out '%s/run'",
-                     tmp);
-    cr_assert_eq(st, 0, "train: exit %d:\n%s", st, output());
-    cr_assert_eq(modgrad("plot '%s/run'", tmp), 0, "%s", output());
+    train("--model mlp --task sub --p 11 --d 16 --width 32 --threads 1 --steps 40 "
+          "--geometry-every 20");
+    plot();
     cr_assert(!exists("progress.png") && !exists("data/progress.dat"),
               "a progress picture without progress rows");
     cr_assert(!strstr(output(), "progress"), "a note about the progress measures:\n%s", output());
