@@ -20,6 +20,9 @@
  * order either way, so the bits do not change (tests/test_matmul.c). */
 #include <omp.h>
 #include <stdio.h>
+#if defined(__AVX__)
+#include <immintrin.h>
+#endif
 #include <string.h>
 
 #include "core/gemm.h"
@@ -66,6 +69,81 @@ rows_form(int64_t m, int64_t n, int64_t k, const float *restrict a, int64_t rsa,
     }
 }
 
+/* rows_form for n = N, a constant (16 or 32: attention's keys and head
+ * width), four rows of c at a time: the four rows stay in registers while p
+ * runs and each row of b is read once per four rows, where rows_form loads
+ * and stores c at every p. Every element is the same chain of operations as
+ * in rows_form (c, or a_i0 b_0j, then + a_ip b_pj for p ascending), so the
+ * bits are the same (tests/test_matmul.c). The last m mod 4 rows go through
+ * rows_form. */
+static inline __attribute__((always_inline)) void
+rows_blocked(int64_t m, const int64_t N, int64_t k, const float *restrict a, int64_t rsa,
+             int64_t csa, const float *restrict b, int64_t rsb, float *restrict c, int64_t ldc,
+             bool add) {
+    int64_t i = 0;
+    for (; i + 4 <= m; i += 4) {
+        float acc[4][32];
+        const float *ai = a + i * rsa;
+        float *ci = c + i * ldc;
+        int64_t p = 0;
+        if (add)
+            for (int r = 0; r < 4; r++)
+                for (int64_t j = 0; j < N; j++) acc[r][j] = ci[r * ldc + j];
+        else if (k == 0)
+            for (int r = 0; r < 4; r++)
+                for (int64_t j = 0; j < N; j++) acc[r][j] = 0.0f;
+        else {
+            for (int r = 0; r < 4; r++) {
+                const float a0 = ai[r * rsa];
+                for (int64_t j = 0; j < N; j++) acc[r][j] = a0 * b[j];
+            }
+            p = 1;
+        }
+        for (; p < k; p++) {
+            const float *bp = b + p * rsb;
+            for (int r = 0; r < 4; r++) {
+                const float arp = ai[r * rsa + p * csa];
+                for (int64_t j = 0; j < N; j++) acc[r][j] += arp * bp[j];
+            }
+        }
+        for (int r = 0; r < 4; r++)
+            for (int64_t j = 0; j < N; j++) ci[r * ldc + j] = acc[r][j];
+    }
+    if (i < m) rows_form(m - i, N, k, a + i * rsa, rsa, csa, b, rsb, c + i * ldc, ldc, add);
+}
+
+#if defined(__AVX__)
+/* Four elements of the dot form at once, c(i, j..j+3) for x = a's row i and
+ * y = b's column j (the next ones csb apart): each column's eight partial
+ * sums (p mod 8) are one vector, and the pairwise combination of the dot
+ * form is a sum of the two halves and two horizontal adds, which take the
+ * four columns together: (s0 + s4) + (s1 + s5) then + ((s2 + s6) + (s3 +
+ * s7)). The same operations on each element as the scalar form, so the same
+ * bits (tests/test_matmul.c). */
+static inline __attribute__((always_inline)) void dots4(const float *restrict x,
+                                                        const float *restrict y, int64_t csb,
+                                                        int64_t k, float *restrict c, bool add) {
+    __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+    int64_t p = 0;
+    for (; p + 8 <= k; p += 8) {
+        const __m256 xv = _mm256_loadu_ps(x + p);
+        s0 = _mm256_add_ps(s0, _mm256_mul_ps(xv, _mm256_loadu_ps(y + p)));
+        s1 = _mm256_add_ps(s1, _mm256_mul_ps(xv, _mm256_loadu_ps(y + csb + p)));
+        s2 = _mm256_add_ps(s2, _mm256_mul_ps(xv, _mm256_loadu_ps(y + 2 * csb + p)));
+        s3 = _mm256_add_ps(s3, _mm256_mul_ps(xv, _mm256_loadu_ps(y + 3 * csb + p)));
+    }
+#define HALVES(v) _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1))
+    const __m128 u01 = _mm_hadd_ps(HALVES(s0), HALVES(s1)),
+                 u23 = _mm_hadd_ps(HALVES(s2), HALVES(s3));
+#undef HALVES
+    float acc[4];
+    _mm_storeu_ps(acc, _mm_hadd_ps(u01, u23));
+    for (; p < k; p++)
+        for (int j = 0; j < 4; j++) acc[j] += x[p] * y[j * csb + p];
+    for (int j = 0; j < 4; j++) c[j] = add ? c[j] + acc[j] : acc[j];
+}
+#endif
+
 /* c(m, n) = a(m, k) @ b(k, n), stored (add false) or added (add true) into
  * c, whose rows are contiguous (row stride ldc). Plain loops in a form the
  * compiler vectorises when the layout allows it, and in a fixed summation
@@ -82,14 +160,22 @@ small_gemm(int64_t m, int64_t n, int64_t k, const float *restrict a, int64_t rsa
         case 2: rows_form(m, 2, k, a, rsa, csa, b, rsb, c, ldc, add); return;
         case 3: rows_form(m, 3, k, a, rsa, csa, b, rsb, c, ldc, add); return;
         case 4: rows_form(m, 4, k, a, rsa, csa, b, rsb, c, ldc, add); return;
+        case 16: rows_blocked(m, 16, k, a, rsa, csa, b, rsb, c, ldc, add); return;
+        case 32: rows_blocked(m, 32, k, a, rsa, csa, b, rsb, c, ldc, add); return;
         default: rows_form(m, n, k, a, rsa, csa, b, rsb, c, ldc, add); return;
         }
     }
     if (csa == 1 && rsb == 1) {
         /* k contiguous in both: dot products, eight partial sums (p mod 8)
          * added pairwise, then the tail */
-        for (int64_t i = 0; i < m; i++)
-            for (int64_t j = 0; j < n; j++) {
+        for (int64_t i = 0; i < m; i++) {
+            int64_t j = 0;
+#if defined(__AVX__)
+            if (n >= 8)
+                for (; j + 4 <= n; j += 4)
+                    dots4(a + i * rsa, b + j * csb, csb, k, c + i * ldc + j, add);
+#endif
+            for (; j < n; j++) {
                 const float *x = a + i * rsa, *y = b + j * csb;
                 float s[8] = {0};
                 int64_t p = 0;
@@ -99,6 +185,7 @@ small_gemm(int64_t m, int64_t n, int64_t k, const float *restrict a, int64_t rsa
                 for (; p < k; p++) acc += x[p] * y[p];
                 c[i * ldc + j] = add ? c[i * ldc + j] + acc : acc;
             }
+        }
         return;
     }
     for (int64_t i = 0; i < m; i++)

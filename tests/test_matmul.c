@@ -190,6 +190,119 @@ Test(matmul, tiny_batch_same_bits_for_any_thread_count) {
     }
 }
 
+/* The small products' two forms, as matmul.c documents them: the row form
+ * (b's rows contiguous) sums each element's terms in order, p ascending; the
+ * dot form (k contiguous in a's rows and b's columns) keeps eight partial
+ * sums (p mod 8), adds them pairwise and then the tail. Their register-
+ * blocked and vector versions (rows of 16 and 32, four dot products at once)
+ * must give those bits exactly. */
+static float row_sum(int64_t k, const float *x, int64_t xs, const float *y, int64_t ys) {
+    float acc = x[0] * y[0];
+    for (int64_t p = 1; p < k; p++) acc += x[p * xs] * y[p * ys];
+    return acc;
+}
+static float dot_sum(int64_t k, const float *x, const float *y) {
+    float s[8] = {0};
+    int64_t p = 0;
+    for (; p + 8 <= k; p += 8)
+        for (int l = 0; l < 8; l++) s[l] += x[p + l] * y[p + l];
+    float acc = ((s[0] + s[4]) + (s[1] + s[5])) + ((s[2] + s[6]) + (s[3] + s[7]));
+    for (; p < k; p++) acc += x[p] * y[p];
+    return acc;
+}
+
+/* Attention's layouts: q (n, rows, h, dh) and kv (n, T, h, dh) seen as
+ * (n, h, ., dh); scores = q k^T (dot form) and out = p v (row form), each
+ * summed against a fixed weight r so that its gradient is r: then dq = r k
+ * and dk = r^T q (row forms), dp = r v^T (dot form) and dv = p^T r (row). */
+static void blocked_bits(int64_t rows, int64_t T, int64_t dh, bool values) {
+    const int64_t n = 3, h = 2;
+    const int split[] = {0, 2, 1, 3};
+    mg_gemm_set_threads(1);
+    mg_params *P = mg_params_new();
+    mg_graph *g = mg_graph_new(P);
+    mg_tensor *kv = mg_param(g, "kv", MG_NORMAL(1), MG_SHAPE(n, T, h, dh));
+    mg_tensor *y = mg_permute(g, kv, split), *x, *out;
+    if (values) {
+        x = mg_param(g, "p", MG_NORMAL(1), MG_SHAPE(n, h, rows, T));
+        out = mg_matmul(g, x, y);
+    } else {
+        x = mg_param(g, "q", MG_NORMAL(1), MG_SHAPE(n, rows, h, dh));
+        out = mg_matmul(g, mg_permute(g, x, split), mg_transpose(g, y));
+    }
+    const int64_t w = values ? dh : T; /* out (n, h, rows, w) */
+    mg_tensor *r = mg_input(g, "r", MG_F32, MG_SHAPE(n, h, rows, w));
+    mg_graph_keep(g, out);
+    cr_assert_eq(mg_graph_compile(g, mg_sum_all(g, mg_mul(g, out, r))), MG_OK, "%s", mg_errmsg());
+    mg_rng rng;
+    mg_rng_seed(&rng, 11);
+    mg_params_init(P, &rng);
+    for (int64_t i = 0; i < mg_numel(r); i++) mg_f32(r)[i] = (float)mg_rng_normal(&rng);
+    cr_assert_eq(mg_graph_forward(g), MG_OK);
+    cr_assert_eq(mg_graph_backward(g), MG_OK);
+    const float *K = kv->data, *X = x->data, *R = mg_f32(r), *O = out->data;
+    const float *dK = kv->grad, *dX = x->grad;
+    /* kv[b, t, e, d] at ((b T + t) h + e) dh + d; q alike with rows */
+    int bad = 0;
+    for (int64_t b = 0; b < n; b++)
+        for (int64_t e = 0; e < h; e++) {
+            const float *Kb = K + (b * T * h + e) * dh, *Rb = R + (b * h + e) * rows * w;
+            if (values) {
+                const float *Pb = X + (b * h + e) * rows * T; /* (rows, T) */
+                for (int64_t i = 0; i < rows; i++)
+                    for (int64_t d = 0; d < dh; d++) {
+                        float want = row_sum(T, Pb + i * T, 1, Kb + d, h * dh);
+                        bad += O[((b * h + e) * rows + i) * dh + d] != want;
+                    }
+                for (int64_t i = 0; i < rows; i++)
+                    for (int64_t t = 0; t < T; t++) {
+                        float vt[256];
+                        for (int64_t d = 0; d < dh; d++) vt[d] = Kb[t * h * dh + d];
+                        bad += dX[((b * h + e) * rows + i) * T + t] != dot_sum(dh, Rb + i * dh, vt);
+                    }
+                for (int64_t t = 0; t < T; t++)
+                    for (int64_t d = 0; d < dh; d++) {
+                        float want = row_sum(rows, Pb + t, T, Rb + d, dh);
+                        bad += dK[(b * T * h + e) * dh + t * h * dh + d] != want;
+                    }
+            } else {
+                const float *Qb = X + (b * rows * h + e) * dh; /* row i at i h dh */
+                for (int64_t i = 0; i < rows; i++)
+                    for (int64_t t = 0; t < T; t++) {
+                        float qi[256], kt[256];
+                        for (int64_t d = 0; d < dh; d++)
+                            qi[d] = Qb[i * h * dh + d], kt[d] = Kb[t * h * dh + d];
+                        bad += O[((b * h + e) * rows + i) * T + t] != dot_sum(dh, qi, kt);
+                    }
+                for (int64_t i = 0; i < rows; i++)
+                    for (int64_t d = 0; d < dh; d++) {
+                        float want = row_sum(T, Rb + i * T, 1, Kb + d, h * dh);
+                        bad += dX[(b * rows * h + e) * dh + i * h * dh + d] != want;
+                    }
+                for (int64_t t = 0; t < T; t++)
+                    for (int64_t d = 0; d < dh; d++) {
+                        float want = row_sum(rows, Rb + t, T, Qb + d, h * dh);
+                        bad += dK[(b * T * h + e) * dh + t * h * dh + d] != want;
+                    }
+            }
+        }
+    cr_expect_eq(bad, 0,
+                 "%d elements differ from the documented order (rows %ld, T %ld, dh %ld, %s)", bad,
+                 (long)rows, (long)T, (long)dh, values ? "p v" : "q k^T");
+    mg_graph_free(g);
+    mg_params_free(P);
+}
+
+Test(matmul, blocked_small_products_keep_the_documented_bits) {
+    /* 16 and 32 wide (the blocked row form), 16 keys (four dots at once),
+     * rows a multiple of 4 and not, k with and without a tail past 8 */
+    const int64_t cfg[][3] = {{16, 16, 32}, {6, 16, 32}, {16, 16, 16}, {5, 16, 16},
+                              {16, 16, 20}, {7, 13, 32}, {1, 16, 32}};
+    for (size_t c = 0; c < sizeof cfg / sizeof cfg[0]; c++)
+        for (int values = 0; values < 2; values++)
+            blocked_bits(cfg[c][0], cfg[c][1], cfg[c][2], values);
+}
+
 Test(matmul, values_match_hand_computation) {
     mg_params *P = mg_params_new();
     mg_graph *g = mg_graph_new(P);
