@@ -78,30 +78,71 @@ static void load_stats(const float *aux, int64_t r, double *mean, double *rstd) 
     *rstd = s[1];
 }
 
+/* The rows' sums are chains of double adds in j order, one chain per row:
+ * the kernels below take R rows at once (R = 4, then 1 for the rest), so
+ * that R chains are in flight, where one row at a time waits on each add's
+ * latency. Each row's operations are the same whatever R, so the bits are
+ * those of one row at a time. */
+
+/* Rows r0 .. r0 + R - 1 of the forward. */
+static inline __attribute__((always_inline)) void forward_rows(const int R, int64_t r0, int64_t d,
+                                                               const float *x, const float *gain,
+                                                               const float *bias, double eps,
+                                                               float *y, float *aux) {
+    double sum[4] = {0}, mean[4], ss[4] = {0}, rstd[4];
+    for (int64_t j = 0; j < d; j++)
+        for (int q = 0; q < R; q++) sum[q] += x[(r0 + q) * d + j];
+    for (int q = 0; q < R; q++) mean[q] = sum[q] / (double)d;
+    for (int64_t j = 0; j < d; j++)
+        for (int q = 0; q < R; q++) {
+            double c = (double)x[(r0 + q) * d + j] - mean[q];
+            ss[q] += c * c;
+        }
+    for (int q = 0; q < R; q++) {
+        rstd[q] = 1.0 / sqrt(ss[q] / (double)d + eps);
+        save_stats(aux, r0 + q, mean[q], rstd[q]);
+        const float *xr = x + (r0 + q) * d;
+        float *yr = y + (r0 + q) * d;
+        for (int64_t j = 0; j < d; j++)
+            yr[j] = (float)(((double)xr[j] - mean[q]) * rstd[q]) * gain[j] + bias[j];
+    }
+}
+
 // x: (rows, d), gain: (d), bias: (d) -> y: (rows, d), aux: (rows) x {mean, rstd}
 static mg_status layer_norm_forward(mg_tensor *out) {
     const float *x = out->in[0]->data, *gain = out->in[1]->data, *bias = out->in[2]->data;
     float *y = out->data;
     const double eps = out->attr.f[0];
     const int64_t d = out->shape[out->ndim - 1], rows = d ? mg_numel(out) / d : 0;
+    const int64_t quads = rows / 4;
 #pragma omp parallel for schedule(static) num_threads(mg_kernel_threads(mg_numel(out)))
-    for (int64_t r = 0; r < rows; r++) {
-        const float *xr = x + r * d;
-        float *yr = y + r * d;
-        double sum = 0.0;
-        for (int64_t j = 0; j < d; j++) sum += xr[j];
-        const double mean = sum / (double)d;
-        double ss = 0.0;
-        for (int64_t j = 0; j < d; j++) {
-            double c = (double)xr[j] - mean;
-            ss += c * c;
-        }
-        const double rstd = 1.0 / sqrt(ss / (double)d + eps);
-        save_stats(out->aux, r, mean, rstd);
-        for (int64_t j = 0; j < d; j++)
-            yr[j] = (float)(((double)xr[j] - mean) * rstd) * gain[j] + bias[j];
-    }
+    for (int64_t b = 0; b < quads; b++) forward_rows(4, 4 * b, d, x, gain, bias, eps, y, out->aux);
+    for (int64_t r = 4 * quads; r < rows; r++)
+        forward_rows(1, r, d, x, gain, bias, eps, y, out->aux);
     return MG_OK;
+}
+
+/* Rows r0 .. r0 + R - 1 of backward_x. */
+static inline __attribute__((always_inline)) void
+backward_x_rows(const int R, int64_t r0, int64_t d, const float *x, const float *gain,
+                const float *dy, const float *aux, bool write, float *dx) {
+    double mean[4], rstd[4], sg[4] = {0}, sgx[4] = {0}, mg[4], mgx[4];
+    for (int q = 0; q < R; q++) load_stats(aux, r0 + q, &mean[q], &rstd[q]);
+    for (int64_t j = 0; j < d; j++)
+        for (int q = 0; q < R; q++) {
+            const int64_t i = (r0 + q) * d + j;
+            double g = (double)dy[i] * gain[j], xhat = ((double)x[i] - mean[q]) * rstd[q];
+            sg[q] += g;
+            sgx[q] += g * xhat;
+        }
+    for (int q = 0; q < R; q++) mg[q] = sg[q] / (double)d, mgx[q] = sgx[q] / (double)d;
+    for (int q = 0; q < R; q++)
+        for (int64_t j = 0; j < d; j++) {
+            const int64_t i = (r0 + q) * d + j;
+            double g = (double)dy[i] * gain[j], xhat = ((double)x[i] - mean[q]) * rstd[q];
+            float v = (float)(rstd[q] * (g - mg[q] - xhat * mgx[q]));
+            dx[i] = write ? v : dx[i] + v;
+        }
 }
 
 /* dx += rstd (g - mean(g) - xhat mean(g xhat)), g = dy gain, per row */
@@ -112,24 +153,12 @@ static void backward_x(mg_tensor *out) {
     float *dx = tx->grad;
     const bool write = mg_grad_writes(out, 0);
     const int64_t d = out->shape[out->ndim - 1], rows = d ? mg_numel(out) / d : 0;
+    const int64_t quads = rows / 4;
 #pragma omp parallel for schedule(static) num_threads(mg_kernel_threads(mg_numel(out)))
-    for (int64_t r = 0; r < rows; r++) {
-        const float *xr = x + r * d, *dr = dy + r * d;
-        float *gr = dx + r * d;
-        double mean, rstd, sg = 0.0, sgx = 0.0;
-        load_stats(out->aux, r, &mean, &rstd);
-        for (int64_t j = 0; j < d; j++) {
-            double g = (double)dr[j] * gain[j], xhat = ((double)xr[j] - mean) * rstd;
-            sg += g;
-            sgx += g * xhat;
-        }
-        const double mg = sg / (double)d, mgx = sgx / (double)d;
-        for (int64_t j = 0; j < d; j++) {
-            double g = (double)dr[j] * gain[j], xhat = ((double)xr[j] - mean) * rstd;
-            float v = (float)(rstd * (g - mg - xhat * mgx));
-            gr[j] = write ? v : gr[j] + v;
-        }
-    }
+    for (int64_t b = 0; b < quads; b++)
+        backward_x_rows(4, 4 * b, d, x, gain, dy, out->aux, write, dx);
+    for (int64_t r = 4 * quads; r < rows; r++)
+        backward_x_rows(1, r, d, x, gain, dy, out->aux, write, dx);
 }
 
 /* dgain_j += sum_r dy[r, j] xhat[r, j];  dbias_j += sum_r dy[r, j] */

@@ -249,6 +249,52 @@ Test(layer_norm, backward_at_a_large_offset_matches_the_double_formula) {
     mg_params_free(P);
 }
 
+/* Forward and dx of layer_norm on rows x (rows, d), loss sum(y * w). */
+static void ln_rows(int rows, int d, const float *xv, const float *gv, const float *wv, float *y,
+                    float *dx) {
+    mg_params *P = mg_params_new();
+    mg_graph *g = mg_graph_new(P);
+    mg_tensor *x = mg_param(g, "x", MG_INIT_ZERO, MG_SHAPE(rows, d));
+    mg_tensor *gain = mg_input(g, "gain", MG_F32, MG_SHAPE(d));
+    mg_tensor *bias = mg_input(g, "bias", MG_F32, MG_SHAPE(d));
+    mg_tensor *win = mg_input(g, "w", MG_F32, MG_SHAPE(rows, d));
+    mg_tensor *out = mg_layer_norm(g, x, gain, bias, 1e-5f);
+    mg_graph_keep(g, out);
+    cr_assert_eq(mg_graph_compile(g, mg_sum_all(g, mg_mul(g, out, win))), MG_OK, "%s", mg_errmsg());
+    memcpy(x->data, xv, (size_t)(rows * d) * sizeof *xv);
+    memcpy(win->data, wv, (size_t)(rows * d) * sizeof *wv);
+    memcpy(gain->data, gv, (size_t)d * sizeof *gv);
+    for (int j = 0; j < d; j++) mg_f32(bias)[j] = 0.25f * (float)j;
+    cr_assert_eq(mg_graph_forward(g), MG_OK);
+    cr_assert_eq(mg_graph_backward(g), MG_OK);
+    memcpy(y, out->data, (size_t)(rows * d) * sizeof *y);
+    memcpy(dx, x->grad, (size_t)(rows * d) * sizeof *dx);
+    mg_graph_free(g);
+    mg_params_free(P);
+}
+
+/* The kernels take four rows at once and the rest one by one: a row's
+ * output and gradient must be the bits of that row alone. */
+Test(layer_norm, each_row_gives_the_bits_of_that_row_alone) {
+    enum { R = 7, D = 37 };
+    float x[R * D], w[R * D], gain[D], y[R * D], dx[R * D], y1[D], dx1[D];
+    mg_rng rng;
+    mg_rng_seed(&rng, 21);
+    for (int i = 0; i < R * D; i++)
+        x[i] = (float)(3 * mg_rng_normal(&rng) + 1), w[i] = (float)mg_rng_normal(&rng);
+    for (int j = 0; j < D; j++) gain[j] = (float)(1 + 0.5 * mg_rng_normal(&rng));
+    mg_gemm_set_threads(2);
+    ln_rows(R, D, x, gain, w, y, dx);
+    int bad = 0;
+    for (int r = 0; r < R; r++) {
+        ln_rows(1, D, x + r * D, gain, w + r * D, y1, dx1);
+        bad += memcmp(y1, y + r * D, sizeof y1) != 0;
+        bad += memcmp(dx1, dx + r * D, sizeof dx1) != 0;
+    }
+    cr_expect_eq(bad, 0, "%d of %d row outputs and gradients differ from the row alone", bad,
+                 2 * R);
+}
+
 /* Builds layer_norm on tensors of the given shapes and expects an error of
  * status st naming the op and the string. */
 static void expect_ln_error(mg_dtype xt, int nx, const int64_t *sx, int ng, const int64_t *sg,
