@@ -156,17 +156,28 @@ static void check(const char *what, grad_case c) {
         what, (mg_gradcheck_spec){.build = build_grad, .fill = fill_grad, .ctx = &c, .seed = 9});
 }
 
-Test(schatten, gradient_q1_tall) { check("q=1 (5, 3)", (grad_case){5, 3, 1, {2, 1.2, 0.5}}); }
-Test(schatten, gradient_q1_wide) { check("q=1 (3, 5)", (grad_case){3, 5, 1, {2, 1.2, 0.5}}); }
-Test(schatten, gradient_q2) { check("q=2 (4, 4)", (grad_case){4, 4, 2, {2, 1.5, 0.9, 0.4}}); }
-Test(schatten, gradient_q_half) { check("q=0.5 (4, 3)", (grad_case){4, 3, 0.5, {2, 1.2, 0.6}}); }
-Test(schatten, gradient_q3) { check("q=3 (3, 4)", (grad_case){3, 4, 3, {1.5, 1, 0.5}}); }
+Test(schatten, gradient_q1_tall) {
+    check("q=1 (5, 3)", (grad_case){.m = 5, .n = 3, .q = 1, .s = {2, 1.2, 0.5}});
+}
+Test(schatten, gradient_q1_wide) {
+    check("q=1 (3, 5)", (grad_case){.m = 3, .n = 5, .q = 1, .s = {2, 1.2, 0.5}});
+}
+Test(schatten, gradient_q2) {
+    check("q=2 (4, 4)", (grad_case){.m = 4, .n = 4, .q = 2, .s = {2, 1.5, 0.9, 0.4}});
+}
+Test(schatten, gradient_q_half) {
+    check("q=0.5 (4, 3)", (grad_case){.m = 4, .n = 3, .q = 0.5, .s = {2, 1.2, 0.6}});
+}
+Test(schatten, gradient_q3) {
+    check("q=3 (3, 4)", (grad_case){.m = 3, .n = 4, .q = 3, .s = {1.5, 1, 0.5}});
+}
 Test(schatten, gradient_through_the_fallback_svd) {
-    check("q=1 QR (5, 3)", (grad_case){5, 3, 1, {2, 1.2, 0.5}, .qr = true});
-    check("q=0.5 QR (3, 4)", (grad_case){3, 4, 0.5, {1.5, 1, 0.5}, .qr = true});
+    check("q=1 QR (5, 3)", (grad_case){.m = 5, .n = 3, .q = 1, .s = {2, 1.2, 0.5}, .qr = true});
+    check("q=0.5 QR (3, 4)", (grad_case){.m = 3, .n = 4, .q = 0.5, .s = {1.5, 1, 0.5}, .qr = true});
 }
 Test(schatten, gradient_with_the_matrix_shared_by_a_matmul) {
-    check("q=1 + ||xW||^2 (4, 3)", (grad_case){4, 3, 1, {1.8, 1.1, 0.4}, .shared = true});
+    check("q=1 + ||xW||^2 (4, 3)",
+          (grad_case){.m = 4, .n = 3, .q = 1, .s = {1.8, 1.1, 0.4}, .shared = true});
 }
 
 /* dW of sum sigma_i^q at W (m, n) into G. */
