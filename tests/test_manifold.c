@@ -141,6 +141,43 @@ Test(manifold, trajectory_commutator_and_attention_files) {
     cJSON_Delete(s);
 }
 
+/* summary.json's "measurements": the wall seconds the snapshots and the
+ * commutator took in the loop, the loop's, its steps and their ratio to the
+ * rest; only in a run that measures, kept by analyze, and counted from the
+ * resume in a resumed run. */
+static void expect_measurements(const char *path, double steps) {
+    cJSON *s = json_file(path);
+    const cJSON *m = jget(s, "measurements");
+    double sec = jnum(m, "seconds"), loop = jnum(m, "loop_seconds");
+    cr_expect_gt(sec, 0, "%s: seconds %g", path, sec);
+    cr_expect_gt(loop, sec, "%s: loop_seconds %g, seconds %g", path, loop, sec);
+    cr_expect_eq(jnum(m, "steps"), steps, "%s", path);
+    cr_expect_float_eq(jnum(m, "overhead"), sec / (loop - sec), 1e-12, "%s", path);
+    cJSON_Delete(s);
+}
+
+Test(manifold, the_summary_says_what_the_measurements_cost) {
+    mg_ok(SMALL " --steps 60 --out %s", P("plain"));
+    cJSON *s = json_file(P("plain/summary.json"));
+    cr_expect_null(cJSON_GetObjectItemCaseSensitive(s, "measurements"),
+                   "a plain run measures nothing");
+    cJSON_Delete(s);
+    mg_ok(SMALL " --steps 60 " MEASURED " --out %s", P("r"));
+    expect_measurements(P("r/summary.json"), 60);
+    char before[64], after[64];
+    cJSON *a = json_file(P("r/summary.json"));
+    snprintf(before, sizeof before, "%.17g", jnum(jget(a, "measurements"), "seconds"));
+    cJSON_Delete(a);
+    mg_ok("analyze %s", P("r"));
+    a = json_file(P("r/summary.json"));
+    snprintf(after, sizeof after, "%.17g", jnum(jget(a, "measurements"), "seconds"));
+    cJSON_Delete(a);
+    cr_expect_str_eq(before, after, "analyze keeps the loop's own figures");
+    mg_ok(SMALL " --steps 30 " MEASURED " --out %s", P("split"));
+    mg_ok("train --resume %s --steps 60", P("split"));
+    expect_measurements(P("split/summary.json"), 30);
+}
+
 Test(manifold, resume_gives_the_same_records) {
     mg_ok(SMALL " --steps 60 " MEASURED " --out %s", P("straight"));
     mg_ok(SMALL " --steps 30 " MEASURED " --out %s", P("split"));

@@ -48,6 +48,10 @@ mg_status mg_manifold_after_eval(mg_manifold *m, int64_t s);
  * no update): the snapshot (always at the last step) and the commutator
  * when due. */
 mg_status mg_manifold_before_step(mg_manifold *m, int64_t s, bool last);
+/* Wall seconds mg_manifold_before_step has spent (the snapshots and the
+ * commutator measurements: what --snapshot-every and --commutator-every add
+ * to a run's loop); 0 for NULL. */
+double mg_manifold_busy_s(const mg_manifold *m);
 mg_status mg_manifold_flush(mg_manifold *m);
 mg_status mg_manifold_close(mg_manifold *m); /* NULL is fine */
 

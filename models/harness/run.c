@@ -127,18 +127,22 @@ done:
 
 /* summary.json, from metrics.csv (so a resumed run's clocks see every row). */
 static mg_status write_summary(mg_trainer *t, const char *dir, const char *status,
-                               const char *message, double wall_s) {
+                               const char *message, double wall_s, cJSON *measurements) {
     char path[4096], hex[17];
     join(path, sizeof path, dir, MG_RUN_METRICS);
     mg_csv *csv = NULL;
     mg_status st = mg_csv_read(path, &csv);
-    if (st) return st;
+    if (st) {
+        cJSON_Delete(measurements);
+        return st;
+    }
     int col[5];
     const char *const need[] = {MG_COL(metrics, step), MG_COL(metrics, train_loss),
                                 MG_COL(metrics, train_acc), MG_COL(metrics, test_loss),
                                 MG_COL(metrics, test_acc)};
     if ((st = mg_csv_cols(csv, 5, need, col))) {
         mg_csv_free(csv);
+        cJSON_Delete(measurements);
         return st;
     }
     int c_step = col[0], c_trl = col[1], c_tra = col[2], c_tel = col[3], c_tea = col[4];
@@ -174,6 +178,7 @@ static mg_status write_summary(mg_trainer *t, const char *dir, const char *statu
     mg_hash_hex(mg_hash_params(mg_trainer_params(t)), hex);
     cJSON_AddStringToObject(root, "fingerprint", hex);
     cJSON_AddNumberToObject(root, "wall_s", wall_s);
+    if (measurements) cJSON_AddItemToObject(root, "measurements", measurements);
     mg_csv_free(csv);
     char *text = cJSON_Print(root);
     cJSON_Delete(root);
@@ -315,7 +320,7 @@ static mg_status train_loop(mg_trainer *t, const char *dir, const mg_run_opts *o
                 close_series(&files);
                 mg_manifold_close(mf);
                 mf = NULL;
-                write_summary(t, dir, "diverged", msg, now() - t0);
+                write_summary(t, dir, "diverged", msg, now() - t0, NULL);
                 mg_fail(st, "%s; the last good checkpoint is step %lld", msg,
                         (long long)mg_run_last_checkpoint(dir));
             }
@@ -327,11 +332,26 @@ static mg_status train_loop(mg_trainer *t, const char *dir, const mg_run_opts *o
         if (probing && (st = mg_study_gate_flips(t, files.study.geometry, s))) break;
         if (saving && (st = mg_grads_save(t, dir, s))) break;
     }
+    /* what the study's records cost this process's loop (a resumed run:
+     * since the resume) */
+    cJSON *measurements = NULL;
+    if (mf && (o->snapshot_every || o->commutator_every)) {
+        const double busy = mg_manifold_busy_s(mf), loop = now() - t0 - wall0;
+        measurements = cJSON_CreateObject();
+        cJSON_AddNumberToObject(measurements, "seconds", busy);
+        cJSON_AddNumberToObject(measurements, "loop_seconds", loop);
+        cJSON_AddNumberToObject(measurements, "steps", (double)(mg_trainer_steps_done(t) - start));
+        if (loop > busy) cJSON_AddNumberToObject(measurements, "overhead", busy / (loop - busy));
+        else cJSON_AddNullToObject(measurements, "overhead");
+    }
     mg_status cst = close_series(&files), mst = mg_manifold_close(mf);
     if (!st) st = cst ? cst : mst;
-    if (st) return st;
+    if (st) {
+        cJSON_Delete(measurements);
+        return st;
+    }
     bool grokked = held >= GROK_HOLD && o->stop_at_grok;
-    st = write_summary(t, dir, grokked ? "grokked" : "completed", NULL, now() - t0);
+    st = write_summary(t, dir, grokked ? "grokked" : "completed", NULL, now() - t0, measurements);
     if (!st) st = mg_study_finish(t, dir);
     return st ? st : mg_manifold_finish(t, dir);
 }
@@ -623,17 +643,21 @@ static mg_status analyze_locked(const char *dir, bool recompute) {
     if (!st) st = mg_run_load_checkpoint(t, path, &wall);
     if (!st) {
         /* keep the status the run ended with */
+        /* keep what the training loop measured of its own cost */
         char status[32] = "completed", *text = NULL;
         size_t n = 0;
+        cJSON *measurements = NULL;
         join(path, sizeof path, dir, MG_RUN_SUMMARY);
         if (!mg_read_file(path, &text, &n)) {
             cJSON *old = cJSON_ParseWithLength(text, n);
             const cJSON *s = cJSON_GetObjectItemCaseSensitive(old, "status");
             if (cJSON_IsString(s)) snprintf(status, sizeof status, "%s", s->valuestring);
+            cJSON *m = cJSON_GetObjectItemCaseSensitive(old, "measurements");
+            if (cJSON_IsObject(m)) measurements = cJSON_DetachItemViaPointer(old, m);
             cJSON_Delete(old);
             mg_free(text);
         }
-        st = write_summary(t, dir, status, NULL, wall);
+        st = write_summary(t, dir, status, NULL, wall, measurements);
         if (!st) st = mg_study_finish(t, dir);
         if (!st) st = mg_manifold_finish(t, dir);
         if (!st) st = mg_grads_recompute(t, dir); /* last: it moves the parameters */

@@ -207,6 +207,25 @@ if os.path.exists(oh) and os.path.getsize(oh):
                   "measurement and its snapshots: %.2f s loop wall, %.2f s CPU"
                   % (every, 100 * k * (m[0] - p[0]) / p[0], 100 * k * (m[1] - p[1]) / p[1],
                      (m[0] - p[0]) * n / comms, (m[1] - p[1]) * n / comms))
+            # the same from inside: each measured run's summary.json "measurements" (the
+            # loop's own clock around the snapshots and the commutator), immune to what the
+            # machine did to the other arm of the pair
+            inside = []
+            for r in orows:
+                if r[1] != "measured" or r[2] != "0":
+                    continue
+                try:
+                    mm = json.load(open(os.path.join(out, "overhead", "measured-%s" % r[0], "summary.json")))["measurements"]
+                    inside.append((mm["seconds"], mm["loop_seconds"]))
+                except (OSError, KeyError, ValueError, TypeError):
+                    pass
+            if inside:
+                shares = [k * sec / (loop - sec) for sec, loop in inside if loop > sec]
+                print("measured inside each run (summary.json \"measurements\": the loop's clock around the "
+                      "snapshots and the commutator), at the study's rate: median %+.1f%% of the rest of the "
+                      "loop (runs: %s); one measurement and its snapshots: %.2f s"
+                      % (100 * statistics.median(shares), ", ".join("%+.1f%%" % (100 * x) for x in shares),
+                         statistics.median(sec for sec, _ in inside) / comms))
         snaps = max(x[4] for x in arms["measured"])
         if snaps:
             per = max(x[3] for x in arms["measured"]) / snaps
