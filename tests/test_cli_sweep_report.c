@@ -348,6 +348,21 @@ Test(sweep_report, manifold_table_averages_layers_then_seeds) {
     cr_assert(!strstr(r.out, "rho_exec"), "no run has a commutator:\n%s", r.out);
     cr_assert(strstr(r.out, "left out of the manifold table: 1 failed"), "%s", r.out);
     proc_free(&r);
+    /* layers by whatever name the model gives them (the canonical transformer's
+     * one is "attn"); a nested key under a block (".x.v.r90" of "a.x") is no layer */
+    f = sweep_dir(
+        "run,seed,status,manifold.trajectory.all.r90,manifold.trajectory.blocks.attn.v.r90,"
+        "manifold.trajectory.blocks.a.x.v.r90,manifold.attention_entropy.attn.last");
+    fprintf(f, "\"seed=0\",0,completed,2,3,100,0.5\n");
+    fprintf(f, "\"seed=1\",1,completed,2,5,100,0.7\n");
+    fclose(f);
+    cr_assert_eq(mg(&r, "compare %s --report manifold", tmp), 0, "%s", r.err);
+    v = strstr(r.out, "r90 W_V (mean over layers)");
+    cr_assert(v && strstr(v, "4 ± 1.41 (2)") && !strstr(r.out, "100"), "W_V 3 and 5 of attn:\n%s",
+              r.out);
+    v = strstr(r.out, "attention entropy, last (mean)");
+    cr_assert(v && strstr(v, "0.6 ± 0.141 (2)"), "attn's entropy 0.5 and 0.7:\n%s", r.out);
+    proc_free(&r);
     spit(P("runs.csv"), "run,seed,status,t_fit\n\"seed=0\",0,completed,100\n", 46);
     cr_assert_eq(mg(&r, "compare %s --report manifold", tmp), 2, "%s", r.out);
     cr_assert(strstr(r.err, "trajectories"), "%s", r.err);

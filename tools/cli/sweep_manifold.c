@@ -3,7 +3,9 @@
  * seed axis), one column per grid point, each cell the mean ± std (n runs
  * with the number) over seeds of a summary.json scalar of the run's
  * "manifold" section (runs.csv's columns), or of a per-run derived value:
- *   the mean over layers of a per-layer number (W_Q's r90 of l0 ... l4),
+ *   the mean over layers of a per-layer number (W_Q's r90 of l0 ... l4, of
+ *   whatever the model calls its layers: the canonical transformer's one is
+ *   "attn"),
  *   a ratio of two numbers (the collapse step over the last snapshot).
  * Drawn when runs.csv has trajectory columns (runs trained with
  * --snapshot-every); a row no run has is left out. */
@@ -14,13 +16,11 @@
 
 #include "tools/cli/sweep_report.h"
 
-#define MAX_LAYERS 16
-
 enum kind { COL, LAYERS, RATIO };
 
 static const struct {
     enum kind kind;
-    const char *label, *col, *den; /* LAYERS: col has one %d, the layer */
+    const char *label, *col, *den; /* LAYERS: col has one %s, the layer's name */
 } rows[] = {
     {COL, "t_fit (train acc 100%)", "t_fit", NULL},
     {COL, "t_grok", "t_grok", NULL},
@@ -32,12 +32,12 @@ static const struct {
     {COL, "entropy rank, whole vector", "manifold.trajectory.all.entropy_rank", NULL},
     {COL, "r90, attention blocks together", "manifold.trajectory.attention.r90", NULL},
     {COL, "  random-walk null", "manifold.trajectory.attention.null_r90", NULL},
-    {LAYERS, "r90 W_Q (mean over layers)", "manifold.trajectory.blocks.l%d.q.r90", NULL},
-    {LAYERS, "r90 W_K (mean over layers)", "manifold.trajectory.blocks.l%d.k.r90", NULL},
-    {LAYERS, "r90 W_V (mean over layers)", "manifold.trajectory.blocks.l%d.v.r90", NULL},
-    {LAYERS, "r90 W_O (mean over layers)", "manifold.trajectory.blocks.l%d.o.r90", NULL},
-    {LAYERS, "  null, W_Q", "manifold.trajectory.blocks.l%d.q.null_r90", NULL},
-    {LAYERS, "  null, W_V", "manifold.trajectory.blocks.l%d.v.null_r90", NULL},
+    {LAYERS, "r90 W_Q (mean over layers)", "manifold.trajectory.blocks.%s.q.r90", NULL},
+    {LAYERS, "r90 W_K (mean over layers)", "manifold.trajectory.blocks.%s.k.r90", NULL},
+    {LAYERS, "r90 W_V (mean over layers)", "manifold.trajectory.blocks.%s.v.r90", NULL},
+    {LAYERS, "r90 W_O (mean over layers)", "manifold.trajectory.blocks.%s.o.r90", NULL},
+    {LAYERS, "  null, W_Q", "manifold.trajectory.blocks.%s.q.null_r90", NULL},
+    {LAYERS, "  null, W_V", "manifold.trajectory.blocks.%s.v.null_r90", NULL},
     {COL, "alignment at mid-training, whole", "manifold.trajectory.all.alignment_mid", NULL},
     {COL, "collapse step, whole vector", "manifold.trajectory.all.collapse_step", NULL},
     {RATIO, "  share of training", "manifold.trajectory.all.collapse_step",
@@ -56,8 +56,8 @@ static const struct {
     {COL, "D max / median", "manifold.commutator.defect_max_over_median", NULL},
     {COL, "cos(g_A, g_B), early", "manifold.commutator.cos_ab_early", NULL},
     {COL, "cos(g_A, g_B), late", "manifold.commutator.cos_ab_late", NULL},
-    {LAYERS, "attention entropy, first (mean)", "manifold.attention_entropy.l%d.first", NULL},
-    {LAYERS, "attention entropy, last (mean)", "manifold.attention_entropy.l%d.last", NULL},
+    {LAYERS, "attention entropy, first (mean)", "manifold.attention_entropy.%s.first", NULL},
+    {LAYERS, "attention entropy, last (mean)", "manifold.attention_entropy.%s.last", NULL},
     {COL, "test acc, full attention", "manifold.attention_topk_acc.all", NULL},
     {COL, "  top-16", "manifold.attention_topk_acc.16", NULL},
     {COL, "  top-8", "manifold.attention_topk_acc.8", NULL},
@@ -74,12 +74,18 @@ static double value(const report *r, int64_t row, int m) {
         double a = report_num(r, row, rows[m].col), b = report_num(r, row, rows[m].den);
         return b > 0 ? a / b : NAN;
     }
+    /* every column the pattern matches with a layer name (no dot) in it */
+    const char *pat = rows[m].col, *hole = strstr(pat, "%s");
+    const size_t pre = (size_t)(hole - pat), post = strlen(hole + 2);
     double s = 0;
     int n = 0;
-    for (int l = 0; l < MAX_LAYERS; l++) {
-        char col[128];
-        snprintf(col, sizeof col, rows[m].col, l);
-        double v = report_num(r, row, col);
+    for (int c = 0; c < r->t.n_cols; c++) {
+        const char *name = r->t.cols[c];
+        const size_t len = strlen(name);
+        if (len <= pre + post || strncmp(name, pat, pre) || strcmp(name + len - post, hole + 2))
+            continue;
+        if (memchr(name + pre, '.', len - pre - post)) continue;
+        double v = report_num(r, row, name);
         if (isfinite(v)) s += v, n++;
     }
     return n ? s / n : NAN;
