@@ -3,15 +3,9 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
+#include "core/clock.h"
 #include "core/graph_impl.h"
-
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 void mg_graph_profile(mg_graph *g, double *fwd_s, double *bwd_s) {
     if (!g) return;
@@ -30,9 +24,9 @@ mg_status mg_graph_forward(mg_graph *g) {
         return mg_fail(MG_ERR_STATE, "mg_graph_forward: compile the graph first");
     for (int k = 0; k < g->n_fwd; k++) {
         mg_tensor *t = g->nodes[g->fwd[k]];
-        double t0 = g->prof_fwd ? now() : 0;
+        double t0 = g->prof_fwd ? mg_clock_s() : 0;
         mg_status st = t->op->forward(t);
-        if (g->prof_fwd) g->prof_fwd[t->id] += now() - t0;
+        if (g->prof_fwd) g->prof_fwd[t->id] += mg_clock_s() - t0;
         if (g->poison_at) poison(g, k);
         if (st != MG_OK) {
             char msg[1024];
@@ -48,17 +42,17 @@ mg_status mg_graph_backward(mg_graph *g) {
         return mg_fail(MG_ERR_STATE, "mg_graph_backward: compile the graph with a loss first");
     double *prof = g->prof_bwd;
     for (int b = 0; b < g->n_bwd; b++) {
-        double t0 = prof ? now() : 0;
+        double t0 = prof ? mg_clock_s() : 0;
         for (int z = g->zero_at[b]; z < g->zero_at[b + 1]; z++)
             memset(g->zero_ptr[z], 0, g->zero_len[z] * sizeof(float));
         mg_tensor *t = g->nodes[g->bwd[b]];
         if (t == g->loss) t->grad[0] = 1.0f;
-        double t1 = prof ? now() : 0;
+        double t1 = prof ? mg_clock_s() : 0;
         t->op->backward(t);
         if (g->poison_at) poison(g, g->n_fwd + b);
         if (prof) {
             prof[g->n_nodes] += t1 - t0;
-            prof[t->id] += now() - t1;
+            prof[t->id] += mg_clock_s() - t1;
         }
     }
     return MG_OK;

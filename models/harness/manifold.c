@@ -7,11 +7,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "analysis/commutator.h"
 #include "analysis/trajectory.h"
 #include "core/alloc.h"
+#include "core/clock.h"
 #include "core/csvout.h"
 #include "core/fsutil.h"
 #include "core/hash.h"
@@ -36,12 +36,6 @@ struct mg_manifold {
     float *theta, *deltas;
     double busy_s; /* wall seconds in snapshots and commutators so far */
 };
-
-static double wall_now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 double mg_manifold_busy_s(const mg_manifold *m) { return m ? m->busy_s : 0.0; }
 
@@ -397,9 +391,9 @@ static mg_status commutator(mg_manifold *m, int64_t s) {
 mg_status mg_manifold_before_step(mg_manifold *m, int64_t s, bool last) {
     if (!m) return MG_OK;
     mg_status st = MG_OK;
-    const double t0 = wall_now();
+    const double t0 = mg_clock_s();
     if (m->snapshot_every && (s % m->snapshot_every == 0 || last)) st = snapshot(m, s);
     if (!st && m->commutator_every && s % m->commutator_every == 0) st = commutator(m, s);
-    m->busy_s += wall_now() - t0;
+    m->busy_s += mg_clock_s() - t0;
     return st;
 }

@@ -18,10 +18,10 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "core/alloc.h"
+#include "core/clock.h"
 #include "core/fsutil.h"
 #include "core/hash.h"
 #include "core/text.h"
@@ -35,12 +35,6 @@ static int n_loaded;
 static _Thread_local char *diagnostics;
 
 const char *mg_modelfile_diagnostics(void) { return diagnostics ? diagnostics : ""; }
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 /* ---- where modgrad is ------------------------------------------------------- */
 
@@ -225,9 +219,9 @@ static mg_status compile(mg_modelfile *f, const char *incdir, const char *libdir
     command c;
     make_command(&c, incdir, libdir, tmp, f->path);
     int code = 0;
-    double t0 = now_s();
+    double t0 = mg_clock_s();
     mg_status st = run_captured(c.argv, &code);
-    f->compile_s = now_s() - t0;
+    f->compile_s = mg_clock_s() - t0;
     if (st) return st;
     if (code == 127) {
         unlink(tmp);
@@ -252,9 +246,9 @@ static mg_status compile(mg_modelfile *f, const char *incdir, const char *libdir
 /* dlopens the object and collects the models whose definitions live in it. */
 static mg_status load_object(mg_modelfile *f) {
     mg_clear_error();
-    double t0 = now_s();
+    double t0 = mg_clock_s();
     void *h = dlopen(f->object, RTLD_NOW | RTLD_LOCAL);
-    f->load_s = now_s() - t0;
+    f->load_s = mg_clock_s() - t0;
     if (!h) return mg_fail(MG_ERR_ARG, "--model-file: cannot load %s: %s", f->path, dlerror());
     char why[512];
     snprintf(why, sizeof why, "%s", mg_errmsg()); /* a registration the constructor refused */

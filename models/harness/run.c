@@ -9,10 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "core/alloc.h"
+#include "core/clock.h"
 #include "core/csvout.h"
 #include "core/fsutil.h"
 #include "core/hash.h"
@@ -34,12 +34,6 @@ void mg_run_opts_defaults(mg_run_opts *o) {
     mg_settings s;
     memset(o, 0, sizeof *o);
     if (!mg_settings_defaults(&s, NULL)) *o = s.run;
-}
-
-static double now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
 static void join(char *out, size_t n, const char *dir, const char *name) {
@@ -269,14 +263,14 @@ static mg_status train_loop(mg_trainer *t, const char *dir, const mg_run_opts *o
                        mg_params_layer_count(P));
     }
     const int64_t start = mg_trainer_steps_done(t);
-    const double t0 = now() - wall0;
+    const double t0 = mg_clock_s() - wall0;
     int held = 0;
     mg_progress pr = {.steps = steps,
                       .trajectory_bytes = mg_manifold_trajectory_bytes(t, o, steps)};
     for (;;) {
         int64_t s = mg_trainer_steps_done(t);
         pr.step = s;
-        pr.wall_s = now() - t0;
+        pr.wall_s = mg_clock_s() - t0;
         pr.evaluated = s % o->eval_every == 0 || s == steps;
         bool stop = s == steps;
         if (pr.evaluated) {
@@ -320,7 +314,7 @@ static mg_status train_loop(mg_trainer *t, const char *dir, const mg_run_opts *o
                 close_series(&files);
                 mg_manifold_close(mf);
                 mf = NULL;
-                write_summary(t, dir, "diverged", msg, now() - t0, NULL);
+                write_summary(t, dir, "diverged", msg, mg_clock_s() - t0, NULL);
                 mg_fail(st, "%s; the last good checkpoint is step %lld", msg,
                         (long long)mg_run_last_checkpoint(dir));
             }
@@ -336,7 +330,7 @@ static mg_status train_loop(mg_trainer *t, const char *dir, const mg_run_opts *o
      * since the resume) */
     cJSON *measurements = NULL;
     if (mf && (o->snapshot_every || o->commutator_every)) {
-        const double busy = mg_manifold_busy_s(mf), loop = now() - t0 - wall0;
+        const double busy = mg_manifold_busy_s(mf), loop = mg_clock_s() - t0 - wall0;
         measurements = cJSON_CreateObject();
         cJSON_AddNumberToObject(measurements, "seconds", busy);
         cJSON_AddNumberToObject(measurements, "loop_seconds", loop);
@@ -351,7 +345,8 @@ static mg_status train_loop(mg_trainer *t, const char *dir, const mg_run_opts *o
         return st;
     }
     bool grokked = held >= GROK_HOLD && o->stop_at_grok;
-    st = write_summary(t, dir, grokked ? "grokked" : "completed", NULL, now() - t0, measurements);
+    st = write_summary(t, dir, grokked ? "grokked" : "completed", NULL, mg_clock_s() - t0,
+                       measurements);
     if (!st) st = mg_study_finish(t, dir);
     return st ? st : mg_manifold_finish(t, dir);
 }
@@ -642,8 +637,8 @@ static mg_status analyze_locked(const char *dir, bool recompute) {
     double wall = 0;
     if (!st) st = mg_run_load_checkpoint(t, path, &wall);
     if (!st) {
-        /* keep the status the run ended with */
-        /* keep what the training loop measured of its own cost */
+        /* keep the status the run ended with and what its loop measured of
+         * its own cost */
         char status[32] = "completed", *text = NULL;
         size_t n = 0;
         cJSON *measurements = NULL;

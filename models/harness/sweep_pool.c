@@ -11,9 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "core/fsutil.h"
 #include "models/harness/sweep.h"
 
@@ -33,12 +33,6 @@ void mg_sweep_default_jobs(int64_t n, int cores, int *jobs, int *threads) {
     } else if (*threads <= 0) {
         *threads = cores / *jobs > 0 ? cores / *jobs : 1;
     }
-}
-
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 typedef struct {
@@ -96,7 +90,7 @@ mg_status mg_sweep_pool(const mg_sweep *s, const char *dir, const mg_sweep_pool_
             todo[n_todo++] = i;
         }
     }
-    double t0 = now(), sum_s = 0;
+    double t0 = mg_clock_s(), sum_s = 0;
     int64_t finished_here = 0;
     mg_status st = MG_OK;
     int active = 0;
@@ -106,11 +100,11 @@ mg_status mg_sweep_pool(const mg_sweep *s, const char *dir, const mg_sweep_pool_
             while (kids[slot].pid) slot++;
             pid_t pid;
             if ((st = spawn(s, dir, o, todo[next], &pid))) break;
-            kids[slot] = (child){.pid = pid, .point = todo[next++], .t0 = now()};
+            kids[slot] = (child){.pid = pid, .point = todo[next++], .t0 = mg_clock_s()};
             active++;
         }
         p.running = active;
-        p.elapsed_s = now() - t0;
+        p.elapsed_s = mg_clock_s() - t0;
         if (o->progress) o->progress(&p, o->ctx);
         p.last_point = -1;
         if (!active) break;
@@ -125,7 +119,7 @@ mg_status mg_sweep_pool(const mg_sweep *s, const char *dir, const mg_sweep_pool_
         while (slot < o->jobs && kids[slot].pid != pid) slot++;
         if (slot == o->jobs) continue; /* not one of ours */
         active--;
-        double took = now() - kids[slot].t0;
+        double took = mg_clock_s() - kids[slot].t0;
         int64_t i = kids[slot].point;
         kids[slot].pid = 0;
         mg_point_state ps = mg_sweep_point_state(s, dir, i);

@@ -2,9 +2,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "core/alloc.h"
+#include "core/clock.h"
 #include "core/gemm.h"
 #include "models/harness/modelfile.h"
 #include "models/model.h"
@@ -47,12 +47,6 @@ int cmd_models(int argc, char **argv) {
         printf("\n");
     }
     return MG_EXIT_OK;
-}
-
-static double now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
 /* The kernel table main measured or read from the cache, and the choice. */
@@ -139,9 +133,9 @@ int cmd_info(int argc, char **argv) {
     for (int64_t i = 0; i < k * n; i++) b[i] = (float)(i % 7) * 0.01f;
     double best = 1e30;
     for (int r = 0; r < 10; r++) {
-        double t = now();
+        double t = mg_clock_s();
         mg_sgemm(m, n, k, 1.0f, a, k, 1, b, n, 1, 0.0f, c, n, 1);
-        t = now() - t;
+        t = mg_clock_s() - t;
         if (t < best) best = t;
     }
     printf("sgemm (4704x256)@(256x512): %.1f GFLOP/s (best of 10)\n",
