@@ -171,9 +171,8 @@ small_gemm(int64_t m, int64_t n, int64_t k, const float *restrict a, int64_t rsa
         for (int64_t i = 0; i < m; i++) {
             int64_t j = 0;
 #if defined(__AVX__)
-            if (n >= 8)
-                for (; j + 4 <= n; j += 4)
-                    dots4(a + i * rsa, b + j * csb, csb, k, c + i * ldc + j, add);
+            for (; j + 4 <= n; j += 4)
+                dots4(a + i * rsa, b + j * csb, csb, k, c + i * ldc + j, add);
 #endif
             for (; j < n; j++) {
                 const float *x = a + i * rsa, *y = b + j * csb;
