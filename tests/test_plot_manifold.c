@@ -616,3 +616,27 @@ Test(plot_manifold, a_malformed_sae_file_is_refused) {
     cr_assert(!exists(P("run/plots/sae_step_000050.png")));
     cr_assert(!exists(P("run/plots/sae_step_000060.png")));
 }
+
+/* ---- titles ------------------------------------------------------------------------ */
+
+/* A sequence task's labels are taken mod --classes: the titles say so, not
+ * config.json's unused default p (113); a title longer than the picture's
+ * width at 13 points (a sweep's run name) is set smaller. */
+Test(plot_manifold, titles_give_the_classes_and_a_long_one_is_set_smaller) {
+    const char *runs[2] = {"r", "task=markers,mlp=no,seed=0,a-name-as-long-as-a-sweep-gives"};
+    for (int i = 0; i < 2; i++) {
+        mg_ok("train --model attn_stack --task markers --classes 5 --layers 1 --d-model 16 "
+              "--heads 2 --batch 32 --probe-batch 64 --steps 60 --eval-every 20 "
+              "--snapshot-every 10 --commutator-every 20 --basis-every 20 --threads 1 --out %s",
+              P("%s", runs[i]));
+        mg_ok("plot %s", P("%s", runs[i]));
+        for (int k = 0; k < NPICS; k++) {
+            const char *gp = P("%s/plots/data/%s.gp", runs[i], pictures[k]);
+            cr_assert_gt(occurrences(gp, ": attn_stack, markers mod 5' font ',"), 0,
+                         "%s: no title with markers mod 5", gp);
+            cr_assert_eq(occurrences(gp, "mod 113"), 0, "%s: the default p in the title", gp);
+            cr_assert_eq(occurrences(gp, "' font ',13'\n"), i == 0 ? 2 : 0,
+                         "%s: the title's font (the run name is %s)", gp, runs[i]);
+        }
+    }
+}

@@ -30,7 +30,9 @@ typedef struct {
     bool layers_given;   /* embed/classifier came from summary.json */
     int top[2];          /* top frequency of the embedding, the classifier; 0 unknown */
     int p;               /* the modulus; 0 unknown */
+    int modulus;         /* the labels' modulus, for titles: a sequence task's classes, else p */
     double xmax;         /* the step axis's end (set by plot_step_axis) */
+    bool xlinear;        /* the step axis is linear (plot_clocks places its labels by it) */
     char model[64], task[32];
     bool pngcairo; /* else gnuplot's libgd `png` terminal */
     int status;    /* the exit status so far (MG_EXIT_*) */

@@ -107,6 +107,12 @@ int plot_open(plot_run *r, const char *run) {
      * accepts is refused, not looped over. */
     bool bad_p = !isnan(p) && !(p >= 0 && p <= MG_TASK_P_MAX && p == floor(p));
     r->p = isnan(p) || bad_p ? 0 : (int)p;
+    /* a sequence task (markers, marker-mul) takes its labels mod --classes,
+     * and config.json's p is then only the unused default */
+    const cJSON *opts = cfg ? cJSON_GetObjectItemCaseSensitive(cfg, "task_options") : NULL;
+    double classes = json_num(opts, "classes");
+    r->modulus =
+        classes >= 2 && classes <= MG_TASK_P_MAX && classes == floor(classes) ? (int)classes : r->p;
     cJSON_Delete(sum);
     cJSON_Delete(cfg);
     if (bad_p) {
@@ -310,7 +316,8 @@ void plot_clocks(FILE *s, const plot_run *r, bool labels) {
                 "lc rgb '%s' back\n",
                 x, x, clock_colors[i]);
         /* Right of the line, or left of it near the axis's right end. */
-        bool left = r->xmax > 1 && log(x) / log(r->xmax) > 0.8;
+        double at = r->xlinear ? x / r->xmax : log(x) / log(r->xmax);
+        bool left = r->xmax > 1 && at > 0.8;
         if (labels)
             fprintf(s,
                     "set label '%s = %.0f' at first %.9g, graph 1 offset %s,%d %s front "
@@ -414,12 +421,17 @@ void plot_begin(FILE *s, const plot_run *r, const char *what, const char *layout
     /* the model, unless the run's name already says it ("mlp-p97") */
     if (r->model[0] && !strstr(r->name, r->model))
         k += snprintf(t + k, sizeof t - (size_t)k, ": %s", r->model);
-    if (r->p) snprintf(t + k, sizeof t - (size_t)k, ", %s mod %d", r->task[0] ? r->task : "", r->p);
+    if (r->modulus)
+        k += snprintf(t + k, sizeof t - (size_t)k, ", %s mod %d", r->task[0] ? r->task : "",
+                      r->modulus);
     fputs("set multiplot ", s);
     if (layout) fprintf(s, "layout %s ", layout);
     fputs("title ", s);
     plot_quote(s, t);
-    fputs(" font ',13'\n", s);
+    /* 13 points fit about 90 characters across the pictures' 1,000 pixels; a
+     * longer title (a sweep's run name) gets smaller rather than cut off */
+    size_t len = strlen(t);
+    fprintf(s, " font ',%d'\n", len <= 90 ? 13 : (int)fmax(9, floor(13.0 * 90 / (double)len)));
 }
 
 /* Panel i of n stacked between screen heights top and bottom. */
@@ -432,6 +444,7 @@ void plot_stack(FILE *s, int i, int n, double top, double bottom) {
 
 void plot_step_axis(FILE *s, plot_run *r, double xmax) {
     r->xmax = xmax > 1 ? xmax : 10;
+    r->xlinear = false;
     fprintf(s, "set logscale x\nset xrange [1:%.9g]\nset mxtics 10\n", xmax > 1 ? xmax : 10);
 }
 

@@ -62,6 +62,7 @@ static double median(double *v, size_t n) {
  * its windows of 20% of the measurements are equal lengths of it). */
 static void linear_steps(FILE *s, plot_run *r, double xmax) {
     r->xmax = xmax > 0 ? xmax : 1; /* where plot_clocks stops */
+    r->xlinear = true;
     fprintf(s, "unset logscale x\nset xrange [0:%.9g]\nset mxtics default\n", r->xmax);
 }
 
@@ -350,7 +351,7 @@ static void commutator(plot_run *r) {
     if (log) plot_headroom(s, &g); /* room for the key */
     else fprintf(s, "set yrange [0:%.9g]\n", g.n ? 1.3 * g.hi : 1);
     fprintf(s, "set ylabel \"share of delta in a basis\\n|B B^T delta| / |delta|\"\n"
-               "set key top left horizontal\n"
+               "set key top right vertical\n" /* the clocks' labels are at the top left */
                "plot 'data/commutator.dat' u 1:2 w lp pt 7 ps 0.6 lw 2.5 lc rgb '" DARK
                "' t 'rho_exec (execution basis)', \\\n"
                "  '' u 1:3 lw 1.5 dt 2 lc rgb '" GREY "' t 'rho_rand, full space', \\\n"
@@ -431,7 +432,7 @@ static void defect(plot_run *r) {
     char t[160];
     snprintf(t, sizeof t, "median %.3g (max / median %.3g)", med, mx / med);
     fprintf(s,
-            "set ylabel 'D (the median of %d draws; log)'\nset key top left\n"
+            "set ylabel 'D (the median of %d draws; log)'\nset key top right\n"
             "set arrow from graph 0, first %.9g to graph 1, first %.9g nohead dt 2 lw 1.5 "
             "lc rgb '" GREY "' back\n"
             "plot 'data/defect.dat' u 1:2 w lp pt 7 ps 0.6 lw 2 lc rgb '" BLUE "' t 'D', \\\n"
