@@ -8,7 +8,8 @@
 #     and an SAE on one run
 #  2. keep copies the finished runs without checkpoints/ and trajectory/, with
 #     the SAE's tables; `sweep --collect` and `compare --report manifold` on the
-#     kept folder print what they print on the sweep itself
+#     kept folder print what they print on the sweep itself, and `modgrad plot`
+#     draws the study's pictures from a kept run
 #  3. an unfinished run is skipped and named; a kept run whose summary differs
 #     is not overwritten (exit 1); bad arguments and another sweep's folder
 #     exit 2 and copy nothing
@@ -42,14 +43,14 @@ step "keep the finished runs"
 "$keep" src kept >keep.log || fail "keep exited $?: $(cat keep.log)"
 grep -q "kept 2 runs" keep.log || fail "$(cat keep.log)"
 for run in seed=0 seed=1; do
-    for f in config.json summary.json metrics.csv groups.csv trajectory.csv explained.csv \
-        commutator.csv ablation.csv; do
+    for f in config.json summary.json metrics.csv groups.csv geometry.csv fourier.csv \
+        trajectory.csv explained.csv commutator.csv attention.csv ablation.csv; do
         cmp -s "src/$run/$f" "kept/$run/$f" || fail "kept/$run/$f is not the run's"
     done
     [[ ! -e kept/$run/checkpoints && ! -e kept/$run/trajectory ]] ||
         fail "kept/$run has checkpoints or the trajectory"
-    [[ ! -e kept/$run/attention.csv && ! -e kept/$run/probes.csv ]] ||
-        fail "kept/$run has the large tables"
+    [[ ! -e kept/$run/loss.csv && ! -e kept/$run/probes.csv ]] ||
+        fail "kept/$run has the per-step loss or the probes"
 done
 cmp -s src/sweep.json kept/sweep.json || fail "kept/sweep.json is not the sweep's"
 for f in summary.json latents.csv; do
@@ -66,6 +67,12 @@ step "the reports on the kept folder are the sweep's"
 grep -q "r90, whole vector" src.txt || fail "the manifold report has no r90 row: $(cat src.txt)"
 cmp -s src.txt kept.txt || fail "the reports differ: $(diff src.txt kept.txt)"
 "$mg" sweep --status kept | grep -q "2 runs: 2 completed" || fail "$("$mg" sweep --status kept)"
+
+step "the study's pictures are drawn from a kept run"
+"$mg" plot kept/seed=0 >plot.log 2>&1 || fail "plot exited $?: $(cat plot.log)"
+for pic in manifold commutator defect attention ablation sae_step_000040; do
+    [[ -s kept/seed=0/plots/$pic.png ]] || fail "no $pic picture from the kept run: $(cat plot.log)"
+done
 
 step "an unfinished run is skipped"
 mv src/seed=1/summary.json src/seed=1/summary.json.away
