@@ -318,8 +318,8 @@ Test(sweep_report, clocks_table_averages_the_two_clocks_over_seeds) {
 /* The manifold report: one column per grid point without the seed; a
  * per-layer number is averaged over the layers a run has before the mean
  * over seeds; the collapse step's share of training is the ratio per run; a
- * quantity no run has is left out; a grid whose runs have no trajectory
- * cannot give it when asked by name. */
+ * quantity no run has is left out; the SAEs' findings per checkpoint;
+ * a grid whose runs have no trajectory cannot give it when asked by name. */
 Test(sweep_report, manifold_table_averages_layers_then_seeds) {
     FILE *f = sweep_dir("run,mlp,seed,status,manifold.trajectory.all.r90,"
                         "manifold.trajectory.blocks.l0.v.r90,manifold.trajectory.blocks.l1.v.r90,"
@@ -362,6 +362,27 @@ Test(sweep_report, manifold_table_averages_layers_then_seeds) {
               r.out);
     v = strstr(r.out, "attention entropy, last (mean)");
     cr_assert(v && strstr(v, "0.6 ± 0.141 (2)"), "attn's entropy 0.5 and 0.7:\n%s", r.out);
+    proc_free(&r);
+    /* the SAEs' rows, per checkpoint in order of step whatever the columns'
+     * order; a checkpoint without corr_min has no rows */
+    f = sweep_dir("run,seed,status,manifold.trajectory.all.r90,sae.step_008000.corr_min,"
+                  "sae.step_008000.latents_corr_m,sae.step_008000.acc_ablated,"
+                  "sae.step_002000.corr_min,sae.step_002000.latents_corr_m,"
+                  "sae.step_004000.acc");
+    fprintf(f, "\"seed=0\",0,completed,3,0.5,1,0.9,0.5,0,0.25\n");
+    fprintf(f, "\"seed=1\",1,completed,3,0.5,3,0.7,0.5,2,0.25\n");
+    fclose(f);
+    cr_assert_eq(mg(&r, "compare %s --report manifold", tmp), 0, "%s", r.err);
+    const char *s2 = strstr(r.out, "SAE at step 2000: corr_min"),
+               *s8 = strstr(r.out, "SAE at step 8000: corr_min");
+    cr_assert(s2 && s8 && s2 < s8 && !strstr(r.out, "step 4000"), "%s", r.out);
+    v = strstr(s2, "latents |r| >= corr_min, m");
+    cr_assert(v && v < s8 && !strncmp(strstr(v, "1 ±"), "1 ± 1.41 (2)", 12), "0 and 2:\n%s", r.out);
+    v = strstr(s8, "latents |r| >= corr_min, m");
+    cr_assert(v && !strncmp(strstr(v, "2 ±"), "2 ± 1.41 (2)", 12), "1 and 3:\n%s", r.out);
+    v = strstr(s8, "acc, top-variance latents ablated");
+    cr_assert(v && strstr(v, "0.8 ± 0.141 (2)"), "0.9 and 0.7:\n%s", r.out);
+    cr_assert(!strstr(s2, "largest |r| with m"), "no run has it:\n%s", r.out);
     proc_free(&r);
     spit(P("runs.csv"), "run,seed,status,t_fit\n\"seed=0\",0,completed,100\n", 46);
     cr_assert_eq(mg(&r, "compare %s --report manifold", tmp), 2, "%s", r.out);

@@ -534,6 +534,66 @@ Test(sweep, collect_tables_constructed_runs_with_missing_ones) {
     mg_sweep_free(&s);
 }
 
+/* The SAEs `modgrad sae` trained on a run (RUN/sae/step_NNNNNN/summary.json)
+ * join its row as sae.step_NNNNNN.KEY, in order of step whatever order the
+ * folders are read in; an array (the ablated latents) has no column; a
+ * folder that is no checkpoint's, or one without a summary, adds nothing;
+ * groups.csv averages them like any summary scalar. */
+Test(sweep, collect_tables_each_runs_sae_summaries) {
+    char dir[128];
+    snprintf(dir, sizeof dir, "%s/sw", tmp);
+    mg_sweep s = spec("{\"grid\": {\"seed\": [0, 1, 2]}}");
+    const char *names[] = {"seed=0", "seed=1", "seed=2"};
+    for (int i = 0; i < 3; i++)
+        fake_run(dir, names[i], MG_RUN_SUMMARY, "{\"status\": \"completed\", \"t_fit\": 100}");
+    const struct {
+        const char *run, *step;
+        double m, acc;
+    } sae[] = {
+        {"seed=0", "step_008000", 1, 0.9},
+        {"seed=0", "step_002000", 0, 0.5},
+        {"seed=1", "step_002000", 2, 0.75},
+        {"seed=1", "step_018000", 3, 1},
+    };
+    for (size_t k = 0; k < sizeof sae / sizeof *sae; k++) {
+        char sub[128], text[256];
+        snprintf(sub, sizeof sub, "%s/sae/%s", sae[k].run, sae[k].step);
+        snprintf(text, sizeof text,
+                 "{\"checkpoint\": %d, \"latents_corr_m\": %g, \"acc\": %g,"
+                 " \"ablated_latents\": [3, 1, 2], \"acc_groups\": {\"m=1\": %g}}",
+                 atoi(sae[k].step + 5), sae[k].m, sae[k].acc, sae[k].acc);
+        fake_run(dir, sub, MG_RUN_SUMMARY, text);
+    }
+    fake_run(dir, "seed=1/sae/step_004000.tmp", MG_RUN_SUMMARY, "{\"acc\": 7}");
+    fake_run(dir, "seed=1/sae/step_006000", "latents.csv", "latent\n");
+    cr_assert_eq(mg_sweep_collect(&s, dir), MG_OK, "%s", mg_errmsg());
+    mg_sweep_table t = read_table(dir, MG_SWEEP_RUNS_CSV);
+    int c2 = mg_sweep_table_col(&t, "sae.step_002000.acc");
+    int c8 = mg_sweep_table_col(&t, "sae.step_008000.acc");
+    int c18 = mg_sweep_table_col(&t, "sae.step_018000.acc");
+    cr_assert(c2 >= 0 && c8 > c2 && c18 > c2, "columns %d %d %d", c2, c8, c18);
+    cr_assert_eq(num(&t, 0, "sae.step_002000.acc"), 0.5);
+    cr_assert_eq(num(&t, 0, "sae.step_008000.latents_corr_m"), 1);
+    cr_assert_eq(num(&t, 0, "sae.step_008000.checkpoint"), 8000);
+    cr_assert_eq(num(&t, 1, "sae.step_002000.acc_groups.m=1"), 0.75);
+    cr_assert_eq(num(&t, 1, "sae.step_018000.latents_corr_m"), 3);
+    cr_assert_str_eq(mg_sweep_table_cell(&t, 0, c18), "");
+    cr_assert_str_eq(mg_sweep_table_cell(&t, 2, c2), "", "seed=2 trained no SAE");
+    for (int c = 0; c < t.n_cols; c++)
+        cr_assert(!strstr(t.cols[c], "ablated_latents") && !strstr(t.cols[c], "step_004000") &&
+                      !strstr(t.cols[c], "step_006000"),
+                  "column %s", t.cols[c]);
+    mg_sweep_table_free(&t);
+    mg_sweep_table g = read_table(dir, MG_SWEEP_GROUPS_CSV);
+    cr_assert_eq(g.n_rows, 1 + 3 * 4, "t_fit and 4 numbers of each step's SAEs");
+    stats_are(&g, group_row(&g, "metric", "sae.step_002000.acc", "sae.step_002000.acc"),
+              (double[]){0.5, 0.75}, 2);
+    stats_are(&g, group_row(&g, "metric", "sae.step_018000.acc", "sae.step_018000.acc"),
+              (double[]){1}, 1);
+    mg_sweep_table_free(&g);
+    mg_sweep_free(&s);
+}
+
 Test(sweep, collect_tables_a_real_sweep_against_its_summaries) {
     char dir[128];
     snprintf(dir, sizeof dir, "%s/sw", tmp);

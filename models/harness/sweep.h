@@ -173,8 +173,10 @@ mg_status mg_sweep_write_sbatch(const mg_sweep *s, const char *dir, const char *
  * flag name), status, then config.KEY for each scalar of config.json, then
  * every scalar of summary.json, nested keys joined by '.'
  * ("lead.displacement.lead_steps"; its own "status", which says "grokked"
- * where status says completed, as "summary.status"); an empty cell where a
- * run lacks it — and
+ * where status says completed, as "summary.status"), then those of each
+ * sparse autoencoder `modgrad sae` trained on the run (RUN/sae/step_NNNNNN/
+ * summary.json, as "sae.step_NNNNNN.KEY", in order of step); an empty cell
+ * where a run lacks it — and
  * DIR/groups.csv, in long format: one row per grid point without the seed
  * axis and per numeric scalar of summary.json: the axes, metric, mean, std
  * (sample, n-1), min, max, count (over the completed runs that have it). */

@@ -6,7 +6,10 @@
  *   the mean over layers of a per-layer number (W_Q's r90 of l0 ... l4, of
  *   whatever the model calls its layers: the canonical transformer's one is
  *   "attn"),
- *   a ratio of two numbers (the collapse step over the last snapshot).
+ *   a ratio of two numbers (the collapse step over the last snapshot);
+ * then, per checkpoint some run trained a sparse autoencoder on (`modgrad
+ * sae RUN --checkpoint STEP`: runs.csv's sae.step_NNNNNN.* columns), the
+ * SAE's findings at that step.
  * Drawn when runs.csv has trajectory columns (runs trained with
  * --snapshot-every); a row no run has is left out. */
 #include <math.h>
@@ -67,8 +70,59 @@ static const struct {
 };
 #define N_ROWS (int)(sizeof rows / sizeof *rows)
 
+/* The SAE's rows, per checkpoint: a summary.json key of RUN/sae/step_N/. */
+static const struct {
+    const char *label, *key;
+} sae_rows[] = {
+    {"SAE at step %lld: corr_min", "corr_min"},
+    {"  latents |r| >= corr_min, m", "latents_corr_m"},
+    {"  latents |r| >= corr_min, position", "latents_corr_pos"},
+    {"  largest |r| with m", "max_abs_corr_m"},
+    {"  largest |r| with position", "max_abs_corr_pos"},
+    {"  variance explained (held out)", "fraction_variance_explained"},
+    {"  test acc as trained", "acc"},
+    {"  acc, top-variance latents ablated", "acc_ablated"},
+    {"  acc, reconstruction spliced in", "acc_spliced"},
+};
+#define N_SAE_ROWS (int)(sizeof sae_rows / sizeof *sae_rows)
+#define MAX_SAE_STEPS 16
+
+/* This report's SAE rows (built by report_manifold from runs.csv's columns). */
+static struct { char label[96], col[96]; } sae[MAX_SAE_STEPS * N_SAE_ROWS];
+static int n_sae;
+
+static int cmp_ll(const void *a, const void *b) {
+    long long x = *(const long long *)a, y = *(const long long *)b;
+    return (x > y) - (x < y);
+}
+
+/* The checkpoints with an SAE column in runs.csv, in order of step. */
+static void find_sae_rows(const report *r) {
+    long long steps[MAX_SAE_STEPS];
+    int n = 0;
+    for (int c = 0; c < r->t.n_cols && n < MAX_SAE_STEPS; c++) {
+        long long s;
+        char tail[32];
+        if (sscanf(r->t.cols[c], "sae.step_%lld.%31s", &s, tail) != 2 ||
+            strcmp(tail, sae_rows[0].key))
+            continue;
+        bool seen = false;
+        for (int i = 0; i < n; i++) seen = seen || steps[i] == s;
+        if (!seen) steps[n++] = s;
+    }
+    qsort(steps, (size_t)n, sizeof *steps, cmp_ll);
+    n_sae = 0;
+    for (int i = 0; i < n; i++)
+        for (int k = 0; k < N_SAE_ROWS; k++, n_sae++) {
+            snprintf(sae[n_sae].label, sizeof sae[n_sae].label, sae_rows[k].label, steps[i]);
+            snprintf(sae[n_sae].col, sizeof sae[n_sae].col, "sae.step_%06lld.%s", steps[i],
+                     sae_rows[k].key);
+        }
+}
+
 /* Row m's value for one run: NaN when the run lacks it. */
 static double value(const report *r, int64_t row, int m) {
+    if (m >= N_ROWS) return report_num(r, row, sae[m - N_ROWS].col);
     if (rows[m].kind == COL) return report_num(r, row, rows[m].col);
     if (rows[m].kind == RATIO) {
         double a = report_num(r, row, rows[m].col), b = report_num(r, row, rows[m].den);
@@ -95,11 +149,12 @@ bool report_has_manifold(const report *r) {
     return mg_sweep_table_col(&r->t, "manifold.trajectory.all.r90") >= 0;
 }
 
-static const char *label(int m) { return rows[m].label; }
+static const char *label(int m) { return m >= N_ROWS ? sae[m - N_ROWS].label : rows[m].label; }
 
 void report_manifold(report *r) {
+    find_sae_rows(r);
     report_seed_table(r,
                       "manifold: the execution-manifold study per grid point, mean ± std (n runs "
                       "with the number) over seeds",
-                      "the manifold table", N_ROWS, label, value);
+                      "the manifold table", N_ROWS + n_sae, label, value);
 }
