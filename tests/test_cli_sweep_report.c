@@ -389,3 +389,27 @@ Test(sweep_report, manifold_table_averages_layers_then_seeds) {
     cr_assert(strstr(r.err, "trajectories"), "%s", r.err);
     proc_free(&r);
 }
+
+/* The seeds table leaves out a headline number no finished run has, and
+ * the cyclic count when no run has a geometry label (a sequence task). */
+Test(sweep_report, seeds_table_leaves_out_what_no_run_has) {
+    FILE *f = sweep_dir("run,task,seed,status,t_fit,t_grok,collapse.nc1,geometry_label");
+    fprintf(f, "\"task=markers,seed=0\",markers,0,completed,1000,3000,,\n");
+    fprintf(f, "\"task=markers,seed=1\",markers,1,completed,1400,5000,,\n");
+    fprintf(f, "\"task=markers,seed=2\",markers,2,failed,,,7,cyclic\n");
+    fclose(f);
+    proc r;
+    cr_assert_eq(mg(&r, "compare %s --report seeds", tmp), 0, "%s", r.err);
+    cr_assert(strstr(r.out, "t_grok") && strstr(r.out, "4000 ± 1414 (2)"), "%s", r.out);
+    cr_assert(!strstr(r.out, "NC1") && !strstr(r.out, "cyclic") && !strstr(r.out, "t_simplify"),
+              "the failed run's numbers do not bring their columns back:\n%s", r.out);
+    proc_free(&r);
+    f = sweep_dir("run,task,seed,status,t_fit,collapse.nc1,geometry_label");
+    fprintf(f, "\"task=add,seed=0\",add,0,completed,1000,0.5,cyclic\n");
+    fprintf(f, "\"task=add,seed=1\",add,1,completed,1400,,simplex\n");
+    fclose(f);
+    cr_assert_eq(mg(&r, "compare %s --report seeds", tmp), 0, "%s", r.err);
+    cr_assert(strstr(r.out, "NC1") && strstr(r.out, "0.5 (1)") && strstr(r.out, "1/2"), "%s",
+              r.out);
+    proc_free(&r);
+}

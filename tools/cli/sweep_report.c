@@ -246,31 +246,46 @@ static int64_t n_cyclic(const report *r, const report_group *g) {
 
 /* ---- seeds ---------------------------------------------------------------------------- */
 
+/* Whether some usable run has a number (show: a non-empty text) in col. */
+static bool any_run_has(const report *r, const char *col, bool text) {
+    for (int64_t i = 0; i < r->t.n_rows; i++)
+        if (r->usable[i] && (text ? *report_str(r, i, col) : isfinite(report_num(r, i, col))))
+            return true;
+    return false;
+}
+
+/* The headline numbers per grid point; a column no finished run has (a
+ * sequence task has no Fourier geometry, no geometry label) is left out. */
 static void report_seeds(report *r) {
     int cols[MG_SWEEP_MAX_AXES], n = 0, seed = report_axis(r, "seed");
     for (int a = 0; a < r->n_axes; a++)
         if (r->axis[a] != seed) cols[n++] = r->axis[a];
     report_group *g;
     int ng = report_groups(r, cols, n, &g);
+    int shown[N_HEADLINE], ns = 0;
+    for (int m = 0; m < N_HEADLINE; m++)
+        if (any_run_has(r, headline[m].col, false)) shown[ns++] = m;
+    const bool cyclic = any_run_has(r, "geometry_label", true);
     printf("\nseeds: mean ± std (n runs with the number) over the seeds of each grid point\n");
     report_table t;
-    report_table_init(&t, N_HEADLINE + 3);
+    report_table_init(&t, ns + 2 + cyclic);
     report_table_row(&t);
     report_table_set(&t, 0, "grid point");
     report_table_set(&t, 1, "seeds");
-    for (int m = 0; m < N_HEADLINE; m++) report_table_set(&t, m + 2, "%s", headline[m].label);
-    report_table_set(&t, N_HEADLINE + 2, "cyclic");
+    for (int k = 0; k < ns; k++) report_table_set(&t, k + 2, "%s", headline[shown[k]].label);
+    if (cyclic) report_table_set(&t, ns + 2, "cyclic");
     char buf[128];
     for (int j = 0; j < ng; j++) {
         report_table_row(&t);
         report_table_set(&t, 0, "%s", n ? g[j].key : "(all)");
         report_table_set(&t, 1, "%lld", (long long)g[j].n);
-        for (int m = 0; m < N_HEADLINE; m++) {
-            report_metric_cell(r, &g[j], headline[m].col, buf, sizeof buf);
-            report_table_set(&t, m + 2, "%s", buf);
+        for (int k = 0; k < ns; k++) {
+            report_metric_cell(r, &g[j], headline[shown[k]].col, buf, sizeof buf);
+            report_table_set(&t, k + 2, "%s", buf);
         }
-        report_table_set(&t, N_HEADLINE + 2, "%lld/%lld", (long long)n_cyclic(r, &g[j]),
-                         (long long)g[j].n);
+        if (cyclic)
+            report_table_set(&t, ns + 2, "%lld/%lld", (long long)n_cyclic(r, &g[j]),
+                             (long long)g[j].n);
     }
     report_table_print(&t, 2);
     report_table_free(&t);
