@@ -253,3 +253,52 @@ mg_status mg_read_json(const char *path, cJSON **out) {
     mg_free(text);
     return *out ? MG_OK : mg_fail(MG_ERR_FORMAT, "%s is not valid JSON", path);
 }
+
+/* "step_<digits><suffix>" exactly: its step, or -1 */
+static int64_t step_of(const char *name, const char *suffix) {
+    if (strncmp(name, "step_", 5)) return -1;
+    const char *d = name + 5;
+    size_t k = strspn(d, "0123456789");
+    if (!k || k > 18 || strcmp(d + k, suffix)) return -1;
+    int64_t v = 0;
+    for (size_t i = 0; i < k; i++) v = v * 10 + (d[i] - '0');
+    return v;
+}
+
+static int cmp_step(const void *a, const void *b) {
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+mg_status mg_list_steps(const char *dir, const char *suffix, int64_t **steps, int *n) {
+    *steps = NULL;
+    *n = 0;
+    DIR *d = opendir(dir);
+    if (!d) {
+        if (errno == ENOENT) return MG_OK;
+        return mg_fail(MG_ERR_IO, "cannot list %s: %s", dir, strerror(errno));
+    }
+    int64_t *v = NULL;
+    int k = 0, cap = 0;
+    for (struct dirent *e; (e = readdir(d));) {
+        int64_t s = step_of(e->d_name, suffix);
+        if (s < 0) continue;
+        if (k == cap) {
+            int64_t *nx =
+                cap < INT_MAX / 2 ? mg_realloc(v, (size_t)(cap ? 2 * cap : 64) * sizeof *v) : NULL;
+            if (!nx) {
+                closedir(d);
+                mg_free(v);
+                return mg_fail(MG_ERR_NOMEM, "out of memory listing %s", dir);
+            }
+            v = nx;
+            cap = cap ? 2 * cap : 64;
+        }
+        v[k++] = s;
+    }
+    closedir(d);
+    if (k) qsort(v, (size_t)k, sizeof *v, cmp_step);
+    *steps = v;
+    *n = k;
+    return MG_OK;
+}

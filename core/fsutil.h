@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "core/error.h"
 
@@ -37,6 +38,13 @@ void mg_atomic_abort(mg_atomic_file *f);
  * temporary, this process's own, and every other name stay. A missing dir
  * is fine. *removed (may be NULL) gets the count removed. */
 mg_status mg_remove_stale_temps(const char *dir, int *removed);
+
+/* The steps of dir's entries named exactly "step_<digits><suffix>" (a run's
+ * snapshots: suffix ".safetensors"; modgrad sae's folders: ""), in ascending
+ * order. *steps gets an mg_malloc'ed array (free it with mg_free), NULL when
+ * there are none; a missing dir has none. Other names (temporaries, "step_-1",
+ * "step_ 7") are not steps. */
+mg_status mg_list_steps(const char *dir, const char *suffix, int64_t **steps, int *n);
 
 /* Writes n bytes to path atomically (temporary + fsync + rename). */
 mg_status mg_write_file_atomic(const char *path, const void *data, size_t n);

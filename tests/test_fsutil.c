@@ -149,3 +149,83 @@ Test(fsutil, stale_temporaries_of_dead_pids_are_removed) {
     cr_assert_eq(mg_remove_stale_temps("/nonexistent/mg_dir", &removed), MG_OK);
     cr_assert_eq(removed, 0);
 }
+
+static void make(const char *name) {
+    char p[256];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    FILE *f = fopen(p, "w");
+    cr_assert_not_null(f, "%s", p);
+    fclose(f);
+}
+
+/* A run's snapshots and SAE folders are listed by step, in order of step (not
+ * of name: step_10 after step_9), and only names that are exactly
+ * step_<digits><suffix> count. */
+Test(fsutil, steps_listed_in_order_of_step) {
+    const char *names[] = {"step_000500.safetensors",
+                           "step_10.safetensors",
+                           "step_9.safetensors",
+                           "step_000000.safetensors",
+                           "step_000040.safetensors.tmp.123",
+                           "step_-1.safetensors",
+                           "step_ 7.safetensors",
+                           "step_.safetensors",
+                           "step_12.json",
+                           "xstep_3.safetensors",
+                           "step_77"};
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++) make(names[i]);
+    int64_t *s = NULL;
+    int n = -1;
+    cr_assert_eq(mg_list_steps(dir, ".safetensors", &s, &n), MG_OK, "%s", mg_errmsg());
+    cr_assert_eq(n, 4);
+    int64_t want[] = {0, 9, 10, 500};
+    for (int i = 0; i < 4; i++) cr_assert_eq(s[i], want[i], "entry %d: %lld", i, (long long)s[i]);
+    mg_free(s);
+    /* the empty suffix: folders (or files) named step_<digits> and nothing after */
+    char sub[256];
+    snprintf(sub, sizeof sub, "%s/step_002000", dir);
+    cr_assert_eq(mkdir(sub, 0777), 0);
+    cr_assert_eq(mg_list_steps(dir, "", &s, &n), MG_OK, "%s", mg_errmsg());
+    cr_assert_eq(n, 2);
+    cr_assert_eq(s[0], 77);
+    cr_assert_eq(s[1], 2000);
+    mg_free(s);
+    rmdir(sub);
+}
+
+Test(fsutil, steps_of_a_missing_or_empty_folder_are_none) {
+    int64_t *s = (int64_t *)1;
+    int n = -1;
+    cr_assert_eq(mg_list_steps(dir, ".safetensors", &s, &n), MG_OK);
+    cr_assert_null(s);
+    cr_assert_eq(n, 0);
+    char missing[256];
+    snprintf(missing, sizeof missing, "%s/none", dir);
+    s = (int64_t *)1;
+    n = -1;
+    cr_assert_eq(mg_list_steps(missing, ".safetensors", &s, &n), MG_OK);
+    cr_assert_null(s);
+    cr_assert_eq(n, 0);
+    /* a file where the folder should be is an error that names it */
+    make("plain");
+    char file[256];
+    snprintf(file, sizeof file, "%s/plain", dir);
+    cr_assert_eq(mg_list_steps(file, "", &s, &n), MG_ERR_IO);
+    cr_assert(strstr(mg_errmsg(), file), "%s", mg_errmsg());
+    cr_assert_null(s);
+}
+
+/* Many snapshots: the list grows past its first allocation. */
+Test(fsutil, many_steps) {
+    for (int i = 0; i < 300; i++) {
+        char name[64];
+        snprintf(name, sizeof name, "step_%06d.safetensors", 299 - i);
+        make(name);
+    }
+    int64_t *s = NULL;
+    int n = 0;
+    cr_assert_eq(mg_list_steps(dir, ".safetensors", &s, &n), MG_OK, "%s", mg_errmsg());
+    cr_assert_eq(n, 300);
+    for (int i = 0; i < 300; i++) cr_assert_eq(s[i], i);
+    mg_free(s);
+}

@@ -5,7 +5,6 @@
  * checkpoint, readable by numpy's safetensors), and what `modgrad analyze`
  * recomputes from those files (grads/locking.csv). See run.h. */
 #include <ctype.h>
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -147,23 +146,15 @@ static mg_status load_grads(mg_trainer *t, const char *path, int64_t *step) {
 mg_status mg_grads_recompute(mg_trainer *t, const char *dir) {
     char path[4096];
     snprintf(path, sizeof path, "%s/" MG_RUN_GRADS, dir);
-    DIR *d = opendir(path);
-    if (!d) return MG_OK; /* no --save-grads */
-    /* the files' steps, in order */
-    int64_t steps[4096];
+    if (!mg_path_exists(path)) return MG_OK; /* no --save-grads */
+    int64_t *steps = NULL;                   /* the files' steps, in order */
     int n = 0;
-    for (struct dirent *e; (e = readdir(d)) && n < 4096;) {
-        long long s;
-        char tail[32];
-        if (sscanf(e->d_name, "step_%lld%31s", &s, tail) == 2 && !strcmp(tail, ".safetensors"))
-            steps[n++] = s;
-    }
-    closedir(d);
-    qsort(steps, (size_t)n, sizeof *steps, cmp_step);
+    mg_status st = mg_list_steps(path, ".safetensors", &steps, &n);
+    if (st) return st;
     snprintf(path, sizeof path, "%s/" MG_RUN_GRADS_LOCKING, dir);
     remove(path);
     mg_csv_writer *w = NULL;
-    mg_status st = mg_csv_open(path, MG_GEOMETRY_NCOLS, mg_geometry_cols, &w);
+    st = mg_csv_open(path, MG_GEOMETRY_NCOLS, mg_geometry_cols, &w);
     mg_study_warm warm = {0};
     for (int i = 0; !st && i < n; i++) {
         char file[4096];
@@ -178,6 +169,7 @@ mg_status mg_grads_recompute(mg_trainer *t, const char *dir) {
             st = mg_study_hierarchy(t, w, &warm);
     }
     mg_study_warm_free(&warm);
+    mg_free(steps);
     if (w) {
         mg_status cst = mg_csv_close(w);
         if (!st) st = cst;

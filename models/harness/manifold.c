@@ -2,7 +2,6 @@
  * (manifold.h): snapshots, attention rows and the commutator. */
 #include "models/harness/manifold.h"
 
-#include <dirent.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -208,11 +207,6 @@ static mg_status snapshot(mg_manifold *m, int64_t s) {
     return st;
 }
 
-static int cmp_i64(const void *a, const void *b) {
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return (x > y) - (x < y);
-}
-
 mg_status mg_manifold_load(mg_trainer *t, const char *dir, int64_t last, float **w, int64_t **steps,
                            int *n) {
     *w = NULL;
@@ -220,34 +214,15 @@ mg_status mg_manifold_load(mg_trainer *t, const char *dir, int64_t last, float *
     *n = 0;
     char path[4096 + 64];
     snprintf(path, sizeof path, "%s/" MG_RUN_TRAJECTORY, dir);
-    DIR *d = opendir(path);
-    if (!d) return MG_OK;
-    int cap = 0, k = 0;
     int64_t *st_ = NULL;
-    for (struct dirent *e; (e = readdir(d));) {
-        long long s;
-        char tail[32];
-        if (sscanf(e->d_name, "step_%lld%31s", &s, tail) != 2 || strcmp(tail, ".safetensors") ||
-            s > last)
-            continue;
-        if (k == cap) {
-            cap = cap ? 2 * cap : 64;
-            int64_t *nx = mg_realloc(st_, (size_t)cap * sizeof *nx);
-            if (!nx) {
-                closedir(d);
-                mg_free(st_);
-                return mg_fail(MG_ERR_NOMEM, "out of memory listing %s", path);
-            }
-            st_ = nx;
-        }
-        st_[k++] = s;
-    }
-    closedir(d);
+    int k = 0;
+    mg_status st = mg_list_steps(path, ".safetensors", &st_, &k);
+    if (st) return st;
+    while (k && st_[k - 1] > last) k--;
     if (!k) {
         mg_free(st_);
         return MG_OK;
     }
-    qsort(st_, (size_t)k, sizeof *st_, cmp_i64);
     mg_params *P = mg_trainer_params(t);
     const size_t total = mg_params_total(P);
     float *buf = mg_malloc((size_t)k * total * sizeof *buf);
@@ -256,7 +231,6 @@ mg_status mg_manifold_load(mg_trainer *t, const char *dir, int64_t last, float *
         return mg_fail(MG_ERR_NOMEM, "out of memory reading %d snapshots of %zu parameters", k,
                        total);
     }
-    mg_status st = MG_OK;
     for (int i = 0; !st && i < k; i++) {
         snprintf(path, sizeof path, "%s/" MG_RUN_TRAJECTORY_FILE, dir, (long long)st_[i]);
         mg_st_file *f = NULL;

@@ -2,7 +2,6 @@
  * read back to resume, both driven by the settings table (settings.h); the
  * reader checks every field before it converts it. Also the checkpoint list. */
 #include <cjson/cJSON.h>
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -271,16 +270,9 @@ mg_status mg_run_read_config(const char *dir, mg_train_cfg *c, mg_run_opts *o,
 int64_t mg_run_last_checkpoint(const char *dir) {
     char path[4096];
     snprintf(path, sizeof path, "%s/" MG_RUN_CHECKPOINTS, dir);
-    DIR *d = opendir(path);
-    if (!d) return -1;
-    int64_t best = -1;
-    for (struct dirent *e; (e = readdir(d));) {
-        long long step;
-        char tail[32];
-        if (sscanf(e->d_name, "step_%lld.%31s", &step, tail) == 2 &&
-            strcmp(tail, "safetensors") == 0 && step > best)
-            best = step;
-    }
-    closedir(d);
-    return best;
+    int64_t *steps = NULL, last = -1;
+    int n = 0;
+    if (!mg_list_steps(path, ".safetensors", &steps, &n) && n) last = steps[n - 1];
+    mg_free(steps);
+    return last;
 }

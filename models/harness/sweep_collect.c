@@ -5,7 +5,6 @@
  * table (mg_sweep_table_read). Quoting follows RFC 4180, so pandas and
  * spreadsheets read them as written. */
 #include <cJSON.h>
-#include <dirent.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -155,37 +154,25 @@ static bool flatten(table *t, int64_t r, const cJSON *node, const char *prefix, 
     return true;
 }
 
-static int cmp_i64(const void *a, const void *b) {
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return (x > y) - (x < y);
-}
-
 /* The summaries `modgrad sae RUN --checkpoint STEP` wrote into
  * RUN/sae/step_NNNNNN/, in order of step, as sae.step_NNNNNN.KEY. */
-static bool flatten_sae(table *t, int64_t r, const char *run) {
+static mg_status flatten_sae(table *t, int64_t r, const char *run) {
     char path[4200];
     snprintf(path, sizeof path, "%s/" MG_RUN_SAE, run);
-    DIR *d = opendir(path);
-    if (!d) return true; /* no SAE was trained on this run */
-    int64_t steps[256];
+    int64_t *steps = NULL;
     int n = 0;
-    for (struct dirent *e; (e = readdir(d)) && n < 256;) {
-        long long s;
-        char tail[2];
-        if (sscanf(e->d_name, "step_%lld%1s", &s, tail) == 1 && s >= 0) steps[n++] = s;
-    }
-    closedir(d);
-    qsort(steps, (size_t)n, sizeof *steps, cmp_i64);
-    bool ok = true;
-    for (int i = 0; i < n && ok; i++) {
+    mg_status st = mg_list_steps(path, "", &steps, &n);
+    for (int i = 0; i < n && !st; i++) {
         char dir[4300], prefix[64];
         snprintf(dir, sizeof dir, "%s/" MG_RUN_SAE_DIR, run, (long long)steps[i]);
         snprintf(prefix, sizeof prefix, "sae.step_%06lld", (long long)steps[i]);
         cJSON *sum = mg_sweep_read_json(dir, MG_RUN_SUMMARY);
-        if (sum) ok = flatten(t, r, sum, prefix, 0);
+        if (sum && !flatten(t, r, sum, prefix, 0))
+            st = mg_fail(MG_ERR_NOMEM, "out of memory collecting %s", dir);
         cJSON_Delete(sum);
     }
-    return ok;
+    mg_free(steps);
+    return st;
 }
 
 cJSON *mg_sweep_read_json(const char *dir, const char *file) {
@@ -304,15 +291,16 @@ mg_status mg_sweep_collect(const mg_sweep *s, const char *dir) {
     }
     /* then the summaries' scalars, after every config column */
     int first_summary = t.n_cols;
-    for (int64_t i = 0; i < n && ok; i++) {
+    mg_status st = MG_OK;
+    for (int64_t i = 0; i < n && ok && !st; i++) {
         mg_sweep_point_name(s, i, name, sizeof name);
         snprintf(run, sizeof run, "%s/%s", dir, name);
         cJSON *sum = mg_sweep_read_json(run, MG_RUN_SUMMARY);
         if (sum) ok = flatten(&t, i, sum, "", s->n_axes + 2);
         cJSON_Delete(sum);
-        ok = ok && flatten_sae(&t, i, run);
+        if (ok) st = flatten_sae(&t, i, run);
     }
-    mg_status st = ok ? MG_OK : mg_fail(MG_ERR_NOMEM, "out of memory collecting %s", dir);
+    if (!ok) st = mg_fail(MG_ERR_NOMEM, "out of memory collecting %s", dir);
     if (!st) {
         snprintf(path, sizeof path, "%s/" MG_SWEEP_RUNS_CSV, dir);
         st = write_table(&t, path);

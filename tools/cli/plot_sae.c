@@ -25,7 +25,6 @@
  * malformed latents.csv or summary.json: an error, exit 2, the other
  * pictures still drawn. Declared in plot.h. */
 #include <cjson/cJSON.h>
-#include <dirent.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,7 +40,6 @@
 #define GREY "#888888"
 #define BLUE "#1f77b4"
 #define RED "#d62728"
-#define MAX_DIRS 256
 #define MAX_ABLATED 256
 
 /* What the picture takes from summary.json. */
@@ -224,32 +222,22 @@ static void sae_picture(plot_run *r, const char *name) {
     plot_draw(r, &b, pic, 1000, 640);
 }
 
-static int cmp_name(const void *a, const void *b) {
-    const char *x = *(const char *const *)a, *y = *(const char *const *)b;
-    size_t lx = strlen(x), ly = strlen(y); /* step_NNNNNN: longer is later */
-    return lx != ly ? (lx > ly) - (lx < ly) : strcmp(x, y);
-}
-
 void plot_sae(plot_run *r) {
     char dir[8192];
-    snprintf(dir, sizeof dir, "%s/sae", r->dir);
-    DIR *d = opendir(dir);
-    if (!d) return;
-    char *names[MAX_DIRS];
+    snprintf(dir, sizeof dir, "%s/" MG_RUN_SAE, r->dir);
+    int64_t *steps = NULL;
     int n = 0;
-    for (struct dirent *e; n < MAX_DIRS && (e = readdir(d));) {
-        const char *s = e->d_name;
-        if (strncmp(s, "step_", 5) || !s[5] || strspn(s + 5, "0123456789") != strlen(s + 5))
-            continue;
-        char a[8600], b[8600];
-        snprintf(a, sizeof a, "%s/%s/latents.csv", dir, s);
-        snprintf(b, sizeof b, "%s/%s/summary.json", dir, s);
-        if (mg_path_exists(a) && mg_path_exists(b) && (names[n] = strdup(s))) n++;
+    if (mg_list_steps(dir, "", &steps, &n)) {
+        cli_error("plot: %s; skipping its SAE pictures", mg_errmsg());
+        r->status = MG_EXIT_USAGE;
+        return;
     }
-    closedir(d);
-    qsort(names, (size_t)n, sizeof *names, cmp_name);
     for (int i = 0; i < n; i++) {
-        sae_picture(r, names[i]);
-        free(names[i]);
+        char name[64], a[8600], b[8600];
+        snprintf(name, sizeof name, "step_%06lld", (long long)steps[i]);
+        snprintf(a, sizeof a, "%s/%s/" MG_RUN_SAE_LATENTS, dir, name);
+        snprintf(b, sizeof b, "%s/%s/" MG_RUN_SUMMARY, dir, name);
+        if (mg_path_exists(a) && mg_path_exists(b)) sae_picture(r, name);
     }
+    mg_free(steps);
 }
